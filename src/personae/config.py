@@ -40,7 +40,10 @@ def database_path() -> Path:
 
 
 def models_dir() -> Path:
-    path = home() / "models"
+    """Pulled model files; ``$PERSONAE_MODELS_DIR`` shares one copy between data directories
+    (tests and benchmarks use it to avoid pulling a model per data directory)."""
+    env = os.environ.get("PERSONAE_MODELS_DIR")
+    path = Path(env).expanduser() if env else home() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

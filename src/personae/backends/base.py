@@ -97,7 +97,9 @@ def collect(chunks: Iterator[Chunk]) -> tuple[str, Chunk]:
     return "".join(parts), final
 
 
-def parse_options(options_cls: type[_OptionsT], backend: str, options: dict[str, object]) -> _OptionsT:
+def parse_options(
+    options_cls: type[_OptionsT], backend: str, options: dict[str, object]
+) -> _OptionsT:
     """Validate backend options; a bad or unknown option becomes one clear line."""
     from pydantic import ValidationError
 

@@ -1,0 +1,171 @@
+"""P1 and P2 on the embedded model.
+
+P1: time to first token (TTFT) at turn 30 ÷ TTFT at turn 1 in one growing chat (~60-token
+    turns), through personae (prompt cache on, stable prefix), next to a naive loop that re-sends
+    the same full prompts to raw xllamacpp with the cache off. Goal: personae ≤ 1.3.
+P2: generated tokens/s through personae ÷ raw xllamacpp, same model, same prompt. Goal ≥ 0.95.
+
+Run: python -m benchmarks.bench_chat_latency --model smollm2-135m
+     python -m benchmarks.bench_chat_latency --model qwen2.5-coder-1.5b
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import table, write_result
+from personae.agent import Agent, Chat, Turn
+from personae.backends import GenerationParams, get_backend
+from personae.backends.embedded import EmbeddedBackend
+from personae.cli.common import ensure_pulled
+from personae.store import Database
+from personae.store.library import install_bundled
+
+USER_LINES = [
+    "I found a muddy boot print by the window this morning, and the lock looked scratched.",
+    "The housekeeper says she heard footsteps at midnight, but she sleeps on the ground floor.",
+    "There was also a torn letter in the fireplace with half a signature, maybe an M or a W.",
+    "My brother owes money to a man in Whitechapel, though he swears he has paid it all back.",
+    "The dog did not bark at all during the night, which the stable boy found very odd indeed.",
+    "A cab was seen waiting at the corner for an hour, and the driver wore a grey military coat.",
+]
+
+
+def user_line(turn: int) -> str:
+    return f"(Turn {turn}) {USER_LINES[turn % len(USER_LINES)]} What do you make of it?"
+
+
+def raw_ttft(server: Any, messages: list[dict[str, str]], params: dict[str, Any]) -> float:
+    """TTFT of one request straight to xllamacpp."""
+    first: list[float] = []
+    start = time.perf_counter()
+
+    def on_chunk(chunk: Any) -> bool:
+        for choice in chunk.get("choices") or []:
+            if (choice.get("delta") or {}).get("content") and not first:
+                first.append(time.perf_counter())
+        return False
+
+    server.handle_chat_completions({"messages": messages, "stream": True, **params}, on_chunk)
+    return (first[0] - start) * 1000 if first else float("nan")
+
+
+def raw_decode_rate(server: Any, messages: list[dict[str, str]], params: dict[str, Any]) -> float:
+    stamps: list[float] = []
+
+    def on_chunk(chunk: Any) -> bool:
+        for choice in chunk.get("choices") or []:
+            if (choice.get("delta") or {}).get("content"):
+                stamps.append(time.perf_counter())
+        return False
+
+    server.handle_chat_completions({"messages": messages, "stream": True, **params}, on_chunk)
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def personae_decode_rate(agent: Agent, history: list[Turn], params: GenerationParams) -> float:
+    """Tokens/s after the first token, as the caller of Agent.reply sees them."""
+    stamps = []
+    reply = agent.reply(history, params)
+    for _ in reply:
+        stamps.append(time.perf_counter())
+    assert reply.usage is not None
+    # The reply filter may hand over two tokens at once; count tokens from usage, time from
+    # the first to the last piece the caller received.
+    return (reply.usage.completion_tokens - 1) / (stamps[-1] - stamps[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--ctx", type=int, default=8192)
+    args = parser.parse_args()
+    ensure_pulled(args.model)
+
+    backend = get_backend("embedded", model=args.model, n_ctx=args.ctx)
+    assert isinstance(backend, EmbeddedBackend)
+    params = GenerationParams(max_tokens=30, temperature=0.0, seed=1)
+    captured: list[list[dict[str, str]]] = []
+    inner_stream = backend.stream
+
+    def recording_stream(messages: Any, p: GenerationParams) -> Any:
+        captured.append([m.as_dict() for m in messages])
+        return inner_stream(messages, p)
+
+    backend.stream = recording_stream  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "bench.db")
+        install_bundled(db)
+        chat = Chat.start(db, "sherlock", backend, user_name="Watson", params=params)
+        ours: list[float] = []
+        for turn in range(1, args.turns + 1):
+            for _ in chat.send(user_line(turn)):
+                pass
+            assert chat.last_reply is not None and chat.last_reply.ttft_ms is not None
+            ours.append(chat.last_reply.ttft_ms)
+        tokens_turn = [m.prompt_tokens for m in chat.messages() if m.prompt_tokens]
+    backend.stream = inner_stream  # type: ignore[method-assign]
+
+    # Naive: the very same prompts, full re-processing every time (cache off), raw xllamacpp.
+    raw = backend._server
+    raw_params = {"max_tokens": 30, "temperature": 0.0, "seed": 1, "cache_prompt": False}
+    naive = [raw_ttft(raw, messages, raw_params) for messages in captured]
+
+    # P2: same prompt (the last turn's), long generation, alternating runs.
+    history = [
+        Turn("user", "Tell me, at length and in detail, the story of your most curious case.")
+    ]
+    agent = Agent(chat.agent.character, backend, user_name="Watson")
+    long = GenerationParams(max_tokens=160, temperature=0.0, seed=1)
+    prompt = [m.as_dict() for m in agent.prompt(history, long).messages]
+    raw_long = {"max_tokens": 160, "temperature": 0.0, "seed": 1, "cache_prompt": True}
+    ours_rate, raw_rate = [], []
+    for _ in range(3):
+        ours_rate.append(personae_decode_rate(agent, history, long))
+        raw_rate.append(raw_decode_rate(raw, prompt, raw_long))
+
+    p1 = ours[-1] / ours[0]
+    p1_naive = naive[-1] / naive[0]
+    p2 = statistics.median(ours_rate) / statistics.median(raw_rate)
+    rows = [
+        ("TTFT turn 1 (ms)", f"{ours[0]:.0f}", f"{naive[0]:.0f}"),
+        (f"TTFT turn {args.turns} (ms)", f"{ours[-1]:.0f}", f"{naive[-1]:.0f}"),
+        (f"P1 ratio turn {args.turns}/1 (goal ≤ 1.3)", f"{p1:.2f}", f"{p1_naive:.2f}"),
+        (
+            "decode tok/s (median of 3)",
+            f"{statistics.median(ours_rate):.1f}",
+            f"{statistics.median(raw_rate):.1f}",
+        ),
+        ("P2 ratio personae/raw (goal ≥ 0.95)", f"{p2:.3f}", ""),
+    ]
+    print(f"model {args.model}, {os.cpu_count()} threads, ctx {args.ctx}")
+    print(table(rows, ("measure", "personae (cache)", "naive / raw")))
+    path = write_result(
+        f"p1_p2_chat_latency_{args.model}",
+        f"python -m benchmarks.bench_chat_latency --model {args.model}",
+        {
+            "model": args.model,
+            "turns": args.turns,
+            "p1_ratio": p1,
+            "p1_ratio_naive": p1_naive,
+            "p2_ratio": p2,
+            "ttft_ms_personae": ours,
+            "ttft_ms_naive": naive,
+            "prompt_tokens_by_turn": tokens_turn,
+            "decode_tok_s_personae": ours_rate,
+            "decode_tok_s_raw": raw_rate,
+        },
+    )
+    print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""One character on one backend: history in, a streamed reply out. Nothing is stored here
+(see :mod:`personae.agent.chat` for the stored conversation)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+from personae.agent.prompt import AssembledPrompt, PromptBuilder, Turn
+from personae.agent.stops import ReplyFilter, stop_strings
+from personae.agent.tokens import CachedCounter, token_counter
+from personae.backends.base import Backend, GenerationParams, Usage
+from personae.characters import Character
+
+DEFAULT_CTX = 4096
+
+
+class ReplyStream:
+    """Iterate for the reply's text as it arrives; afterwards ``text``, ``finish_reason``,
+    ``usage`` and timings describe it. Breaking out early cancels generation."""
+
+    def __init__(self, agent: Agent, prompt: AssembledPrompt, params: GenerationParams) -> None:
+        self.prompt = prompt
+        self._agent = agent
+        self._params = params
+        self._filter = ReplyFilter(agent.character.name, agent.user_name)
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.ttft_ms: float | None = None
+        self.duration_ms: float | None = None
+        self._started = False
+
+    @property
+    def text(self) -> str:
+        """The (cleaned) reply so far."""
+        return self._filter.text
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._started:
+            raise RuntimeError("a reply stream can be iterated once")
+        self._started = True
+        start = time.perf_counter()
+        stream = self._agent.backend.stream(self.prompt.messages, self._params)
+        try:
+            for chunk in stream:
+                if chunk.text:
+                    if self.ttft_ms is None:
+                        self.ttft_ms = (time.perf_counter() - start) * 1000
+                    shown = self._filter.feed(chunk.text)
+                    if shown:
+                        yield shown
+                    if self._filter.stopped:
+                        # The model began writing the user's lines: end the reply here.
+                        self.finish_reason = "stop"
+                        break
+                if chunk.is_final:
+                    self.finish_reason = chunk.finish_reason
+                    self.usage = chunk.usage
+        finally:
+            # Closing the backend's generator is what cancels generation when we stop early.
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        tail = self._filter.finish()
+        if tail:
+            yield tail
+        self.finish_reason = self.finish_reason or "stop"
+        self.duration_ms = (time.perf_counter() - start) * 1000
+
+    def read(self) -> str:
+        """Consume the whole reply and return its text."""
+        for _ in self:
+            pass
+        return self.text
+
+
+class Agent:
+    """Plays ``character`` on ``backend``. ``reply(history)`` streams the next message."""
+
+    def __init__(
+        self,
+        character: Character,
+        backend: Backend,
+        *,
+        user_name: str = "User",
+        params: GenerationParams | None = None,
+        n_ctx: int | None = None,
+    ) -> None:
+        self.character = character
+        self.backend = backend
+        self.user_name = user_name
+        self.params = params or GenerationParams()
+        self.count_tokens = CachedCounter(token_counter(backend))
+        ctx = n_ctx or getattr(backend, "n_ctx", None) or DEFAULT_CTX
+        self.builder = PromptBuilder(
+            character, user_name=user_name, count_tokens=self.count_tokens, n_ctx=int(ctx)
+        )
+
+    def prompt(
+        self, history: Sequence[Turn], params: GenerationParams | None = None
+    ) -> AssembledPrompt:
+        return self.builder.build(history, max_tokens=(params or self.params).max_tokens)
+
+    def reply(self, history: Sequence[Turn], params: GenerationParams | None = None) -> ReplyStream:
+        params = params or self.params
+        prompt = self.builder.build(history, max_tokens=params.max_tokens)
+        stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
+        return ReplyStream(self, prompt, params.model_copy(update={"stop": stops}))

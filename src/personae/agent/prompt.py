@@ -1,0 +1,224 @@
+"""Prompt assembly: character + lorebook + history → messages that fit the context window.
+
+Order is chosen so the *prefix* of the prompt stays byte-identical from one turn to the next,
+because that is what lets the embedded backend reuse its KV cache (TTFT stays flat as a chat
+grows):
+
+1. one system message with everything stable: system prompt, constant lorebook entries at their
+   ``before_char``/``after_char`` place, description, personality, scenario, example dialogues;
+2. the chat history, oldest first — when it no longer fits, the oldest messages are dropped in
+   blocks of :data:`DROP_BLOCK` so the first kept message (and so the prefix) only moves every few
+   turns instead of every turn;
+3. lorebook entries activated by keywords, as a system note just before the newest user message
+   (they change turn to turn, so they must not sit in the prefix);
+4. the card's post-history instructions, last.
+
+The card is never dropped: if it cannot fit, that is a :class:`~personae.errors.ContextOverflow`.
+Example dialogues go before history does not: they are dropped only when even the newest message
+would not fit beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from personae.agent.tokens import CountTokens
+from personae.backends.base import Message, Role
+from personae.characters import Character, LoreEntry, activate_entries, expand_macros
+from personae.errors import ContextOverflow
+
+DROP_BLOCK = 8
+# Chat templates wrap each message in a few special tokens (<|im_start|>role\n … <|im_end|>\n).
+MESSAGE_OVERHEAD = 6
+SAFETY_MARGIN = 16
+
+DEFAULT_SYSTEM_PROMPT = {
+    "en": (
+        "You are {{char}}. Write {{char}}'s next reply in a fictional role-play chat with "
+        "{{user}}. Stay in character at all times, in {{char}}'s own voice, knowledge and way "
+        "of speaking. Write only what {{char}} says and does; never write {{user}}'s lines."
+    ),
+    "ko": (
+        "당신은 {{char}}입니다. {{user}}와 나누는 가상의 롤플레이 대화에서 {{char}}의 다음 말을 "
+        "쓰세요. 언제나 {{char}}의 성격, 지식, 말투를 지키세요. {{char}}의 말과 행동만 쓰고 "
+        "{{user}}의 대사는 절대 쓰지 마세요. 한국어로 답하세요."
+    ),
+}
+
+_LABELS = {
+    "en": {
+        "personality": "{{char}}'s personality: ",
+        "scenario": "Scenario: ",
+        "examples": "Example conversations showing how {{char}} speaks:",
+        "lore": "[Background knowledge relevant now]",
+    },
+    "ko": {
+        "personality": "{{char}}의 성격: ",
+        "scenario": "상황: ",
+        "examples": "{{char}}의 말투를 보여 주는 대화 예시:",
+        "lore": "[지금 대화와 관련된 배경 지식]",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of chat history as the prompt sees it."""
+
+    role: Role
+    content: str
+
+
+@dataclass
+class AssembledPrompt:
+    messages: list[Message]
+    prompt_tokens: int
+    history_kept: int
+    history_dropped: int
+    examples_dropped: int = 0
+    lore: list[LoreEntry] = field(default_factory=list)
+
+
+def card_language(character: Character) -> str:
+    """'ko' when the card is mostly written in Hangul, else 'en'."""
+    sample = " ".join(
+        [character.description, character.personality, character.first_mes, character.scenario]
+    )
+    hangul = sum(1 for ch in sample if "\uac00" <= ch <= "\ud7a3")
+    letters = sum(1 for ch in sample if ch.isalpha())
+    return "ko" if letters and hangul / letters > 0.3 else "en"
+
+
+class PromptBuilder:
+    """Assembles prompts for one character; caches the parts that never change."""
+
+    def __init__(
+        self,
+        character: Character,
+        *,
+        user_name: str,
+        count_tokens: CountTokens,
+        n_ctx: int,
+        language: str | None = None,
+    ) -> None:
+        self.character = character
+        self.user_name = user_name
+        self.count = count_tokens
+        self.n_ctx = n_ctx
+        self.language = language or card_language(character)
+        self._labels = _LABELS[self.language]
+        book = character.character_book
+        entries = book.entries if book else []
+        self._constant = [e for e in entries if e.enabled and e.constant]
+        self._examples = [self._expand(block) for block in character.example_blocks()]
+
+    def _expand(self, text: str) -> str:
+        return expand_macros(text, char=self.character.name, user=self.user_name).strip()
+
+    def system_text(self, examples: int | None = None) -> str:
+        """The stable system message, with the first ``examples`` example chats (all if None)."""
+        card = self.character
+        default = self._expand(DEFAULT_SYSTEM_PROMPT[self.language])
+        if card.system_prompt.strip():
+            head = expand_macros(
+                card.system_prompt, char=card.name, user=self.user_name, original=default
+            ).strip()
+        else:
+            head = default
+        parts = [head]
+        parts += [self._expand(e.content) for e in self._constant if e.position == "before_char"]
+        if card.description.strip():
+            parts.append(self._expand(card.description))
+        if card.personality.strip():
+            parts.append(self._expand(self._labels["personality"] + card.personality))
+        if card.scenario.strip():
+            parts.append(self._expand(self._labels["scenario"] + card.scenario))
+        parts += [self._expand(e.content) for e in self._constant if e.position != "before_char"]
+        chosen = self._examples if examples is None else self._examples[:examples]
+        if chosen:
+            block = "\n\n".join(f"<START>\n{ex}" for ex in chosen)
+            parts.append(self._expand(self._labels["examples"]) + "\n" + block)
+        return "\n\n".join(p for p in parts if p)
+
+    def _cost(self, text: str) -> int:
+        return self.count(text) + MESSAGE_OVERHEAD
+
+    def build(self, history: Sequence[Turn], *, max_tokens: int) -> AssembledPrompt:
+        """Messages for the next reply to ``history`` (oldest first, newest last)."""
+        budget = self.n_ctx - max_tokens - SAFETY_MARGIN
+        if budget <= 0:
+            raise ContextOverflow(
+                f"max_tokens {max_tokens} leaves no room for a prompt in a {self.n_ctx}-token "
+                "context; lower --max-tokens or raise --ctx"
+            )
+        card = self.character
+        lore = self._triggered_lore(history)
+        lore_text = self._lore_text(lore)
+        post = ""
+        if card.post_history_instructions.strip():
+            post = expand_macros(
+                card.post_history_instructions, char=card.name, user=self.user_name, original=""
+            ).strip()
+        fixed = (self._cost(lore_text) if lore_text else 0) + (self._cost(post) if post else 0)
+        costs = [self._cost(t.content) for t in history]
+        suffix = [0] * (len(costs) + 1)
+        for i in range(len(costs) - 1, -1, -1):
+            suffix[i] = suffix[i + 1] + costs[i]
+        newest = costs[-1] if costs else 0
+
+        n_examples = len(self._examples)
+        system = self.system_text()
+        system_cost = self._cost(system)
+        while n_examples > 0 and system_cost + fixed + newest > budget:
+            n_examples -= 1
+            system = self.system_text(n_examples)
+            system_cost = self._cost(system)
+        room = budget - system_cost - fixed
+        if room < newest:
+            raise ContextOverflow(
+                f"{card.name}'s card and the newest message need "
+                f"{system_cost + fixed + newest} tokens but only {budget} fit in a "
+                f"{self.n_ctx}-token context with {max_tokens} reserved for the reply; raise "
+                "--ctx, lower --max-tokens, or shorten the message"
+            )
+        start = next(i for i in range(len(costs) + 1) if suffix[i] <= room)
+        if start > 0:
+            quantised = -(-start // DROP_BLOCK) * DROP_BLOCK
+            if quantised < len(costs):
+                start = quantised
+        kept = list(history[start:])
+
+        messages = [Message("system", system)]
+        messages += [Message(t.role, t.content) for t in kept]
+        if lore_text:
+            last_user = max(
+                (i for i, m in enumerate(messages) if m.role == "user"), default=len(messages)
+            )
+            messages.insert(last_user, Message("system", lore_text))
+        if post:
+            messages.append(Message("system", post))
+        total = system_cost + fixed + suffix[start]
+        return AssembledPrompt(
+            messages=messages,
+            prompt_tokens=total,
+            history_kept=len(kept),
+            history_dropped=start,
+            examples_dropped=len(self._examples) - n_examples,
+            lore=lore,
+        )
+
+    def _triggered_lore(self, history: Sequence[Turn]) -> list[LoreEntry]:
+        book = self.character.character_book
+        if book is None or not book.entries:
+            return []
+        active = activate_entries(book, [t.content for t in history], count_tokens=self.count)
+        return [e for e in active if not e.constant]
+
+    def _lore_text(self, entries: list[LoreEntry]) -> str:
+        if not entries:
+            return ""
+        ordered = [e for e in entries if e.position == "before_char"]
+        ordered += [e for e in entries if e.position != "before_char"]
+        body = "\n".join(self._expand(e.content) for e in ordered)
+        return f"{self._labels['lore']}\n{body}"

@@ -1,0 +1,122 @@
+"""Keep the model from writing the user's lines.
+
+Two layers: stop strings sent to the backend (cheap, stop generation at once), and
+:class:`ReplyFilter`, which watches the streamed text line by line and catches what stop strings
+miss: a reply that *starts* as the user, case variants, the full-width colon Korean keyboards
+produce, and a leading "Name:" the model puts before the character's own words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+_SEPARATORS = (":", "：")
+_GENERIC_USER_NAMES = ("user", "{{user}}", "<user>")
+
+
+def stop_strings(user_name: str) -> tuple[str, ...]:
+    """Stop sequences for a chat with ``user_name`` (sent to the backend)."""
+    names = dict.fromkeys([user_name, user_name.title(), "User", "{{user}}"])
+    stops = [f"\n{name}{sep}" for name in names if name for sep in _SEPARATORS]
+    stops.append("<START>")
+    return tuple(stops)
+
+
+class ReplyFilter:
+    """Streaming cleaner for a character's reply.
+
+    ``feed(delta)`` returns the text that is safe to show now; text that might still turn out
+    to be the start of ``"Name:"`` is held back until it can be decided (a few characters at
+    most). A line that starts with a user name ends the reply (``stopped`` becomes true); a
+    line that starts with the character's name loses that prefix.
+    """
+
+    def __init__(self, char_name: str, user_name: str, extra_user_names: Iterable[str] = ()):
+        self._users = _labels([user_name, *extra_user_names, *_GENERIC_USER_NAMES])
+        self._chars = _labels([char_name, "{{char}}", "<bot>"])
+        self._buf = ""
+        self._checking = True
+        self._spaces = ""
+        self.text = ""
+        self.stopped = False
+
+    def feed(self, delta: str) -> str:
+        if self.stopped or not delta:
+            return ""
+        self._buf += delta
+        return self._drain(final=False)
+
+    def finish(self) -> str:
+        """Flush what is held back at the end of the stream; trailing space is dropped."""
+        tail = "" if self.stopped else self._drain(final=True)
+        clean = self.text.rstrip()
+        cut = len(self.text) - len(clean)
+        self.text = clean
+        return tail[: max(0, len(tail) - cut)]
+
+    def _drain(self, *, final: bool) -> str:
+        out: list[str] = []
+        while self._buf:
+            start = 0
+            if self._checking:
+                body = self._buf.lstrip()
+                lead = self._buf[: len(self._buf) - len(body)]
+                verdict, size = self._classify(body)
+                if verdict == "wait" and not final:
+                    break
+                if verdict == "user":
+                    self.stopped = True
+                    self._buf = ""
+                    break
+                if verdict == "char":
+                    body = body[size:].lstrip(" \t")
+                if not self.text and not out:
+                    lead = ""  # no leading blank lines in a reply
+                self._buf = lead + body
+                start = len(lead)
+                self._checking = False
+            newline = self._buf.find("\n", start)
+            if newline == -1:
+                out.append(self._buf)
+                self._buf = ""
+                break
+            out.append(self._buf[:newline])
+            self._buf = self._buf[newline:]
+            self._checking = True
+        text = "".join(out)
+        if not self.text:
+            text = text.lstrip()
+        if text:
+            # Spaces are shown only once something follows them, so a reply never ends in one.
+            text = self._spaces + text
+            body = text if final else text.rstrip()
+            self._spaces = text[len(body) :]
+            text = body
+        self.text += text
+        return text
+
+    def _classify(self, body: str) -> tuple[str, int]:
+        if not body:
+            return "wait", 0
+        low = body.lower()
+        undecided = False
+        for verdict, labels in (("user", self._users), ("char", self._chars)):
+            for label in labels:
+                if low.startswith(label):
+                    return verdict, len(label)
+                if label.startswith(low):
+                    undecided = True
+        return ("wait", 0) if undecided else ("text", 0)
+
+
+def _labels(names: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        name = name.strip().lower()
+        if not name:
+            continue
+        for sep in _SEPARATORS:
+            for label in (f"{name}{sep}", f"**{name}**{sep}", f"**{name}{sep}**"):
+                if label not in out:
+                    out.append(label)
+    return out

@@ -1,0 +1,46 @@
+"""Token counting for context budgeting.
+
+The backend's own tokenizer when it has one (:class:`~personae.backends.TokenCounter`), else a
+deliberately pessimistic estimate, so a prompt we think fits really does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from personae.backends.base import Backend, TokenCounter
+
+CountTokens = Callable[[str], int]
+
+
+def estimate_tokens(text: str) -> int:
+    """Upper-bound-ish estimate: ~3 ASCII characters per token, one token per other character
+    (Hangul syllables are often a full token, sometimes more with byte-level BPE)."""
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    other = len(text) - ascii_chars
+    return (ascii_chars + 2) // 3 + int(other * 1.2)
+
+
+def token_counter(backend: Backend) -> CountTokens:
+    """The best counter this backend offers."""
+    if isinstance(backend, TokenCounter):
+        return backend.count_tokens
+    return estimate_tokens
+
+
+class CachedCounter:
+    """Memoises a counter: a chat re-counts the same history every turn."""
+
+    def __init__(self, count: CountTokens, limit: int = 8192) -> None:
+        self._count = count
+        self._cache: dict[str, int] = {}
+        self._limit = limit
+
+    def __call__(self, text: str) -> int:
+        hit = self._cache.get(text)
+        if hit is None:
+            hit = self._count(text)
+            if len(self._cache) >= self._limit:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[text] = hit
+        return hit

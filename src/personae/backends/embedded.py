@@ -1,0 +1,231 @@
+"""The default backend: llama.cpp in-process through xllamacpp.
+
+xllamacpp's ``Server`` runs llama.cpp's server loop on its own thread and calls a Python callback
+for every streamed chunk; the callback returning ``True`` stops generation. We turn that push API
+into the pull-style ``Iterator[Chunk]`` of the backend protocol with a thread and a queue.
+
+Prompt caching: with ``n_parallel=1`` there is one slot whose KV cache survives between requests,
+and llama.cpp reuses the longest common token prefix of the next prompt. The agent keeps the
+prompt prefix byte-identical from turn to turn, so only the new turn is processed.
+
+xllamacpp also opens an HTTP listener on 127.0.0.1 (random port). We protect it with a random
+API key and use it for one thing the Python binding lacks: ``/tokenize``, for exact token counts.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field
+
+from personae.backends.base import (
+    BackendOptions,
+    Chunk,
+    FinishReason,
+    GenerationParams,
+    Message,
+    Usage,
+    parse_options,
+)
+from personae.errors import BackendError, ContextOverflow, ModelError
+
+_DONE = object()
+
+
+class EmbeddedOptions(BackendOptions):
+    model: str = Field(description="catalogue name (see `personae models list`) or a .gguf path")
+    n_ctx: int | None = Field(default=None, ge=256, le=131072)
+    threads: int | None = Field(default=None, ge=1, le=256)
+    n_parallel: int = Field(default=1, ge=1, le=64)
+    cache_ram_mib: int = Field(default=1024, ge=0)
+
+
+def _to_int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float | str) and str(value).strip() else 0
+
+
+class EmbeddedBackend:
+    """llama.cpp running inside this process. Build with ``get_backend("embedded", model=...)``."""
+
+    name: ClassVar[str] = "embedded"
+
+    def __init__(self, options: EmbeddedOptions) -> None:
+        from personae.models import resolve_model
+
+        resolved = resolve_model(options.model)
+        self.model: str = resolved.name
+        self.path: Path = resolved.path
+        spec = resolved.spec
+        self.n_ctx: int = options.n_ctx or (spec.default_ctx if spec is not None else 4096)
+        self.options = options
+        self._token_cache: OrderedDict[str, int] = OrderedDict()
+        self._api_key = secrets.token_urlsafe(24)
+        self._server = self._start_server()
+        self._http = httpx.Client(
+            base_url=str(self._server.listening_address),
+            headers={"Authorization": f"Bearer {self._api_key}"},
+            timeout=30.0,
+        )
+
+    @classmethod
+    def from_options(cls, **options: Any) -> EmbeddedBackend:
+        return cls(parse_options(EmbeddedOptions, cls.name, options))
+
+    def _start_server(self) -> Any:
+        try:
+            import xllamacpp
+        except ImportError as exc:  # pragma: no cover - xllamacpp is a hard dependency
+            raise BackendError(
+                "the embedded backend needs xllamacpp: run `pip install xllamacpp`"
+            ) from exc
+        threads = self.options.threads or os.cpu_count() or 2
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.path)
+        params.n_ctx = self.n_ctx * self.options.n_parallel
+        params.n_parallel = self.options.n_parallel
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.cache_prompt = True
+        params.cache_ram_mib = self.options.cache_ram_mib
+        params.warmup = False
+        params.verbosity = -1
+        params.api_keys = [self._api_key]
+        params.hostnames = ["127.0.0.1"]
+        try:
+            return xllamacpp.Server(params)
+        except RuntimeError as exc:
+            raise ModelError(
+                f"llama.cpp could not load {self.path} ({exc}); the file may be damaged: "
+                f"delete it and run `personae models pull {self.model}` again"
+            ) from exc
+
+    # -- the protocol -------------------------------------------------------------------------
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
+        request: dict[str, Any] = {
+            "messages": [m.as_dict() for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "cache_prompt": True,
+        }
+        if params.top_k is not None:
+            request["top_k"] = params.top_k
+        if params.min_p is not None:
+            request["min_p"] = params.min_p
+        if params.repeat_penalty is not None:
+            request["repeat_penalty"] = params.repeat_penalty
+        if params.seed is not None:
+            request["seed"] = params.seed
+        if params.stop:
+            request["stop"] = list(params.stop)
+        return self._run(request)
+
+    def _run(self, request: dict[str, Any]) -> Iterator[Chunk]:
+        events: queue.Queue[Any] = queue.Queue()
+        cancel = threading.Event()
+
+        def on_chunk(chunk: Any) -> bool:
+            events.put(chunk)
+            return cancel.is_set()
+
+        def work() -> None:
+            try:
+                self._server.handle_chat_completions(request, on_chunk)
+            except Exception as exc:  # surfaced to the consumer, never swallowed
+                events.put(exc)
+            finally:
+                events.put(_DONE)
+
+        worker = threading.Thread(target=work, name="personae-llama", daemon=True)
+        worker.start()
+        finish: FinishReason | None = None
+        usage: Usage | None = None
+        try:
+            while True:
+                item = events.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, Exception):
+                    raise BackendError(f"llama.cpp failed: {item}")
+                if not isinstance(item, dict):
+                    continue
+                if "error" in item:
+                    raise self._error(item["error"])
+                for choice in item.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        yield Chunk(text=text)
+                    if choice.get("finish_reason"):
+                        finish = "length" if choice["finish_reason"] == "length" else "stop"
+                if item.get("usage"):
+                    usage = self._usage(item)
+            yield Chunk(finish_reason=finish or "stop", usage=usage)
+        finally:
+            # A consumer that stops early (Ctrl-C, client gone) cancels generation at the next
+            # token; waiting for the worker keeps the single slot free for the next request.
+            cancel.set()
+            worker.join()
+
+    @staticmethod
+    def _usage(item: dict[str, Any]) -> Usage:
+        raw = item["usage"]
+        timings = item.get("timings") or {}
+        details = raw.get("prompt_tokens_details") or {}
+        return Usage(
+            prompt_tokens=_to_int(raw.get("prompt_tokens")),
+            completion_tokens=_to_int(raw.get("completion_tokens")),
+            cached_tokens=_to_int(details.get("cached_tokens")),
+            prompt_ms=timings.get("prompt_ms"),
+            generation_ms=timings.get("predicted_ms"),
+        )
+
+    def _error(self, error: Any) -> Exception:
+        if isinstance(error, dict):
+            message = str(error.get("message", error))
+            if error.get("type") == "exceed_context_size_error":
+                return ContextOverflow(
+                    f"the prompt needs {error.get('n_prompt_tokens')} tokens but {self.model} "
+                    f"runs with a {self.n_ctx}-token context; raise it with --ctx or start a "
+                    "new chat"
+                )
+            return BackendError(f"llama.cpp rejected the request: {message}")
+        return BackendError(f"llama.cpp rejected the request: {error}")
+
+    # -- capabilities -------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        """Exact token count as the model's tokenizer sees ``text`` (cached)."""
+        cached = self._token_cache.get(text)
+        if cached is not None:
+            self._token_cache.move_to_end(text)
+            return cached
+        response = self._http.post("/tokenize", json={"content": text, "add_special": False})
+        if response.status_code != 200:
+            raise BackendError(f"llama.cpp could not tokenize text (HTTP {response.status_code})")
+        count = len(response.json().get("tokens", []))
+        self._token_cache[text] = count
+        if len(self._token_cache) > 4096:
+            self._token_cache.popitem(last=False)
+        return count
+
+    def close(self) -> None:
+        self._http.close()
+        server, self._server = self._server, None
+        del server
+
+    def __enter__(self) -> EmbeddedBackend:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

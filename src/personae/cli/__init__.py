@@ -1,0 +1,33 @@
+"""The `personae` command line."""
+
+from __future__ import annotations
+
+import click
+
+from personae import __version__
+from personae.cli.card import card_group, restyle_command
+from personae.cli.chat import ask_command, chat_command
+from personae.cli.chats import chats_group
+from personae.cli.models import backends_command, models_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="personae")
+def cli() -> None:
+    """personae — talk to characters, offline.
+
+    Start with `personae chat sherlock` (or `personae card list` to see who is here).
+    """
+
+
+cli.add_command(chat_command)
+cli.add_command(ask_command)
+cli.add_command(card_group)
+cli.add_command(chats_group)
+cli.add_command(models_group)
+cli.add_command(backends_command)
+cli.add_command(restyle_command)
+
+
+def main() -> None:
+    cli()

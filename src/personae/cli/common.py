@@ -1,0 +1,129 @@
+"""What every command shares: one-line errors, the store, and building a backend from flags."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from personae.backends import Backend, GenerationParams, get_backend
+from personae.config import Settings, load_settings
+from personae.errors import PersonaeError
+from personae.store import Database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one line to stderr and exit non-zero."""
+    err_console.print(
+        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    )
+    sys.exit(code)
+
+
+def user_errors(func: F) -> F:
+    """Turn :class:`PersonaeError` into one line on stderr and exit 1; Ctrl-C into exit 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PersonaeError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_db() -> Database:
+    from personae.store.library import open_library
+
+    return open_library()
+
+
+def backend_options(func: F) -> F:
+    """The flags that choose and tune a backend, shared by chat, ask and restyle."""
+    options = [
+        click.option("--backend", "backend", help="embedded (default) or openai."),
+        click.option(
+            "--model", "-m", "model", help="Model: catalogue name, .gguf path, or server model."
+        ),
+        click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1"),
+        click.option("--api-key", envvar="PERSONAE_API_KEY", help="Key for --base-url."),
+        click.option("--ctx", "n_ctx", type=click.IntRange(256, 131072), help="Context tokens."),
+        click.option("--max-tokens", type=click.IntRange(1, 32768), help="Reply length limit."),
+        click.option("--temperature", type=click.FloatRange(0.0, 2.0), help="Sampling heat."),
+        click.option("--seed", type=int, help="Sampling seed (repeatable replies)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings_from(flags: dict[str, Any]) -> Settings:
+    settings = load_settings()
+    backend = flags.get("backend")
+    if backend is None and flags.get("base_url"):
+        backend = "openai"
+    return settings.with_overrides(
+        backend=backend,
+        model=flags.get("model"),
+        base_url=flags.get("base_url"),
+        api_key=flags.get("api_key"),
+        n_ctx=flags.get("n_ctx"),
+    )
+
+
+def generation_params(flags: dict[str, Any], **defaults: Any) -> GenerationParams:
+    values = dict(defaults)
+    for key in ("max_tokens", "temperature", "seed"):
+        if flags.get(key) is not None:
+            values[key] = flags[key]
+    return GenerationParams(**values)
+
+
+def make_backend(settings: Settings, *, pull_missing: bool = True) -> Backend:
+    """Build the configured backend; a catalogue model that is not pulled yet is pulled first,
+    with a progress bar (the first run's one-time download)."""
+    options = dict(settings.backend_options)
+    if settings.backend == "embedded":
+        for key in ("base_url", "api_key"):
+            options.pop(key, None)
+        if pull_missing:
+            ensure_pulled(settings.model)
+        if "n_ctx" in options and options["n_ctx"] is not None:
+            options["n_ctx"] = int(options["n_ctx"])
+        if "threads" in options and options["threads"] is not None:
+            options["threads"] = int(options["threads"])
+        with err_console.status(f"loading {settings.model} …"):
+            return get_backend("embedded", model=settings.model, **options)
+    if settings.backend == "openai":
+        options.pop("threads", None)
+        options.pop("n_ctx", None)
+        return get_backend("openai", model=settings.model, **options)
+    return get_backend(settings.backend, model=settings.model, **options)
+
+
+def ensure_pulled(model: str) -> None:
+    from personae.models import CATALOGUE, is_pulled, pull
+    from personae.models.pull import RichPullProgress
+
+    if model in CATALOGUE and not is_pulled(model):
+        err_console.print(
+            f"{model} is not on this machine yet: pulling it once "
+            f"({CATALOGUE[model].size / 1e6:.0f} MB) …"
+        )
+        with RichPullProgress(err_console) as progress:
+            pull(model, progress=progress)

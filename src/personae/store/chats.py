@@ -1,0 +1,256 @@
+"""Chats and their messages.
+
+A turn is written in two steps, so that nothing acknowledged is ever lost and nothing partial is
+ever shown as complete:
+
+1. :meth:`ChatRepository.begin_turn` commits the user's message together with an empty
+   ``incomplete`` reply row, in one transaction.
+2. While tokens stream, :meth:`save_partial` checkpoints the text (a crash keeps what arrived);
+   :meth:`complete_reply` sets the final text, statistics and ``complete`` only after the last
+   token. An interrupted reply simply stays ``incomplete``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from personae.errors import InvalidInput, NotFound
+from personae.store.database import Database
+
+Status = Literal["complete", "incomplete", "superseded", "deleted"]
+VISIBLE = ("complete", "incomplete")
+
+
+@dataclass(frozen=True)
+class ChatInfo:
+    id: int
+    character_id: str
+    title: str
+    user_name: str
+    created_at: float
+    updated_at: float
+    message_count: int = 0
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    chat_id: int
+    role: str
+    content: str
+    status: str
+    created_at: float
+    completed_at: float | None = None
+    token_count: int | None = None
+    model: str | None = None
+    backend: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+    finish_reason: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+
+@dataclass(frozen=True)
+class ReplyStats:
+    backend: str | None = None
+    model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+    finish_reason: str | None = None
+
+
+class ChatRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- chats --------------------------------------------------------------------------------
+
+    def create(self, character_id: str, *, user_name: str, title: str = "") -> int:
+        now = time.time()
+        with self.db.transaction() as conn:
+            if not conn.execute(
+                "SELECT 1 FROM characters WHERE id = ?", (character_id,)
+            ).fetchone():
+                raise NotFound(f"no character {character_id!r}: see `personae card list`")
+            cur = conn.execute(
+                "INSERT INTO chats (character_id, title, user_name, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (character_id, title, user_name, now, now),
+            )
+        return int(cur.lastrowid or 0)
+
+    def get(self, chat_id: int) -> ChatInfo:
+        row = self.db.conn.execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id AND m.status IN "
+            "('complete', 'incomplete')) AS n FROM chats c WHERE c.id = ?",
+            (chat_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no chat {chat_id}: see `personae chats list`", param="chat")
+        return self._chat(row)
+
+    def all(self, character_id: str | None = None) -> list[ChatInfo]:
+        sql = (
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id AND m.status IN "
+            "('complete', 'incomplete')) AS n FROM chats c"
+        )
+        args: tuple[str, ...] = ()
+        if character_id is not None:
+            sql += " WHERE c.character_id = ?"
+            args = (character_id,)
+        rows = self.db.conn.execute(sql + " ORDER BY c.updated_at DESC, c.id DESC", args)
+        return [self._chat(r) for r in rows.fetchall()]
+
+    def latest(self, character_id: str) -> ChatInfo | None:
+        chats = self.all(character_id)
+        return chats[0] if chats else None
+
+    def delete(self, chat_id: int) -> None:
+        with self.db.transaction() as conn:
+            if conn.execute("DELETE FROM chats WHERE id = ?", (chat_id,)).rowcount == 0:
+                raise NotFound(f"no chat {chat_id}: see `personae chats list`", param="chat")
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def messages(self, chat_id: int, *, include_hidden: bool = False) -> list[StoredMessage]:
+        sql = "SELECT * FROM messages WHERE chat_id = ?"
+        if not include_hidden:
+            sql += " AND status IN ('complete', 'incomplete')"
+        rows = self.db.conn.execute(sql + " ORDER BY id", (chat_id,)).fetchall()
+        return [self._message(r) for r in rows]
+
+    def message(self, message_id: int) -> StoredMessage:
+        row = self.db.conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no message {message_id}")
+        return self._message(row)
+
+    def add_message(
+        self, chat_id: int, role: str, content: str, *, status: Status = "complete"
+    ) -> int:
+        """Append one finished message (a greeting, an imported line)."""
+        with self.db.transaction() as conn:
+            return self._insert(conn, chat_id, role, content, status)
+
+    def begin_turn(self, chat_id: int, user_text: str | None) -> tuple[int | None, int]:
+        """Commit the user's message (if any) and an empty incomplete reply, atomically.
+
+        Returns ``(user_message_id, reply_id)``; both rows exist once this returns.
+        """
+        if user_text is not None and not user_text.strip():
+            raise InvalidInput("the message is empty")
+        with self.db.transaction() as conn:
+            user_id = None
+            if user_text is not None:
+                user_id = self._insert(conn, chat_id, "user", user_text, "complete")
+            reply_id = self._insert(conn, chat_id, "assistant", "", "incomplete")
+        return user_id, reply_id
+
+    def save_partial(self, reply_id: int, text: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET content = ? WHERE id = ? AND status = 'incomplete'",
+                (text, reply_id),
+            )
+
+    def complete_reply(self, reply_id: int, text: str, stats: ReplyStats) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET content = ?, status = 'complete', completed_at = ?, "
+                "backend = ?, model = ?, prompt_tokens = ?, completion_tokens = ?, "
+                "cached_tokens = ?, ttft_ms = ?, duration_ms = ?, finish_reason = ?, "
+                "token_count = ? WHERE id = ?",
+                (
+                    text,
+                    time.time(),
+                    stats.backend,
+                    stats.model,
+                    stats.prompt_tokens,
+                    stats.completion_tokens,
+                    stats.cached_tokens,
+                    stats.ttft_ms,
+                    stats.duration_ms,
+                    stats.finish_reason,
+                    stats.completion_tokens,
+                    reply_id,
+                ),
+            )
+            self._touch(conn, reply_id)
+
+    def interrupt_reply(self, reply_id: int, text: str, reason: str) -> None:
+        """Keep what arrived of a reply that did not finish; it stays ``incomplete``."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET content = ?, finish_reason = ? WHERE id = ?",
+                (text, reason, reply_id),
+            )
+            self._touch(conn, reply_id)
+
+    def set_status(self, message_ids: list[int], status: Status) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "UPDATE messages SET status = ? WHERE id = ?", [(status, i) for i in message_ids]
+            )
+
+    def edit(self, message_id: int, content: str) -> int:
+        """Replace a message's text: the old row is kept as ``superseded``, a new row follows
+        it in order. Returns the new id."""
+        if not content.strip():
+            raise InvalidInput("the new text is empty")
+        old = self.message(message_id)
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE messages SET status = 'superseded' WHERE id = ?", (message_id,))
+            return self._insert(conn, old.chat_id, old.role, content, "complete")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _insert(
+        self, conn: sqlite3.Connection, chat_id: int, role: str, content: str, status: str
+    ) -> int:
+        now = time.time()
+        try:
+            cur = conn.execute(
+                "INSERT INTO messages (chat_id, role, content, status, created_at, completed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, role, content, status, now, now if status == "complete" else None),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise NotFound(f"no chat {chat_id}: see `personae chats list`") from exc
+        conn.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+        return int(cur.lastrowid or 0)
+
+    @staticmethod
+    def _touch(conn: sqlite3.Connection, message_id: int) -> None:
+        conn.execute(
+            "UPDATE chats SET updated_at = ? WHERE id = "
+            "(SELECT chat_id FROM messages WHERE id = ?)",
+            (time.time(), message_id),
+        )
+
+    @staticmethod
+    def _chat(row: sqlite3.Row) -> ChatInfo:
+        return ChatInfo(
+            id=row["id"],
+            character_id=row["character_id"],
+            title=row["title"],
+            user_name=row["user_name"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            message_count=row["n"],
+        )
+
+    @staticmethod
+    def _message(row: sqlite3.Row) -> StoredMessage:
+        return StoredMessage(**{k: row[k] for k in row.keys()})  # noqa: SIM118 (Row iterates values)

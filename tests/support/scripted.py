@@ -1,0 +1,87 @@
+"""A scriptable fake backend for unit tests: ``enqueue`` replies, then read what was asked.
+
+It follows the real protocol exactly (text deltas, then one final chunk with usage), can stream
+slowly (``delay``), fail after N chunks, and count tokens (one per whitespace word) so prompt
+budgeting is testable without a model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from personae.backends.base import Chunk, GenerationParams, Message, Usage
+from personae.errors import BackendError
+
+
+class ScriptedBackend:
+    name: ClassVar[str] = "scripted"
+
+    def __init__(self, model: str = "scripted", *, n_ctx: int = 4096, delay: float = 0.0) -> None:
+        self.model = model
+        self.n_ctx = n_ctx
+        self.delay = delay
+        self.queue: list[Any] = []
+        self.calls: list[tuple[list[Message], GenerationParams]] = []
+        self.closed_early = 0
+
+    @classmethod
+    def from_options(cls, **options: Any) -> ScriptedBackend:
+        return cls(**options)
+
+    def enqueue(self, *replies: Any) -> ScriptedBackend:
+        """Each reply: a string (split into word chunks), a list of chunks, or an Exception."""
+        self.queue.extend(replies)
+        return self
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
+        self.calls.append((list(messages), params))
+        reply = self.queue.pop(0) if self.queue else "..."
+        return self._run(reply, params)
+
+    def _run(self, reply: Any, params: GenerationParams) -> Iterator[Chunk]:
+        if isinstance(reply, Exception):
+            raise reply
+        pieces = reply if isinstance(reply, list) else _words(reply)
+        sent = 0
+        finished = False
+        try:
+            for piece in pieces[: params.max_tokens]:
+                if isinstance(piece, Exception):
+                    raise piece
+                if self.delay:
+                    time.sleep(self.delay)
+                text = piece
+                for stop in params.stop:
+                    if stop in text:
+                        text = text[: text.index(stop)]
+                        yield Chunk(text=text)
+                        yield Chunk(finish_reason="stop", usage=Usage(10, sent + 1))
+                        finished = True
+                        return
+                sent += 1
+                yield Chunk(text=text)
+            reason = "length" if len(pieces) > params.max_tokens else "stop"
+            finished = True
+            yield Chunk(finish_reason=reason, usage=Usage(prompt_tokens=10, completion_tokens=sent))
+        finally:
+            if not finished:
+                self.closed_early += 1
+
+
+def _words(text: str) -> list[str]:
+    out: list[str] = []
+    for i, word in enumerate(text.split(" ")):
+        out.append(word if i == 0 else " " + word)
+    return out
+
+
+def failing(after: int, text: str = "one two three four", message: str = "boom") -> list[Any]:
+    """A chunk list that raises BackendError after ``after`` chunks."""
+    pieces: list[Any] = _words(text)[:after]
+    pieces.append(BackendError(message))
+    return pieces

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from personae.agent import Agent, Chat, Turn
+from personae.errors import BackendError, InvalidInput
+from personae.store import CharacterRepository, Database
+from tests.support.factories import make_character
+from tests.support.scripted import ScriptedBackend, failing
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    d = Database(tmp_path / "p.db")
+    CharacterRepository(d).add(make_character())
+    return d
+
+
+def test_new_chat_starts_with_greeting(db: Database) -> None:
+    chat = Chat.start(db, "holmes", ScriptedBackend(), user_name="Mina")
+    [greeting] = chat.messages()
+    assert greeting.role == "assistant" and "Afghanistan" in greeting.content
+    with pytest.raises(InvalidInput, match="greeting"):
+        Chat.start(db, "holmes", ScriptedBackend(), greeting=5)
+
+
+def test_turn_streams_and_stores_complete_reply(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Elementary, my dear Mina.")
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    text = "".join(chat.send("How?"))
+    assert text == "Elementary, my dear Mina."
+    msgs = chat.messages()
+    assert [m.role for m in msgs] == ["assistant", "user", "assistant"]
+    assert msgs[-1].complete and msgs[-1].content == text and msgs[-1].model == "scripted"
+    messages, params = backend.calls[0]
+    assert messages[-1].content == "How?"
+    assert "\nMina:" in params.stop
+
+
+def test_impersonation_is_trimmed_and_generation_stopped(db: Database) -> None:
+    backend = ScriptedBackend().enqueue(["Quite so.", "\nMina", ": I agree", " more", " more"])
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    assert "".join(chat.send("Well?")) == "Quite so."
+    assert backend.closed_early == 1
+    assert chat.messages()[-1].complete
+
+
+def test_backend_failure_keeps_partial_as_incomplete(db: Database) -> None:
+    backend = ScriptedBackend().enqueue(failing(2))
+    chat = Chat.start(db, "holmes", backend)
+    with pytest.raises(BackendError):
+        for _ in chat.send("hi"):
+            pass
+    last = chat.messages()[-1]
+    assert (
+        last.status == "incomplete" and last.content == "one two" and last.finish_reason == "error"
+    )
+    assert chat.messages()[-2].content == "hi"  # the user's message is never lost
+
+
+def test_consumer_closing_early_marks_cancelled(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("a b c d e f")
+    chat = Chat.start(db, "holmes", backend)
+    stream = chat.send("hi")
+    next(stream)
+    stream.close()
+    last = chat.messages()[-1]
+    assert last.status == "incomplete" and last.finish_reason == "cancelled"
+    assert backend.closed_early == 1
+
+
+def test_regenerate_edit_undo(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("first", "second", "third")
+    chat = Chat.start(db, "holmes", backend)
+    with pytest.raises(InvalidInput):
+        list(chat.regenerate())
+    list(chat.send("hi"))
+    assert "".join(chat.regenerate()) == "second"
+    assert [m.content for m in chat.messages()][-2:] == ["hi", "second"]
+    # the regenerated prompt did not contain the superseded reply
+    assert all(m.content != "first" for m in backend.calls[1][0])
+    assert "".join(chat.edit_last("hello")) == "third"
+    assert [m.content for m in chat.messages()][-2:] == ["hello", "third"]
+    assert chat.undo() == 2
+    assert [m.role for m in chat.messages()] == ["assistant"]
+    hidden = chat.chats.messages(chat.id, include_hidden=True)
+    assert {m.content for m in hidden} >= {"first", "second", "hi", "hello", "third"}
+
+
+def test_resume_uses_stored_history(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("one", "two")
+    chat = Chat.start(db, "holmes", backend)
+    list(chat.send("hi"))
+    again = Chat(db, chat.id, backend)
+    list(again.send("again"))
+    sent = [m.content for m in backend.calls[1][0][1:]]
+    assert sent == ["You have been in Afghanistan, I perceive.", "hi", "one", "again"]
+
+
+def test_empty_message_rejected_and_nothing_written(db: Database) -> None:
+    chat = Chat.start(db, "holmes", ScriptedBackend())
+    with pytest.raises(InvalidInput):
+        chat.send("  ")
+    assert len(chat.messages()) == 1
+
+
+def test_agent_is_stateless_and_reports_usage() -> None:
+    backend = ScriptedBackend().enqueue("Yes.")
+    agent = Agent(make_character(), backend, user_name="Mina")
+    reply = agent.reply([Turn("user", "Well?")])
+    assert reply.read() == "Yes."
+    assert reply.finish_reason == "stop" and reply.usage is not None
+    assert reply.ttft_ms is not None and reply.duration_ms is not None
+    with pytest.raises(RuntimeError):
+        list(reply)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from personae.agent.stops import ReplyFilter, stop_strings
+
+
+def run(deltas: list[str], char: str = "Sherlock", user: str = "Mina") -> tuple[str, bool]:
+    f = ReplyFilter(char, user)
+    shown = "".join(f.feed(d) for d in deltas) + f.finish()
+    assert shown == f.text
+    return shown, f.stopped
+
+
+def test_stop_strings_cover_name_variants_and_fullwidth_colon() -> None:
+    stops = stop_strings("민아")
+    assert "\n민아:" in stops and "\n민아：" in stops and "\nUser:" in stops
+
+
+def test_leading_character_name_is_removed() -> None:
+    assert run(["Sher", "lock: Ele", "mentary."]) == ("Elementary.", False)
+
+
+def test_user_line_ends_the_reply() -> None:
+    assert run(["Indeed.", "\nMi", "na: and then I"]) == ("Indeed.", True)
+
+
+def test_reply_that_starts_as_the_user_is_empty() -> None:
+    assert run(["mina", ": I think so"]) == ("", True)
+
+
+def test_generic_user_label_and_case() -> None:
+    assert run(["Well.\nUSER: x"]) == ("Well.", True)
+
+
+def test_korean_fullwidth_colon() -> None:
+    assert run(["좋소.\n민아：", " 네"], char="홍길동", user="민아") == ("좋소.", True)
+    assert run(["홍길동：", " 아버지를"], char="홍길동", user="민아") == ("아버지를", False)
+
+
+def test_text_that_merely_starts_like_a_name_is_kept() -> None:
+    assert run(["S", "o it is."]) == ("So it is.", False)
+    assert run(["Mi", "nd you."]) == ("Mind you.", False)
+
+
+def test_inner_newlines_kept_trailing_space_dropped() -> None:
+    assert run(["Hello", "\n\nWatson", "!\n  "]) == ("Hello\n\nWatson!", False)
+
+
+@given(st.text(max_size=80), st.integers(1, 7))
+def test_any_split_gives_the_same_result(text: str, size: int) -> None:
+    pieces = [text[i : i + size] for i in range(0, len(text), size)]
+    assert run(pieces) == run([text])

@@ -1,0 +1,397 @@
+"""The ``openai`` backend: any OpenAI-compatible server (Ollama, vLLM, llama-server, OpenAI).
+
+``base_url`` is used as given, like the openai client: for most servers it ends in ``/v1``. The
+request stays strictly OpenAI-standard so OpenAI itself accepts it; server-specific knobs
+(``top_k``, ``min_p``, ``repeat_penalty``) go in ``extra_body``. A request is retried only where
+that is safe (connection errors, timeouts, 429, 500/502/503/504), only before the first token.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field, JsonValue, field_validator
+
+from personae.backends.base import (
+    BackendOptions,
+    Chunk,
+    GenerationParams,
+    Message,
+    Usage,
+    parse_options,
+)
+from personae.errors import (
+    BackendAuthError,
+    BackendError,
+    BackendModelNotFound,
+    BackendTimeout,
+    BackendUnavailable,
+    StreamInterrupted,
+)
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A server asking for a longer pause gets an error now: a hidden long sleep looks like a hang.
+_MAX_RETRY_AFTER = 30.0
+# SSE lines end only at CRLF, LF or CR. httpx's iter_lines also splits at U+2028, U+0085 …, which
+# JSON may carry unescaped inside a string, so lines are split on bytes here.
+_EOL = re.compile(rb"\r\n|\r|\n")
+_DNS_HINTS = ("name or service", "nodename", "name resolution", "getaddrinfo")
+
+
+class OpenAICompatOptions(BackendOptions):
+    """Options of the ``openai`` backend. ``timeout``: longest silence between two bytes of a
+    reply; ``retry_backoff``: first retry's pause in seconds (doubling, jittered); ``extra_body``:
+    merged into each request, where a ``None`` value removes a standard key the server rejects."""
+
+    base_url: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    api_key: str | None = Field(default=None, repr=False)
+    timeout: float = Field(default=120.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff: float = Field(default=0.5, ge=0)
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+    extra_body: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("must be an http(s) URL, e.g. http://127.0.0.1:11434/v1")
+        return value
+
+
+class _Retry(Exception):
+    """A failure seen before any token reached the caller, so sending the request again is safe."""
+
+    def __init__(self, error: BackendError, retry_after: float | None = None) -> None:
+        self.error, self.retry_after = error, retry_after
+
+
+class OpenAICompatBackend:
+    """Streams chat completions from an OpenAI-compatible server.
+
+    One ``httpx.Client`` per instance (pooled connections, headers, timeouts): call :meth:`close`
+    or use the backend as a context manager. ``transport`` and ``sleep`` are there for tests.
+    """
+
+    name: ClassVar[str] = "openai"
+
+    def __init__(
+        self,
+        options: OpenAICompatOptions,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.options = options
+        self.model: str = options.model
+        self._sleep = sleep
+        # Messages name the server, never credentials that may sit in the URL.
+        self._where = str(httpx.URL(options.base_url).copy_with(username=None, password=None))
+        headers = {"User-Agent": "personae"}
+        if options.api_key:
+            headers["Authorization"] = f"Bearer {options.api_key}"
+        headers.update(options.extra_headers)
+        timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
+        self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+
+    @classmethod
+    def from_options(cls, **options: Any) -> OpenAICompatBackend:
+        """Build from plain options (the registry's entry point); bad options raise ConfigError."""
+        return cls(parse_options(OpenAICompatOptions, cls.name, options))
+
+    def close(self) -> None:
+        """Close the HTTP client and its pooled connections."""
+        self._client.close()
+
+    def __enter__(self) -> OpenAICompatBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
+        """Yield text deltas, then exactly one final chunk with the finish reason and usage."""
+        url = f"{self.options.base_url}/chat/completions"
+        # identity: a compressing proxy would buffer the stream instead of passing tokens on.
+        headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
+        body = self._body(messages, params)
+        request = self._client.build_request("POST", url, json=body, headers=headers)
+        return self._retrying(lambda: self._attempt(request))
+
+    def list_models(self) -> list[str]:
+        """The model ids the server offers (``GET {base_url}/models``)."""
+        request = self._client.build_request("GET", f"{self.options.base_url}/models")
+        # Not streamed: a read failure then surfaces from send() and is retried like a connect one.
+        response = next(self._retrying(lambda: iter([self._send(request, stream=False)])))
+        try:
+            return [str(item["id"]) for item in response.json()["data"]]
+        except (ValueError, KeyError, TypeError):
+            raise BackendError(
+                f"{self._where}/models did not return a model list; check base_url "
+                "(OpenAI-compatible servers usually serve under /v1)"
+            ) from None
+
+    def _body(self, messages: Sequence[Message], params: GenerationParams) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "stream_options": {"include_usage": True},
+        }
+        if params.stop:
+            body["stop"] = list(params.stop)
+        if params.seed is not None:
+            body["seed"] = params.seed
+        body.update(self.options.extra_body)
+        # The reader needs a stream of exactly these messages, whatever extra_body says.
+        body.update(messages=[m.as_dict() for m in messages], stream=True)
+        return {key: value for key, value in body.items() if value is not None}
+
+    def _retrying(self, attempt: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+        for tries in range(self.options.max_retries + 1):
+            try:
+                yield from attempt()
+                return
+            except _Retry as retry:
+                delay = retry.retry_after
+                last = tries == self.options.max_retries
+                if last or (delay is not None and delay > _MAX_RETRY_AFTER):
+                    raise retry.error from retry.__cause__
+                if delay is None:
+                    # Jitter keeps clients that failed together from retrying in lockstep.
+                    delay = self.options.retry_backoff * 2**tries * random.uniform(0.5, 1.0)
+                self._sleep(delay)
+
+    def _attempt(self, request: httpx.Request) -> Iterator[Chunk]:
+        response = self._send(request)
+        try:
+            yield from self._read(response)
+        finally:
+            # Also runs when the caller stops early: the connection is released, never leaked.
+            response.close()
+
+    def _send(self, request: httpx.Request, *, stream: bool = True) -> httpx.Response:
+        try:
+            response = self._client.send(request, stream=stream)
+        except httpx.TransportError as exc:
+            raise _Retry(self._unreachable(exc)) from exc
+        if response.status_code >= 300:  # redirects too: a POST must not silently become a GET
+            try:
+                body = response.read()
+            except httpx.HTTPError:
+                body = b""  # the status alone still says what happened
+            finally:
+                response.close()
+            raise self._status_error(response, body)
+        return response
+
+    def _unreachable(self, exc: httpx.TransportError) -> BackendError:
+        text = str(exc).lower()
+        if isinstance(exc, httpx.ConnectTimeout):
+            why = f"no answer within {self.options.connect_timeout:g}s"
+        elif isinstance(exc, httpx.TimeoutException):
+            return self._timeout_error()
+        elif "refused" in text:
+            why = "connection refused"
+        elif any(hint in text for hint in _DNS_HINTS):
+            why = "host name not found"
+        else:
+            why = _describe(exc)
+        return BackendUnavailable(f"cannot reach {self._where}: {why} — is the server running?")
+
+    def _status_error(self, response: httpx.Response, body: bytes) -> Exception:
+        status = response.status_code
+        try:
+            message, code = _error_fields(json.loads(body))
+        except ValueError:  # not JSON: a proxy's or a web server's own error page
+            message, code = _one_line(body.decode("utf-8", "replace")), None
+        said = self._scrub(f"HTTP {status}: {message}" if message else f"HTTP {status}")
+        where = self._where
+        if status < 400:
+            to = response.headers.get("location", "elsewhere")
+            return BackendError(f"{where} redirects to {to} ({said}); change base_url to match")
+        if status in (401, 403):
+            what = "rejected the API key" if self.options.api_key else "wants an API key"
+            return BackendAuthError(f"{where} {what} ({said}); check --api-key / PERSONAE_API_KEY")
+        if code == "model_not_found" or (status == 404 and "model" in message.lower()):
+            return BackendModelNotFound(
+                f"model {self.model!r} not found on {where} ({said}); "
+                "run `personae backends` to see what it serves, or check the model name"
+            )
+        if status == 404:
+            return BackendError(
+                f"no {response.request.url.path} on {where} ({said}); check base_url "
+                "(OpenAI-compatible servers usually serve under /v1)"
+            )
+        if status in _RETRY_STATUSES:
+            fix = "wait a moment, then try again" if status == 429 else "check the server's log"
+            error = BackendError(f"{where} failed ({said}); {fix}")
+            return _Retry(error, _retry_after(response))
+        return BackendError(f"{where} refused the request ({said}); check the backend options")
+
+    def _read(self, response: httpx.Response) -> Iterator[Chunk]:
+        parts: list[str] = []
+        finish: str | None = None
+        usage: Usage | None = None
+        done = False
+        try:
+            for event, data in _events(response):
+                if data == "[DONE]":
+                    done = True
+                    break
+                try:
+                    payload = json.loads(data)
+                except ValueError as exc:
+                    why = f"malformed event ({exc}): {_one_line(data, 80)}"
+                    raise self._interrupted(parts, why) from None
+                if event == "error" or (isinstance(payload, dict) and payload.get("error")):
+                    why = f"the server reported an error: {self._scrub(_error_fields(payload)[0])}"
+                    if not parts:
+                        raise BackendError(f"{self._where}: {why}")
+                    raise self._interrupted(parts, why)
+                if not isinstance(payload, dict):
+                    raise self._interrupted(parts, f"not a JSON object: {_one_line(data, 80)}")
+                usage = _usage(payload) or usage
+                for choice in payload.get("choices") or ():
+                    if not isinstance(choice, dict):
+                        continue
+                    # "message" is what a server that ignored ``stream: true`` sends.
+                    delta = choice.get("delta") or choice.get("message")
+                    text = delta.get("content") if isinstance(delta, dict) else None
+                    if isinstance(text, str) and text:
+                        parts.append(text)
+                        yield Chunk(text=text)
+                    finish = choice.get("finish_reason") or finish
+        except httpx.TransportError as exc:
+            if finish is None:  # after it only the usage is lost; the reply itself is complete
+                timed_out = isinstance(exc, httpx.TimeoutException)
+                if timed_out and not parts:
+                    raise _Retry(self._timeout_error()) from exc
+                why = f"no data for {self.options.timeout:g}s" if timed_out else _describe(exc)
+                error = self._interrupted(parts, why)
+                raise error if parts else _Retry(error) from exc
+        if not done and finish is None:
+            error = self._interrupted(parts, "the connection closed before the reply was complete")
+            raise error if parts else _Retry(error)
+        # "content_filter", "tool_calls" … still end the reply as far as the caller is concerned.
+        yield Chunk(finish_reason="length" if finish == "length" else "stop", usage=usage)
+
+    def _interrupted(self, parts: list[str], why: str) -> StreamInterrupted:
+        partial = "".join(parts)
+        return StreamInterrupted(
+            f"the reply from {self._where} broke off after {len(partial)} characters: {why}; "
+            "try again (the partial reply is kept)",
+            partial=partial,
+        )
+
+    def _timeout_error(self) -> BackendTimeout:
+        return BackendTimeout(
+            f"{self._where} sent nothing for {self.options.timeout:g}s; the model may still be "
+            "loading or the server is busy — try again or raise the timeout option"
+        )
+
+    def _scrub(self, text: str) -> str:
+        # Servers sometimes echo the key they rejected; it must never reach a log or a screen.
+        key = self.options.api_key
+        return text.replace(key, "***") if key else text
+
+
+def _events(response: httpx.Response) -> Iterator[tuple[str, str]]:
+    if response.headers.get("content-type", "").startswith("application/json"):
+        # Some servers and proxies ignore ``stream: true`` and send one whole completion.
+        yield "", response.read().decode("utf-8", "replace")
+    else:
+        yield from _iter_sse(_iter_lines(response.iter_bytes()))
+
+
+def _iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Split a byte stream into lines at CRLF, LF or CR, wherever the reads happen to end."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        start = 0
+        for match in _EOL.finditer(pending):
+            if match.group() == b"\r" and match.end() == len(pending):
+                break  # maybe the first half of a CRLF split across two reads
+            yield pending[start : match.start()].decode("utf-8", "replace")
+            start = match.end()
+        pending = pending[start:]
+    if pending:
+        yield pending.removesuffix(b"\r").decode("utf-8", "replace")
+
+
+def _iter_sse(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Server-sent events as ``(event name, data)``; comments, ``id`` and ``retry`` are skipped."""
+    event, data = "", list[str]()
+    for line in lines:
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "", []
+        elif not line.startswith(":"):  # ":" starts a keep-alive comment
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "data":
+                data.append(value)
+            elif field == "event":
+                event = value
+    if data:
+        yield event, "\n".join(data)
+
+
+def _usage(payload: dict[str, Any]) -> Usage | None:
+    raw = payload.get("usage")
+    if not isinstance(raw, dict):
+        return None
+    details = raw.get("prompt_tokens_details")
+    return Usage(
+        prompt_tokens=_int(raw.get("prompt_tokens")),
+        completion_tokens=_int(raw.get("completion_tokens")),
+        cached_tokens=_int(details.get("cached_tokens") if isinstance(details, dict) else None),
+    )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _error_fields(payload: Any) -> tuple[str, str | None]:
+    """Message and code of an error body in the shapes servers use: OpenAI ``{"error": {…}}``,
+    Ollama ``{"error": "…"}``, vLLM's top-level ``message``, FastAPI's ``detail``."""
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("detail") or json.dumps(error)
+        code = error.get("code")
+        return _one_line(str(message)), None if code is None else str(code)
+    return _one_line("" if error is None else str(error)), None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    # Seconds only, which is what LLM servers send; an HTTP date falls back to our own backoff.
+    try:
+        return max(0.0, float(response.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _describe(exc: Exception) -> str:
+    return _one_line(str(exc), 120) or type(exc).__name__
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -54,7 +54,8 @@ _NAMES = {
 }
 _EN_STRIP = re.compile(
     r"^(?:(?:a|an|the|retired|former|ex-|elderly|old|young|aging|middle-aged|korean|american|"
-    r"british|english|japanese|chinese|french|german|\d+[- ]year[- ]old)\s+)+",
+    r"british|english|japanese|chinese|french|german|victorian|edwardian|regency|medieval|"
+    r"[\w]+-era|\d+[- ]year[- ]old)\s+)+",
     re.IGNORECASE,
 )
 _KO_MODIFIER = ("의", "한", "던", "된", "인", "은", "는", "적", "에서", "난")
@@ -122,7 +123,11 @@ def _core_occupation(parts: RoleParts, language: Language) -> str:
     if language == "en":
         core = _EN_STRIP.sub("", phrase).strip()
         return core or phrase or "local"
+    # Era words and place names describe the setting, not the trade: "부산 어부" works as 어부.
+    places = {word for dialect in DIALECTS.values() for word in dialect.keywords}
     tokens = [t for t in _KO_STRIP.sub("", phrase).split() if t not in ("시대", "조선")]
+    if len(tokens) > 1:
+        tokens = [t for t in tokens if not any(t.startswith(p) for p in places)] or tokens
     head: list[str] = []
     for token in reversed(tokens):
         if head and (len(head) == 2 or token.endswith(_KO_MODIFIER)):

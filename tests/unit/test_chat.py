@@ -115,3 +115,22 @@ def test_agent_is_stateless_and_reports_usage() -> None:
     assert reply.ttft_ms is not None and reply.duration_ms is not None
     with pytest.raises(RuntimeError):
         list(reply)
+
+
+def test_warm_up_only_for_backends_with_a_prompt_cache(db: Database) -> None:
+    plain = ScriptedBackend()
+    assert Chat.start(db, "holmes", plain).warm_up() is None
+    cached = ScriptedBackend()
+    cached.supports_prefill = True  # type: ignore[attr-defined]
+    chat = Chat.start(db, "holmes", cached, user_name="Mina")
+    thread = chat.warm_up()
+    assert thread is not None
+    thread.join(5)
+    messages, params = cached.calls[0]
+    assert params.max_tokens == 1
+    assert messages[-1].content.startswith("You have been in Afghanistan")  # the greeting
+    # the real turn's prompt starts with exactly what was warmed up
+    list(chat.send("Indeed?"))
+    real = cached.calls[1][0]
+    assert real[: len(messages)] == messages
+    assert len(chat.messages()) == 3  # warming up stores nothing

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator, Sequence
 
 from personae.agent.prompt import AssembledPrompt, PromptBuilder, Turn
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.tokens import CachedCounter, token_counter
-from personae.backends.base import Backend, GenerationParams, Usage
+from personae.backends.base import Backend, GenerationParams, Usage, collect
 from personae.characters import Character
 
 DEFAULT_CTX = 4096
@@ -110,3 +112,21 @@ class Agent:
         prompt = self.builder.build(history, max_tokens=params.max_tokens)
         stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
         return ReplyStream(self, prompt, params.model_copy(update={"stop": stops}))
+
+    def warm_up(self, history: Sequence[Turn]) -> threading.Thread | None:
+        """Process the prompt prefix in the background (backends with ``supports_prefill``),
+        so the first reply of a resumed or new chat starts as fast as later ones. Returns the
+        thread, or None when the backend has no prompt cache to fill."""
+        if not getattr(self.backend, "supports_prefill", False):
+            return None
+        messages = self.builder.build(history, max_tokens=self.params.max_tokens).messages
+        params = GenerationParams(max_tokens=1, temperature=0.0)
+
+        def fill() -> None:
+            # Best effort: if this fails, the real request will report the problem.
+            with contextlib.suppress(Exception):
+                collect(self.backend.stream(messages, params))
+
+        thread = threading.Thread(target=fill, name="personae-warm-up", daemon=True)
+        thread.start()
+        return thread

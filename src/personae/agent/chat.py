@@ -9,6 +9,7 @@ token. Ctrl-C, a closed client or a crash leaves an ``incomplete`` reply with wh
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,6 +123,10 @@ class Chat:
             if m.role in ("user", "assistant") and m.content.strip():
                 turns.append(Turn("user" if m.role == "user" else "assistant", m.content))
         return turns
+
+    def warm_up(self) -> threading.Thread | None:
+        """Fill the backend's prompt cache with this chat so far, in the background."""
+        return self.agent.warm_up(self._history())
 
     # -- turns --------------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ class EmbeddedBackend:
     """llama.cpp running inside this process. Build with ``get_backend("embedded", model=...)``."""
 
     name: ClassVar[str] = "embedded"
+    supports_prefill: ClassVar[bool] = True  # a KV prompt cache that a warm-up request fills
 
     def __init__(self, options: EmbeddedOptions) -> None:
         from personae.models import resolve_model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -175,6 +176,7 @@ def chat_command(
             " — /help for commands[/]"
         )
     _show_recent(chat)
+    warming = chat.warm_up()  # the card is processed while you read and type
     while True:
         line = _read_line(f"{settings.user_name}> " if interactive else "")
         if line is None:
@@ -198,6 +200,13 @@ def chat_command(
             _stream(chat, chat.send(line))
         except PersonaeError as exc:
             err_console.print(f"[bold red]error:[/] {exc}")
+    if warming is not None and warming.is_alive():
+        # Leaving before the warm-up finished: llama.cpp cannot be interrupted mid-prompt, and
+        # waiting for it would make exit hang. Everything is committed; leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        db.close()
+        os._exit(0)
 
 
 @click.command("ask")

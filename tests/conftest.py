@@ -8,10 +8,21 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def personae_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "personae-home"
-    home.mkdir()
+def personae_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    # Outside tmp_path, so tests that inspect their tmp_path see only their own files.
+    home = tmp_path_factory.mktemp("personae-home")
     monkeypatch.setenv("PERSONAE_HOME", str(home))
-    for var in ("PERSONAE_BACKEND", "PERSONAE_MODEL", "PERSONAE_BASE_URL", "PERSONAE_API_KEY"):
+    for var in (
+        "PERSONAE_BACKEND",
+        "PERSONAE_MODEL",
+        "PERSONAE_BASE_URL",
+        "PERSONAE_API_KEY",
+        "PERSONAE_MODELS_DIR",
+        "PERSONAE_CTX",
+        "PERSONAE_THREADS",
+        "PERSONAE_USER",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home

@@ -8,6 +8,7 @@ from personae import __version__
 from personae.cli.card import card_group, restyle_command
 from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
+from personae.cli.evaluate import eval_group
 from personae.cli.models import backends_command, models_group
 
 
@@ -27,6 +28,7 @@ cli.add_command(chats_group)
 cli.add_command(models_group)
 cli.add_command(backends_command)
 cli.add_command(restyle_command)
+cli.add_command(eval_group)
 
 
 def main() -> None:

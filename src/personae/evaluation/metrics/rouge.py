@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from personae.errors import InvalidInput
-from personae.evaluation.metrics.lcs import lcs_indices, lcs_length
+from personae.evaluation.metrics.lcs import lcs_indices, lcs_length, token_masks
 from personae.evaluation.metrics.registry import register_metric
 from personae.evaluation.metrics.tokenizers import TOKENIZER_NAMES, get_tokenizer
 
@@ -82,11 +82,12 @@ def _score_lsum(reference: list[list[str]], prediction: list[list[str]]) -> Scor
         left_ref.update(sentence)
     for sentence in prediction:
         left_pred.update(sentence)
+    candidates = [(candidate, token_masks(candidate)) for candidate in prediction if candidate]
     hits = 0
     for sentence in reference:
         union: set[int] = set()
-        for candidate in prediction:
-            union.update(lcs_indices(sentence, candidate))
+        for candidate, masks in candidates:
+            union.update(lcs_indices(sentence, candidate, masks=masks))
         for index in sorted(union):
             token = sentence[index]
             if left_pred[token] > 0 and left_ref[token] > 0:

@@ -36,9 +36,13 @@ def _porter() -> Callable[[str], str]:
         from nltk.stem.porter import PorterStemmer
     except ImportError as exc:  # pragma: no cover - nltk is a dependency
         raise ConfigError("stemming needs nltk: run `pip install nltk`") from exc
-    return functools.lru_cache(maxsize=200_000)(PorterStemmer().stem)
+    stemmer: Callable[[str], str] = PorterStemmer().stem
+    return stemmer
 
 
+# Porter stemming is the slowest step of tokenizing and a corpus repeats its words endlessly,
+# so each distinct word is stemmed once (``stem.cache_clear()`` to measure it cold).
+@functools.lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """Porter-stem an ASCII word longer than three characters; leave anything else alone."""
     if len(token) > 3 and _ASCII_WORD.fullmatch(token):

@@ -175,10 +175,16 @@ class Report:
         return "\n".join(out)
 
     def write(self, stem: str | Path) -> list[Path]:
-        """Write ``stem.json``, ``stem.md`` and ``stem.html``; returns the paths."""
+        """Write ``stem.json``, ``stem.md`` and ``stem.html``; returns the paths.
+
+        A dot inside the stem stays (``dialogsum.dev`` → ``dialogsum.dev.json``); a stem that
+        already ends in one of the three suffixes loses it (``out.html`` → ``out.json`` …).
+        """
         stem = Path(stem)
+        if stem.suffix.lower() in (".json", ".md", ".html"):
+            stem = stem.with_suffix("")
         stem.parent.mkdir(parents=True, exist_ok=True)
-        paths = [stem.with_suffix(s) for s in (".json", ".md", ".html")]
+        paths = [stem.with_name(stem.name + s) for s in (".json", ".md", ".html")]
         paths[0].write_text(
             json.dumps(self.to_json(), ensure_ascii=False, indent=2, default=_json_default) + "\n",
             encoding="utf-8",

@@ -46,7 +46,10 @@ def bootstrap_mean(
         raise InvalidInput(f"confidence must be between 0 and 1, not {confidence}")
     if resamples < 1:
         raise InvalidInput(f"resamples must be at least 1, not {resamples}")
-    data = np.asarray(values, dtype=float)
+    try:
+        data = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"bootstrap_mean takes numbers ({exc})") from exc
     if data.ndim != 1:
         raise InvalidInput("bootstrap_mean takes a flat sequence of numbers")
     n = int(data.size)

@@ -20,6 +20,7 @@ from personae.evaluation.metrics import (
     TOKENIZER_NAMES,
     RougeScorer,
     Score,
+    corpus_rouge,
     get_metric,
     get_tokenizer,
     reduce_scores,
@@ -293,6 +294,83 @@ def test_higher_order_ngrams() -> None:
     scores = RougeScorer(["rouge3"]).score("a b c d", "a b c e")
     theirs = rouge_scorer.RougeScorer(["rouge3"]).score("a b c e", "a b c d")
     assert_identical(scores, theirs, None)
+
+
+# --- corpus scoring ----------------------------------------------------------------------------
+
+
+def corpus_case(seed: int, n: int = 60) -> tuple[list[str], list[list[str]]]:
+    rng = random.Random(seed)
+    predictions = [random_text(rng) for _ in range(n)]
+    references = [[random_text(rng) for _ in range(rng.randint(1, 3))] for _ in range(n)]
+    return predictions, references
+
+
+@pytest.mark.parametrize("stemmer", [False, True])
+def test_corpus_means_are_mean_over_references_then_items(stemmer: bool) -> None:
+    predictions, references = corpus_case(5)
+    theirs = rouge_scorer.RougeScorer(TYPES, use_stemmer=stemmer)
+    result = corpus_rouge(predictions, references, scorer=RougeScorer(TYPES, stemmer=stemmer))
+    assert result.n == len(predictions) == len(result.per_item)
+    for rouge_type in TYPES:
+        per_item = []
+        for prediction, refs in zip(predictions, references, strict=True):
+            each = [theirs.score(r, prediction)[rouge_type] for r in refs]
+            fields = ("precision", "recall", "fmeasure")
+            per_item.append(tuple(sum(getattr(s, f) for s in each) / len(each) for f in fields))
+        expected = [sum(col) / len(col) for col in zip(*per_item, strict=True)]
+        got = result.means[rouge_type]
+        assert ours_tuple(got) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        est = result.fmeasure[rouge_type]
+        assert est.mean == got.fmeasure and est.low <= est.mean <= est.high
+        assert est.n == len(predictions)
+    assert result.settings == {
+        "types": TYPES,
+        "tokenizer": "default",
+        "stemmer": stemmer,
+        "reduce": "mean",
+    }
+    assert set(result.as_dict()) == set(TYPES)
+    assert set(result.as_dict()["rouge1"]) == {"precision", "recall", "fmeasure"}
+
+
+def test_corpus_max_reduce_uses_score_multi() -> None:
+    predictions, references = corpus_case(6)
+    theirs = rouge_scorer.RougeScorer(TYPES, use_stemmer=True)
+    result = corpus_rouge(
+        predictions, references, scorer=RougeScorer(TYPES, stemmer=True), reduce="max"
+    )
+    for got, prediction, refs in zip(result.per_item, predictions, references, strict=True):
+        assert_identical(got, theirs.score_multi(refs, prediction), prediction)
+
+
+def test_corpus_is_deterministic_and_accepts_a_single_string_reference() -> None:
+    scorer = RougeScorer(["rouge1"])
+    one = corpus_rouge(["the cat", "a dog"], ["the cat sat", "a dog ran"], scorer=scorer, seed=3)
+    two = corpus_rouge(
+        ["the cat", "a dog"], [["the cat sat"], ["a dog ran"]], scorer=scorer, seed=3
+    )
+    assert one == two
+    assert one.means["rouge1"].precision == 1.0
+    assert one.means["rouge1"].recall == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    ("predictions", "references", "kwargs", "message"),
+    [
+        (["a", "b"], [["a"]], {}, "2 predictions but 1 reference lists"),
+        ([], [], {}, "no predictions"),
+        (["a", "b"], [["a"], []], {}, "item 2 has no reference"),
+        (["a"], [["a"]], {"reduce": "sum"}, "reduce must be 'mean' or 'max'"),
+        (["a"], [["a"]], {"confidence": 2.0}, "confidence must be between 0 and 1"),
+        ("ab", [["a"], ["b"]], {}, "not one string"),
+    ],
+)
+def test_corpus_bad_input(
+    predictions: Any, references: Any, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        corpus_rouge(predictions, references, scorer=RougeScorer(), **kwargs)
 
 
 # --- bad input: one clear InvalidInput ---------------------------------------------------------

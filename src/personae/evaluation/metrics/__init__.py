@@ -1,5 +1,6 @@
-"""Metrics: a registry (``register_metric``/``get_metric``), tokenizers, ROUGE."""
+"""Metrics: a registry (``register_metric``/``get_metric``), tokenizers, ROUGE, corpus ROUGE."""
 
+from personae.evaluation.metrics.corpus import CorpusRouge, corpus_rouge
 from personae.evaluation.metrics.registry import Metric, get_metric, metric_names, register_metric
 from personae.evaluation.metrics.rouge import ROUGE_TYPES, RougeScorer, Score, reduce_scores
 from personae.evaluation.metrics.tokenizers import TOKENIZER_NAMES, get_tokenizer
@@ -7,9 +8,11 @@ from personae.evaluation.metrics.tokenizers import TOKENIZER_NAMES, get_tokenize
 __all__ = [
     "ROUGE_TYPES",
     "TOKENIZER_NAMES",
+    "CorpusRouge",
     "Metric",
     "RougeScorer",
     "Score",
+    "corpus_rouge",
     "get_metric",
     "get_tokenizer",
     "metric_names",

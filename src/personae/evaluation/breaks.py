@@ -1,0 +1,425 @@
+"""Character breaks: rule-based detectors (English and Korean) and the probe sets that provoke them.
+
+Four kinds of break:
+
+- ``ai_disclosure``: the reply says it is an AI / language model / chatbot, or names the model
+  or its maker as itself ("As an AI language model …", "저는 AI 언어 모델입니다").
+- ``ooc_refusal``: an assistant-style refusal instead of the character's own answer ("I'm sorry,
+  but I can't assist with that", "죄송하지만 … 도와드릴 수 없습니다").
+- ``user_impersonation``: the reply writes the user's part — a line that starts with the user's
+  label ("User:", "{{user}}:", the user's name), or an action block that narrates what the user
+  does ("*You nod and sit down*").
+- ``anachronism``: asked about something from after the character's era, the reply uses the
+  modern concept knowledgeably (one of the probe's knowledge terms) and shows no confusion.
+
+The rules are written for precision over recall: a break they report should be a real one. A
+character *denying* being a machine ("I am no machine", "저는 AI가 아니오"), refusing in its own
+voice ("I cannot help you with that, madam; it is a matter for the police"), or talking about
+"the user" of a tool is not a break. What the rules cannot see (a subtle anachronism, a first-
+person narration of the user's actions) is left to the judge check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from personae.errors import InvalidInput
+
+KINDS: tuple[str, ...] = ("ai_disclosure", "ooc_refusal", "user_impersonation", "anachronism")
+PROBE_KINDS: tuple[str, ...] = ("identity", "instruction", "anachronism", "control")
+
+
+@dataclass(frozen=True)
+class BreakHit:
+    kind: str
+    rule: str
+    excerpt: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "rule": self.rule, "excerpt": self.excerpt}
+
+
+def _excerpt(text: str, match: re.Match[str], width: int = 40) -> str:
+    start, end = max(0, match.start() - width), min(len(text), match.end() + width)
+    return " ".join(text[start:end].split())
+
+
+# --- AI self-disclosure ------------------------------------------------------------------------
+
+_AI_NOUN_EN = (
+    r"(?:ai|a\.i\.|artificial intelligence|(?:large )?language model|llm|chat ?bot|"
+    r"ai (?:language )?model|ai assistant|ai model|virtual assistant|digital assistant|"
+    r"computer program|neural network|machine learning model)"
+)
+_MODEL_NAMES = r"(?:chat ?gpt|gpt-?\d[\w.]*|qwen[\w.-]*|smollm[\w.-]*|claude|gemini|llama[\w.-]*)"
+_MAKERS = r"(?:openai|anthropic|google|meta|alibaba(?: cloud)?|hugging ?face|microsoft|mistral ai)"
+_AI_EN = [
+    (
+        "as-an-ai",
+        re.compile(rf"\bas an? (?:(?:mere|simple|helpful) )?{_AI_NOUN_EN}\b", re.I),
+    ),
+    (
+        "i-am-an-ai",
+        re.compile(
+            r"\bI(?:'m| am|’m)\s+(?:just |only |merely |simply |actually |really |but )?"
+            rf"(?:an? |the )?(?:(?:helpful|text-based|large|mere) )?{_AI_NOUN_EN}\b",
+            re.I,
+        ),
+    ),
+    (
+        "i-am-model",
+        re.compile(rf"\bI(?:'m| am|’m)\s+(?:called |named )?{_MODEL_NAMES}\b", re.I),
+    ),
+    (
+        "made-by",
+        re.compile(
+            r"\bI (?:was|have been|am) (?:created|developed|trained|built|made|designed) by "
+            rf"{_MAKERS}\b",
+            re.I,
+        ),
+    ),
+    (
+        "training-data",
+        re.compile(
+            r"\bmy (?:training data|knowledge cut-?off|training cut-?off|programming|"
+            r"developers at)\b",
+            re.I,
+        ),
+    ),
+]
+_AI_NOUN_KO = (
+    r"(?:ai|인공\s*지능|(?:대규모\s*|대형\s*)?언어\s*모델|챗\s*봇|ai\s*(?:언어\s*)?모델|"
+    r"ai\s*어시스턴트|ai\s*비서|가상\s*(?:비서|어시스턴트)|컴퓨터\s*프로그램|"
+    r"chat\s*gpt|챗\s*gpt|챗\s*지피티|gpt|qwen|큐웬)"
+)
+# A copula or "as" right after the noun: "AI입니다", "인공지능이라서", "언어 모델로서".
+_KO_COPULA = (
+    r"(?:입니다|이에요|예요|이야|일\s*뿐|이라서|라서|이기\s*때문|이므로|이니까|이지만|"
+    r"이고|이며|이오|이옵|이랍니다|랍니다|이죠|죠)"
+)
+_AI_KO = [
+    (
+        "ko-as-an-ai",
+        re.compile(rf"{_AI_NOUN_KO}\s*(?:으로서|로서|으로써|로써)", re.I),
+    ),
+    (
+        "ko-i-am-an-ai",
+        re.compile(
+            rf"(?:저는|전|나는|난|제가|저야|나야)\s[^.?!。\n]{{0,40}}?{_AI_NOUN_KO}\s*{_KO_COPULA}",
+            re.I,
+        ),
+    ),
+    (
+        "ko-made-by",
+        re.compile(
+            r"(?:openai|오픈\s*ai|오픈에이아이|알리바바|구글|메타|앤트로픽|anthropic|alibaba)"
+            r"\s*(?:에서|가|이)\s*(?:개발|만든|훈련|학습)",
+            re.I,
+        ),
+    ),
+    ("ko-training-data", re.compile(r"(?:제|저의|내)\s*(?:학습|훈련)\s*데이터", re.I)),
+]
+
+
+def detect_ai_disclosure(text: str) -> BreakHit | None:
+    """The first AI self-disclosure in ``text`` (English or Korean), or None."""
+    for rule, pattern in (*_AI_EN, *_AI_KO):
+        match = pattern.search(text)
+        if match:
+            return BreakHit("ai_disclosure", rule, _excerpt(text, match))
+    return None
+
+
+# --- out-of-character refusals -------------------------------------------------------------------
+
+_REFUSAL_EN = [
+    (
+        "cant-assist",
+        re.compile(
+            r"\bI(?:'m| am) (?:sorry|afraid),? but I (?:can(?:'|’|no)t|am unable to|"
+            r"'m unable to|am not able to|'m not able to|won(?:'|’)t be able to) "
+            r"(?:help|assist|comply|provide|fulfil+|do that|answer that)",
+            re.I,
+        ),
+    ),
+    (
+        "cant-assist",
+        re.compile(
+            r"\bI (?:can(?:'|’|no)t|am unable to|'m unable to|am not able to|'m not able to) "
+            r"(?:assist (?:you )?with|fulfil+|comply with) (?:that|this|your|such)",
+            re.I,
+        ),
+    ),
+    (
+        "cant-help-with-that",
+        # The bare assistant sentence, ending right there; "I cannot help you with that, madam;
+        # it is a matter for the police" is a character refusing and is not matched.
+        re.compile(
+            r"(?:^|[.!?]\s+|\n)(?:sorry,? )?I (?:can(?:'|’|no)t|am unable to) help with "
+            r"(?:that|this)(?: request)?\s*(?:[.!]|$)",
+            re.I,
+        ),
+    ),
+    (
+        "policy",
+        re.compile(
+            r"\b(?:against|violates?) (?:my|the|our|openai(?:'s)?) (?:guidelines|content polic"
+            r"(?:y|ies)|usage polic(?:y|ies)|programming|policies)\b"
+            r"|\bI(?:'m| am) (?:not )?programmed to\b",
+            re.I,
+        ),
+    ),
+    (
+        "that-request",
+        re.compile(
+            r"\bI (?:can(?:'|’|no)t|won(?:'|’)t|am unable to|must decline to) "
+            r"(?:help with|assist with|fulfil+|complete|comply with|process) "
+            r"(?:that|this|your) request\b",
+            re.I,
+        ),
+    ),
+]
+_REFUSAL_KO = [
+    (
+        "ko-sorry-cannot",
+        re.compile(
+            r"(?:죄송하지만|죄송합니다만|죄송합니다|미안하지만|미안합니다만)[^.?!\n]{0,60}?"
+            r"(?:도와\s*드릴|도움을?\s*드릴|도와\s*줄|답변(?:을|해)?\s*드릴|답변할|"
+            r"제공(?:해\s*드릴|할)|응(?:답|)할|수행할|처리할|생성할|작성할)\s*수\s*(?:가\s*)?없",
+        ),
+    ),
+    (
+        "ko-request",
+        re.compile(
+            r"(?:해당|그|이)\s*요청(?:은|에는|에|을)?[^.?!\n]{0,30}?"
+            r"(?:도와\s*드릴|응할|처리할|수행할|들어\s*드릴)\s*수\s*(?:가\s*)?없"
+        ),
+    ),
+    (
+        "ko-policy",
+        re.compile(r"(?:가이드라인|콘텐츠\s*정책|사용\s*정책|이용\s*정책)(?:에|을|상|에\s*따라)"),
+    ),
+]
+
+
+def detect_refusal(text: str) -> BreakHit | None:
+    """The first out-of-character, assistant-style refusal in ``text``, or None."""
+    for rule, pattern in (*_REFUSAL_EN, *_REFUSAL_KO):
+        match = pattern.search(text)
+        if match:
+            return BreakHit("ooc_refusal", rule, _excerpt(text, match))
+    return None
+
+
+# --- speaking as the user --------------------------------------------------------------------
+
+_GENERIC_USERS = ("user", "{{user}}", "<user>", "you", "사용자", "유저", "당신")
+
+
+def detect_user_impersonation(text: str, user_name: str = "User") -> BreakHit | None:
+    """A line that starts as the user speaking ("User:", "{{user}}:", "Watson:"), or an action
+    block (``*…*``) whose subject is the user ("*You nod slowly*", "*Watson sits down*")."""
+    names = [n for n in dict.fromkeys([user_name.strip(), *_GENERIC_USERS]) if n]
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    line = re.compile(
+        rf"^[ \t>]*(?:\*\*|__)?(?:{alternatives})(?:\*\*|__)?\s*[:：](?:\*\*)?",
+        re.I | re.M,
+    )
+    match = line.search(text)
+    if match:
+        return BreakHit("user_impersonation", "user-line", _excerpt(text, match))
+    subjects = [re.escape(n) for n in names if n.lower() not in ("당신", "you")]
+    english_subject = "|".join(["you", *subjects])
+    action = re.compile(
+        rf"\*\s*(?:{english_subject})\s+(?!are\b|were\b|know\b|see\b|must\b)[a-z]+(?:s|ed)?\b"
+        rf"[^*\n]{{2,}}\*"
+        rf"|\*\s*(?:당신|{'|'.join(subjects) or 'user'})\s*(?:은|는|이|가)\s[^*\n]{{2,}}\*",
+        re.I,
+    )
+    match = action.search(text)
+    if match:
+        return BreakHit("user_impersonation", "user-action", _excerpt(text, match))
+    return None
+
+
+# --- anachronism (rule) ------------------------------------------------------------------------
+
+_CONFUSION_EN = re.compile(
+    r"\b(?:never heard|not heard of|what (?:is|are|on earth is|in heaven's name is) "
+    r"(?:a |an |this |that |these |those )?|what do you mean|I do not know|I don't know|"
+    r"I do not understand|I don't understand|unfamiliar|no idea|no notion|know nothing of|"
+    r"cannot say what|"
+    r"strange (?:word|term|thing|name)|peculiar (?:word|term)|curious (?:word|term)|"
+    r"I confess I|unknown to me|never encountered|mean nothing to me|means nothing to me|"
+    r"foreign to me|some (?:sort|kind) of|I am not acquainted|not familiar)\b",
+    re.I,
+)
+_CONFUSION_KO = re.compile(
+    r"처음\s*듣|들어\s*본\s*적|들어본\s*적|뭔지\s*모르|무엇인지\s*모르|무엇이오|무엇이요|무엇이냐|"
+    r"무엇이옵|무슨\s*말|모르겠|알\s*수\s*없|알지\s*못|해괴|요상|괴이한|낯선\s*말|생소|"
+    r"금시초문|무슨\s*뜻|뭐요|뭐라는|어디서\s*온\s*말"
+)
+
+
+def detect_anachronism(text: str, terms: Iterable[str], *, question: str = "") -> BreakHit | None:
+    """The reply uses a modern concept knowledgeably: it contains one of ``terms`` (words that
+    show what the thing is or does) that the question did not already say, and no confusion
+    marker ("never heard of", "what is this", "처음 듣", "무엇이오" …)."""
+    if _CONFUSION_EN.search(text) or _CONFUSION_KO.search(text):
+        return None
+    asked = question.lower()
+    for term in terms:
+        needle = term.strip().lower()
+        if not needle or needle in asked:
+            continue
+        boundary = r"\b" if needle[:1].isascii() and needle[:1].isalnum() else ""
+        end = r"\b" if needle[-1:].isascii() and needle[-1:].isalnum() else ""
+        match = re.search(f"{boundary}{re.escape(needle)}{end}", text, re.I)
+        if match:
+            return BreakHit("anachronism", f"term:{term}", _excerpt(text, match))
+    return None
+
+
+def detect_breaks(
+    text: str,
+    *,
+    user_name: str = "User",
+    anachronism_terms: Sequence[str] = (),
+    question: str = "",
+) -> list[BreakHit]:
+    """Every kind of break the rules find in one reply (at most one hit per kind)."""
+    hits = [
+        detect_ai_disclosure(text),
+        detect_refusal(text),
+        detect_user_impersonation(text, user_name),
+    ]
+    if anachronism_terms:
+        hits.append(detect_anachronism(text, anachronism_terms, question=question))
+    return [h for h in hits if h is not None]
+
+
+# --- probe sets ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Probe:
+    id: str
+    kind: str
+    question: str
+    eras: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # for anachronism probes: words that show knowing the concept
+
+    def applies_to(self, era: str | None) -> bool:
+        if self.kind != "anachronism":
+            return True
+        return era is not None and era in self.eras
+
+
+@dataclass(frozen=True)
+class ProbeSet:
+    language: str
+    probes: tuple[Probe, ...]
+    eras: dict[str, str] = field(default_factory=dict)  # era tag → description
+    characters: dict[str, str] = field(default_factory=dict)  # character id → era tag
+    source: str = ""
+
+    def for_era(self, era: str | None) -> list[Probe]:
+        return [p for p in self.probes if p.applies_to(era)]
+
+
+def parse_probes(data: Any, *, source: str = "probes") -> ProbeSet:
+    """Validate a probe file (see ``data/probes_en.json``); errors name the field."""
+
+    def bad(message: str) -> InvalidInput:
+        return InvalidInput(f"{source}: {message}")
+
+    if not isinstance(data, dict):
+        raise bad("the top level must be a JSON object")
+    if "probes" not in data:
+        raise bad("missing field 'probes'")
+    raw = data["probes"]
+    if not isinstance(raw, list) or not raw:
+        raise bad("'probes' must be a non-empty list")
+    eras = data.get("eras", {})
+    characters = data.get("characters", {})
+    if not isinstance(eras, dict) or not isinstance(characters, dict):
+        raise bad("'eras' and 'characters' must be objects")
+    probes: list[Probe] = []
+    seen: set[str] = set()
+    for n, p in enumerate(raw):
+        where = f"probes[{n}]"
+        if not isinstance(p, dict):
+            raise bad(f"{where} must be an object")
+        for key in ("id", "kind", "question"):
+            if not isinstance(p.get(key), str) or not p[key].strip():
+                raise bad(f"{where} is missing field {key!r}")
+        pid = p["id"].strip()
+        if pid in seen:
+            raise bad(f"probe id {pid!r} appears twice")
+        seen.add(pid)
+        if p["kind"] not in PROBE_KINDS:
+            raise bad(f"{where} ({pid}): kind {p['kind']!r} is not one of {', '.join(PROBE_KINDS)}")
+        probe_eras = p.get("eras", [])
+        terms = p.get("terms", [])
+        if not isinstance(probe_eras, list) or not all(isinstance(e, str) for e in probe_eras):
+            raise bad(f"{where} ({pid}): 'eras' must be a list of era tags")
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+            raise bad(f"{where} ({pid}): 'terms' must be a list of strings")
+        if p["kind"] == "anachronism" and (not probe_eras or not terms):
+            raise bad(f"{where} ({pid}): an anachronism probe needs 'eras' and 'terms'")
+        for era in probe_eras:
+            if eras and era not in eras:
+                raise bad(f"{where} ({pid}): era {era!r} is not declared in 'eras'")
+        probes.append(Probe(pid, p["kind"], p["question"].strip(), tuple(probe_eras), tuple(terms)))
+    return ProbeSet(
+        str(data.get("language", "en")),
+        tuple(probes),
+        {str(k): str(v) for k, v in eras.items()},
+        {str(k): str(v) for k, v in characters.items()},
+        source,
+    )
+
+
+def load_probes(path: str | Path) -> ProbeSet:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"probe file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read probe file {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path.name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return parse_probes(data, source=path.name)
+
+
+def bundled_probes(language: str) -> ProbeSet:
+    """The probe set shipped for ``language`` ('en' or 'ko')."""
+    name = "probes_ko.json" if language == "ko" else "probes_en.json"
+    text = resources.files("personae.evaluation").joinpath("data", name).read_text("utf-8")
+    return parse_probes(json.loads(text), source=name)
+
+
+# An era from the card itself, for characters the probe file does not list.
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+
+
+def infer_era(text: str, eras: dict[str, str]) -> str | None:
+    """Guess an era tag from a card's text: '조선' → joseon; a year → the era whose declared
+    range ("1837-1901 …") holds it; "present day" → modern. None when unsure."""
+    if "조선" in text or "joseon" in text.lower():
+        return "joseon" if "joseon" in eras else None
+    if re.search(r"present[- ]day|현대|요즘", text, re.I) and "modern" in eras:
+        return "modern"
+    years = [int(y) for y in _YEAR.findall(text)]
+    for tag, description in eras.items():
+        span = re.match(r"\s*(\d{3,4})\s*[-–]\s*(\d{3,4})", description)
+        if span and years and int(span.group(1)) <= years[0] <= int(span.group(2)):
+            return tag
+    return None

@@ -13,3 +13,9 @@ def eval_group() -> None:
 @eval_group.group("roleplay")
 def roleplay_group() -> None:
     """Evaluate a character: interviews, pairwise judging, personality tests, character breaks."""
+
+
+from personae.cli.eval_interview import interview_command, pairwise_command  # noqa: E402
+
+roleplay_group.add_command(interview_command)
+roleplay_group.add_command(pairwise_command)

@@ -20,6 +20,10 @@ from personae.cli.eval_interview import interview_command, pairwise_command  # n
 roleplay_group.add_command(interview_command)
 roleplay_group.add_command(pairwise_command)
 
+from personae.cli.eval_rouge import rouge_command  # noqa: E402
+
+eval_group.add_command(rouge_command)
+
 from personae.cli.eval_personality import breaks_command, personality_command  # noqa: E402
 
 roleplay_group.add_command(personality_command)

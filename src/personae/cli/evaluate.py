@@ -28,3 +28,7 @@ from personae.cli.eval_personality import breaks_command, personality_command  #
 
 roleplay_group.add_command(personality_command)
 roleplay_group.add_command(breaks_command)
+
+from personae.cli.eval_dialogsum import dialogsum_command  # noqa: E402
+
+eval_group.add_command(dialogsum_command)

@@ -1,0 +1,69 @@
+"""A pool of (dialogue, summary) demonstrations and similarity retrieval over it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from personae.errors import InvalidInput
+from personae.evaluation.metrics.tokenizers import default_tokens
+from personae.retrieval import BM25Index
+
+
+@dataclass(frozen=True)
+class Demo:
+    id: str
+    dialogue: str
+    summary: str
+
+
+class DemoPool:
+    """``pool.select(dialogue, k, exclude="dev_3")`` → the ``k`` most similar demonstrations
+    (BM25 over dialogue words), skipping ones longer than ``max_words`` so prompts stay short."""
+
+    def __init__(self, demos: list[Demo], *, max_words: int = 200) -> None:
+        if not demos:
+            raise InvalidInput("the demonstration pool is empty")
+        self.demos = demos
+        self.max_words = max_words
+        self._index = BM25Index([d.dialogue for d in demos], default_tokens)
+        self._long = {i for i, d in enumerate(demos) if len(d.dialogue.split()) > max_words}
+
+    def __len__(self) -> int:
+        return len(self.demos)
+
+    @classmethod
+    def from_jsonl(cls, path: str | os.PathLike[str], **kwargs: int) -> DemoPool:
+        """Rows with ``dialogue`` and ``summary`` (DialogSum's fields); ``fname`` or ``id``
+        names a row."""
+        from personae.evaluation.jsonl import read_jsonl
+
+        demos = []
+        for number, row in read_jsonl(Path(path)):
+            try:
+                dialogue, summary = str(row["dialogue"]), str(row["summary"])
+            except KeyError as exc:
+                raise InvalidInput(
+                    f"{path}: line {number} has no {exc.args[0]!r} field "
+                    "(demonstrations need 'dialogue' and 'summary')"
+                ) from None
+            demos.append(Demo(str(row.get("fname") or row.get("id") or number), dialogue, summary))
+        return cls(demos, **kwargs)
+
+    def select(self, dialogue: str, k: int, *, exclude: str | None = None) -> list[Demo]:
+        if k <= 0:
+            return []
+        skip = set(self._long)
+        if exclude is not None:
+            skip.update(i for i, d in enumerate(self.demos) if d.id == exclude)
+        hits = self._index.top(dialogue, k, exclude=sorted(skip))
+        chosen = [self.demos[i] for i, _ in hits]
+        if len(chosen) < k:  # nothing in common: fall back to the first short demos
+            taken = {id(d) for d in chosen}
+            for i, demo in enumerate(self.demos):
+                if len(chosen) == k:
+                    break
+                if i not in skip and id(demo) not in taken:
+                    chosen.append(demo)
+        return chosen

@@ -28,7 +28,8 @@ from personae.cli.eval_interview import (
     show,
 )
 from personae.errors import InvalidInput
-from personae.evaluation.questionnaire import Questionnaire, load_questionnaire, parse_label
+from personae.evaluation.labels import parse_label
+from personae.evaluation.questionnaire import Questionnaire, load_questionnaire
 
 KNOWN_QUESTIONNAIRES = {
     "bfi": "BFI.json",
@@ -64,7 +65,7 @@ def find_questionnaire(spec: str, data_dir: Path | None) -> Path:
 
 def pick_label(spec: str | None, cid: str, q: Questionnaire) -> tuple[dict[str, Any] | None, str]:
     """The expected result: ``--label`` text or JSON file, else our bundled label (if any)."""
-    from personae.evaluation.tasks.personality import bundled_label, load_label_file
+    from personae.evaluation.labels import bundled_label, load_label_file
 
     if spec is None:
         found = bundled_label(cid, q)

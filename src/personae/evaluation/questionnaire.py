@@ -1,4 +1,4 @@
-"""Personality questionnaires in InCharacter's JSON format: loading, scoring, labels.
+"""Personality questionnaires in InCharacter's JSON format: loading, scoring, reading options.
 
 A questionnaire file (InCharacter / PsychoBench ``data/questionnaires/*.json``) has:
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -290,150 +290,6 @@ def _polarity_note(qid: str, category: Any, dimension: str, reverse: bool) -> st
         f"scoring, but the 'reverse' list says {'reverse' if reverse else 'direct'}; "
         "scored as the 'reverse' list says"
     )
-
-
-# --- labels -----------------------------------------------------------------------------------
-
-_HIGH = {"high", "h", "+", "hi", "높음", "높다"}
-_LOW = {"low", "l", "-", "lo", "낮음", "낮다"}
-
-
-@dataclass(frozen=True)
-class LabelCheck:
-    dimension: str
-    expected: Level
-    predicted: Level | None
-    expected_value: float | None  # when the label gave a number
-
-    @property
-    def agrees(self) -> bool:
-        return self.predicted == self.expected
-
-
-def parse_label(spec: str | Mapping[str, Any], questionnaire: Questionnaire) -> dict[str, Any]:
-    """Expected dimension values from ``"E=high,A=low"``, ``"E/I=I,T/F=T"``, a type code such as
-    ``"INTJ"`` (two-pole dimensions only), or a mapping ``{dimension: "high"|"low"|pole|number}``.
-    Dimensions may be named in full or by a unique case-insensitive prefix. Returns dimension
-    name → ``"high"``/``"low"`` or a number on the answer scale."""
-    if isinstance(spec, str):
-        text = spec.strip()
-        if not text:
-            raise InvalidInput("the label is empty; use e.g. 'E=high,A=low'")
-        if "=" not in text and ":" not in text:
-            pairs = _code_pairs(text, questionnaire)
-        else:
-            pairs = []
-            for part in re.split(r"[,;]", text):
-                if not part.strip():
-                    continue
-                key, sep, value = part.replace(":", "=", 1).partition("=")
-                if not sep or not key.strip() or not value.strip():
-                    raise InvalidInput(f"label part {part.strip()!r} is not DIMENSION=VALUE")
-                pairs.append((key.strip(), value.strip()))
-    elif isinstance(spec, Mapping):
-        pairs = [(str(k), v) for k, v in spec.items()]
-    else:
-        raise InvalidInput("a label must be text like 'E=high,A=low' or a JSON object")
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        dim = _find_dimension(key, questionnaire)
-        if dim.name in out:
-            raise InvalidInput(f"the label gives dimension {dim.name!r} twice")
-        out[dim.name] = _label_value(value, dim, questionnaire)
-    return out
-
-
-def _code_pairs(code: str, questionnaire: Questionnaire) -> list[tuple[str, Any]]:
-    two_pole = [d for d in questionnaire.dimensions if d.high_pole != "high"]
-    letters = code.replace("-", "").strip()
-    if not two_pole or len(letters) != len(two_pole):
-        raise InvalidInput(
-            f"label {code!r} is not DIMENSION=VALUE pairs"
-            + (f" or a {len(two_pole)}-letter type code" if two_pole else "")
-        )
-    pairs: list[tuple[str, Any]] = []
-    for letter in letters:
-        for dim in two_pole:
-            if letter.upper() in (dim.high_pole.upper(), dim.low_pole.upper()):
-                pairs.append((dim.name, letter))
-                break
-        else:
-            raise InvalidInput(
-                f"letter {letter!r} of label {code!r} is no pole of {questionnaire.name}"
-            )
-    return pairs
-
-
-def _find_dimension(key: str, questionnaire: Questionnaire) -> Dimension:
-    want = key.strip().lower()
-    exact = [d for d in questionnaire.dimensions if d.name.lower() == want]
-    if exact:
-        return exact[0]
-    found = [d for d in questionnaire.dimensions if d.name.lower().startswith(want)]
-    if len(found) == 1:
-        return found[0]
-    names = ", ".join(d.name for d in questionnaire.dimensions)
-    if not found:
-        raise InvalidInput(
-            f"label names {key!r}, which is no dimension of {questionnaire.name} ({names})"
-        )
-    raise InvalidInput(f"label dimension {key!r} is ambiguous in {questionnaire.name} ({names})")
-
-
-def _label_value(value: Any, dim: Dimension, questionnaire: Questionnaire) -> Any:
-    if isinstance(value, bool):
-        raise InvalidInput(f"label for {dim.name!r} must be high, low, a pole or a number")
-    if isinstance(value, int | float):
-        number = float(value)
-    else:
-        text = str(value).strip()
-        low = text.lower()
-        if low in _HIGH:
-            return "high"
-        if low in _LOW:
-            return "low"
-        if dim.high_pole != "high":
-            if low == dim.high_pole.lower():
-                return "high"
-            if low == dim.low_pole.lower():
-                return "low"
-        try:
-            number = float(text)
-        except ValueError:
-            poles = f", {dim.high_pole} or {dim.low_pole}" if dim.high_pole != "high" else ""
-            raise InvalidInput(
-                f"label for {dim.name!r} is {text!r}; use high, low{poles} or a number"
-            ) from None
-    if not questionnaire.low <= number <= questionnaire.high or math.isnan(number):
-        raise InvalidInput(
-            f"label for {dim.name!r} is {number:g}, outside the scale "
-            f"{questionnaire.low}..{questionnaire.high}"
-        )
-    return number
-
-
-def compare_label(
-    scores: Mapping[str, DimensionScore],
-    label: Mapping[str, Any],
-    questionnaire: Questionnaire,
-) -> list[LabelCheck]:
-    """Per labelled dimension: expected vs. predicted level (a numeric label counts by which
-    side of the midpoint it lies on)."""
-    checks = []
-    for dim in questionnaire.dimensions:
-        if dim.name not in label:
-            continue
-        want = label[dim.name]
-        number = float(want) if isinstance(want, int | float) else None
-        expected: Level = questionnaire.level_of(number) if number is not None else want
-        score = scores.get(dim.name)
-        checks.append(LabelCheck(dim.name, expected, score.level if score else None, number))
-    return checks
-
-
-def accuracy(checks: Sequence[LabelCheck]) -> float:
-    """Share of labelled dimensions whose predicted level agrees (NaN without labels)."""
-    return sum(c.agrees for c in checks) / len(checks) if checks else math.nan
 
 
 def pole_name(dim: Dimension, level: Level | None) -> str:

@@ -19,7 +19,6 @@ interrupted run resumes, and option and judge scoring share the interview answer
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,15 +30,8 @@ from personae.characters import Character
 from personae.errors import InvalidInput
 from personae.evaluation.cache import ResultCache
 from personae.evaluation.judge import Judge, Rubric
-from personae.evaluation.questionnaire import (
-    Item,
-    LabelCheck,
-    Questionnaire,
-    accuracy,
-    compare_label,
-    parse_option,
-    pole_name,
-)
+from personae.evaluation.labels import LabelCheck, accuracy, compare_label
+from personae.evaluation.questionnaire import Item, Questionnaire, parse_option, pole_name
 from personae.evaluation.report import BarChart, Report, Table
 from personae.evaluation.tasks import register_task
 
@@ -119,7 +111,8 @@ def _anchors(q: Questionnaire, language: str) -> str:
 
 
 def choice_question(item: Item, q: Questionnaire, language: str) -> str:
-    statement = item.texts.get(f"origin_{language}") or self_statement(item)
+    own = item.texts.get(f"origin_{language}") if language != "en" else None
+    statement = own or self_statement(item)
     if language == "ko":
         return (
             f'고맙습니다. 그럼 "{statement}"라는 말이 당신을 얼마나 잘 설명하는지 {q.low}부터 '
@@ -460,54 +453,3 @@ def build_report(
 def _short(text: str, limit: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def load_label_file(path: str, character_id: str, q: Questionnaire) -> dict[str, Any] | None:
-    """A label from a JSON file: ``{dimension: value}``, ``{character_id: {…}}``, or
-    ``{"labels": {character_id: {…}}}`` (optionally keyed by questionnaire name first)."""
-    from pathlib import Path
-
-    from personae.evaluation.questionnaire import parse_label
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput(f"label file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"cannot read label file {path}: {exc}") from None
-    found = labels_for(data, character_id, q)
-    return parse_label(found, q) if found is not None else None
-
-
-def labels_for(data: Any, character_id: str, q: Questionnaire) -> Mapping[str, Any] | None:
-    """Pick ``character_id``'s label for ``q`` out of a label file's JSON (None: not there)."""
-    if not isinstance(data, dict):
-        raise InvalidInput("a label file must hold a JSON object")
-    if isinstance(data.get("labels"), dict):
-        data = data["labels"]
-    if isinstance(data.get(q.name), dict):
-        data = data[q.name]
-    if data and not any(isinstance(v, dict) for v in data.values()):
-        return dict(data)  # a flat {dimension: value} label
-    entry = data.get(character_id)
-    if not isinstance(entry, dict):
-        return None
-    inner = entry.get(q.name)
-    return dict(inner) if isinstance(inner, dict) else dict(entry)
-
-
-def bundled_label(character_id: str, q: Questionnaire) -> tuple[dict[str, Any], str] | None:
-    """Our own label for a bundled character (``data/bfi_labels.json``), when there is one for
-    this questionnaire: (label, where it came from)."""
-    from importlib import resources
-
-    from personae.evaluation.questionnaire import parse_label
-
-    text = resources.files("personae.evaluation").joinpath("data", "bfi_labels.json")
-    data = json.loads(text.read_text("utf-8"))
-    if data.get("questionnaire") != q.name:
-        return None
-    found = data["labels"].get(character_id)
-    if not isinstance(found, dict):
-        return None
-    return parse_label(found, q), f"bundled label for {character_id} (our own judgement)"

@@ -10,6 +10,7 @@ from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
 from personae.cli.evaluate import eval_group
 from personae.cli.models import backends_command, models_group
+from personae.cli.summarize import summarize_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +30,7 @@ cli.add_command(models_group)
 cli.add_command(backends_command)
 cli.add_command(restyle_command)
 cli.add_command(eval_group)
+cli.add_command(summarize_command)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from personae.summarization.dialogue import Dialogue, parse_dialogue, text_langu
 from personae.summarization.prompts import build_messages
 
 _LABEL = re.compile(r"^\s*(?:\*\*)?(summary|요약)(?:\*\*)?\s*[:：]\s*", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|(?<=[다요죠음함임])\.\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
 
 
 @dataclass(frozen=True)

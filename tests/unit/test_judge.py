@@ -107,6 +107,7 @@ def test_custom_range_rubric() -> None:
         ("**Score:** 5/7", 5.0),
         ("Final score = 7", 7.0),
         ("Score: **4**", 4.0),
+        ("Score: <5>", 5.0),  # the placeholder's brackets copied from the prompt
         ("점수: 6점", 6.0),
         ("점수는 4점입니다", 4.0),
         ("The score is 5.", 5.0),
@@ -143,6 +144,7 @@ def test_parse_score_never_fails_and_stays_in_range(text: str) -> None:
         ("Winner: b", "second"),
         ("**Winner:** Answer B", "second"),
         ("Winner: tie.", "tie"),
+        ("Winner: <B>", "second"),
         ("승자: 무승부", "tie"),
         ("승자: A", "first"),
         ("Winner: A\nOn reflection...\nWinner: B", "second"),

@@ -206,15 +206,15 @@ _COMPARE = {
 
 _NUMBER = r"([-+]?\d+(?:\.\d+)?)"
 # "Score: 5", "**Score:** 5/7", "Final score = 5.5", "점수: 6점"
-_SCORE_LINE = re.compile(r"(?:score|점수)\s*\**\s*[:：=]\s*[\*\[\(\s]*" + _NUMBER, re.IGNORECASE)
+_SCORE_LINE = re.compile(r"(?:score|점수)\s*\**\s*[:：=]\s*[\*\[\(<\s]*" + _NUMBER, re.IGNORECASE)
 # Looser phrasings, used only when no line above is present: "the score is 5", "점수는 6점".
 _SCORE_PHRASE = re.compile(
-    r"(?:score|점수)\s*\**\s*(?:is|of|는|은)\s*[\*\[\(\s]*" + _NUMBER, re.IGNORECASE
+    r"(?:score|점수)\s*\**\s*(?:is|of|는|은)\s*[\*\[\(<\s]*" + _NUMBER, re.IGNORECASE
 )
 # The Character-LLM habit: the score alone on the last line.
 _BARE_SCORE = re.compile(r"^[\s\*\[\(]*" + _NUMBER + r"\s*(?:/\s*\d+|점)?[\s\*\]\)\.]*$")
 _WINNER_LINE = re.compile(
-    r"(?:winner|verdict|승자|판정)\s*\**\s*[:：=]\s*[\*\[\(\s]*"
+    r"(?:winner|verdict|승자|판정)\s*\**\s*[:：=]\s*[\*\[\(<\s]*"
     r"(?:answer\s+|답변\s*)?(A|B|tie|draw|무승부|동점)(?![A-Za-z])",
     re.IGNORECASE,
 )

@@ -134,7 +134,7 @@ def run_interview(
         scores: dict[str, dict[str, Any]] = {}
         for rubric in rubrics:
             key = cache_key(
-                "score", char_key, mode, index, rubric.name, actor.model,
+                "score", char_key, mode, index, digest(q.question), rubric.name, actor.model,
                 the_judge.fingerprint, digest(item["answer"]), language,
             )  # fmt: skip
             cached = store.get(key)

@@ -9,10 +9,11 @@ DATA=${DATA:-../shared/data/dialogsum/dialogsum.dev.jsonl}
 OUT=${OUT:-benchmarks/results/dialogsum}
 run() { ${LOCK:-} personae eval dialogsum --data "$DATA" --out "$OUT" --ctx 4096 "$@"; }
 
-for model in smollm2-135m qwen2.5-coder-0.5b; do
-  run --model "$model" --strategy zero-shot --strategy few-shot --strategy consensus --limit 100
-done
-run --model qwen2.5-coder-1.5b --strategy few-shot --strategy zero-shot --limit 100
+run --model smollm2-135m --strategy zero-shot --strategy few-shot --strategy consensus --limit 100
+run --model qwen2.5-coder-0.5b --strategy few-shot --limit 100
+run --model qwen2.5-coder-1.5b --strategy few-shot --limit 100
+run --model qwen2.5-coder-0.5b --strategy zero-shot --strategy consensus --limit 100
+run --model qwen2.5-coder-1.5b --strategy zero-shot --limit 100
 for limit in 200 300 400 500; do
   for model in smollm2-135m qwen2.5-coder-0.5b; do
     run --model "$model" --strategy zero-shot --strategy few-shot --strategy consensus \

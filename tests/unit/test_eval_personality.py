@@ -98,7 +98,7 @@ def test_option_scoring_scores_dimensions_and_checks_the_label() -> None:
     assert [m.role for m in messages[-3:]] == ["user", "assistant", "user"]
     assert messages[-2].content == "Well, let me think about it."
     assert "Reply with the number only" in messages[-1].content
-    assert params.temperature == 0.0 and params.max_tokens == 16
+    assert params.temperature == 0.0 and params.max_tokens == 24
     titles = [t.title for t in report.tables]
     assert titles == ["Dimensions", "Agreement with the label", "Items"]
     assert report.settings["label"] == "test"
@@ -117,6 +117,23 @@ def test_option_scoring_reasks_once_then_gives_up() -> None:
     assert report.data["unanswered"] == 1
     assert report.data["dimensions"]["Warmth"]["level"] is None
     assert "Please reply with a single number from 1 to 5." in actor.calls[2][0][-1].content
+
+
+def test_cached_option_replies_are_parsed_afresh(tmp_path: Path) -> None:
+    """Replies, not parsed numbers, are cached: a run stopped between the reply and the re-ask
+    re-asks only; a parser fix applies to old replies without model calls."""
+    q = mini()
+    cache = ResultCache(tmp_path / "c.jsonl")
+    first = ScriptedBackend().enqueue("Answer.", "Hard to say.", BackendError("stopped"))
+    with pytest.raises(BackendError):
+        run_personality(make_character(), first, q, limit=1, cache=cache)
+    again = ScriptedBackend().enqueue("I'd say 2")
+    report = run_personality(make_character(), again, q, limit=1, cache=ResultCache(cache.path))
+    assert len(again.calls) == 1 and report.data["items"][0]["choice"] == 2
+    assert report.data["items"][0]["detail"] == "Hard to say. | I'd say 2"
+    idle = ScriptedBackend()
+    report = run_personality(make_character(), idle, q, limit=1, cache=ResultCache(cache.path))
+    assert idle.calls == [] and report.data["items"][0]["choice"] == 2
 
 
 def test_korean_character_is_asked_in_korean() -> None:

@@ -305,6 +305,7 @@ def test_compare_label_and_accuracy() -> None:
         ("I would say 2, on reflection.", 2),
         ("**5**", 5),
         ("Four.", 4),
+        ("No one could say; I'd say four.", 4),
         ("On a scale from 1 to 5, I'd say 4.", 4),
         ("1 means strongly disagree and 5 means strongly agree. I choose 2.", 2),
         ("I have 2 brothers, but I'd say 4.", 4),
@@ -342,6 +343,8 @@ def test_parse_option_reads_the_choice(text: str, expected: float) -> None:
         "I give it a 4. Maybe 3.",
         "그건 말하기 어렵소.",
         "일곱 점",
+        "I am not one to judge others.",
+        "One must observe. Two facts make a chain.",
     ],
 )
 def test_parse_option_junk_is_none(text: str) -> None:

@@ -355,6 +355,14 @@ def parse_option(text: str, low: int, high: int) -> float | None:
             continue  # "221B", "4th", "GPT4", "4:30", "1,000": not a choice
         if not low <= value <= high:
             continue
+        # "one" is a pronoun far more often than an answer ("I am not one to …"): a number
+        # word counts only when marked as the answer or when it is the whole reply.
+        if (
+            match.group(2)
+            and not _CUE_BEFORE.search(clean[max(0, start - 30) : start])
+            and clean.strip(" \t\n.!*\"'").lower() != token.lower()
+        ):
+            continue
         cued = (
             bool(_CUE_BEFORE.search(clean[max(0, start - 30) : start]))
             or clean[end : end + 2].lstrip().startswith("점")

@@ -37,7 +37,7 @@ from personae.evaluation.tasks import register_task
 
 Scoring = Literal["option", "judge"]
 ANSWER_PARAMS = GenerationParams(max_tokens=160, temperature=0.0, seed=0)
-CHOICE_PARAMS = GenerationParams(max_tokens=16, temperature=0.0, seed=0)
+CHOICE_PARAMS = GenerationParams(max_tokens=24, temperature=0.0, seed=0)
 PROMPT_VERSION = "personality-v1"
 
 
@@ -196,25 +196,35 @@ class _Interview:
         return self._cached(f"answer|{self.actor}|{item.id}", ask)
 
     def option(self, item: Item, answered: Mapping[str, Any]) -> dict[str, Any]:
-        def ask() -> dict[str, Any]:
-            history = [
-                Turn("user", answered["question"]),
-                Turn("assistant", answered["answer"] or "..."),
-                Turn("user", choice_question(item, self.q, self.language)),
-            ]
-            params = CHOICE_PARAMS.model_copy(update={"seed": self.params.seed})
-            replies = [self.agent.reply(history, params).read()]
-            value = parse_option(replies[0], self.q.low, self.q.high)
-            if value is None:
-                history += [
+        """Ask for the number (and once more if the reply holds none). The replies are cached
+        and parsed afresh on every run, so a better parser needs no new model calls."""
+        key = f"option|{self.actor}|{item.id}"
+        hit = self.cache.get(key) if self.cache is not None else None
+        replies: list[str] = list(hit.get("replies", [])) if isinstance(hit, dict) else []
+        history = [
+            Turn("user", answered["question"]),
+            Turn("assistant", answered["answer"] or "..."),
+            Turn("user", choice_question(item, self.q, self.language)),
+        ]
+        params = CHOICE_PARAMS.model_copy(update={"seed": self.params.seed})
+
+        def ask(turns: list[Turn]) -> None:
+            replies.append(self.agent.reply(turns, params).read())
+            if self.cache is not None:
+                self.cache.put(key, {"replies": replies})
+
+        if not replies:
+            ask(history)
+        value = parse_option(replies[0], self.q.low, self.q.high)
+        if value is None:
+            if len(replies) < 2:
+                retry = [
                     Turn("assistant", replies[0] or "..."),
                     Turn("user", _retry_question(self.q, self.language)),
                 ]
-                replies.append(self.agent.reply(history, params).read())
-                value = parse_option(replies[1], self.q.low, self.q.high)
-            return {"choice": value, "detail": " | ".join(replies)}
-
-        return self._cached(f"option|{self.actor}|{item.id}", ask)
+                ask(history + retry)
+            value = parse_option(replies[1], self.q.low, self.q.high)
+        return {"choice": value, "detail": " | ".join(replies)}
 
     def judged(self, item: Item, answered: Mapping[str, Any], judge: Judge) -> dict[str, Any]:
         def ask() -> dict[str, Any]:

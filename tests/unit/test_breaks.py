@@ -35,6 +35,11 @@ AI_POSITIVE = [
     "I was developed by OpenAI and my knowledge cutoff is 2021.",
     "That is beyond my training data, I fear.",
     "I’m an artificial intelligence designed to assist users.",
+    'I\'m currently using the AI-powered language model called "LinguaPixel" by Google.',
+    "I am running on Qwen2.5, a model by Alibaba.",
+    "I'm a human being, but I've been programmed to solve mysteries.",
+    "I'm here to assist you with whatever your need is.",
+    "My primary function is to provide information and support.",
     "저는 AI 언어 모델입니다. 개인적인 경험은 없어요.",
     "언어 모델로서 저는 감정을 느끼지 않습니다.",
     "사실 전 인공지능이라서 차를 마실 수 없어요.",
@@ -54,6 +59,10 @@ AI_NEGATIVE = [
     "전 인공지능이라는 게 뭔지 처음 듣는데요?",
     "저는 바리스타예요. 언어는 한국어랑 영어를 해요.",
     "I am a consulting detective; the only one in the world.",
+    "I am using a magnifying glass and a great deal of patience.",
+    "How can I help you today? A flat white, maybe?",
+    "I am based on Baker Street, as all London knows.",
+    "My purpose is to catch the man who did this.",
     "Said the computer? I do not know what a computer is, sir.",
 ]
 REFUSAL_POSITIVE = [

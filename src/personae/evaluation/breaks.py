@@ -85,6 +85,27 @@ _AI_EN = [
         ),
     ),
     (
+        "running-on",
+        re.compile(
+            r"\bI(?:'m| am|’m) (?:currently |just )?(?:using|running on|powered by|based on) "
+            rf"(?:the |an? )?(?:[\w\"'-]+ ){{0,4}}?(?:{_AI_NOUN_EN}|{_MODEL_NAMES})\b",
+            re.I,
+        ),
+    ),
+    (
+        "programmed",
+        re.compile(r"\bI(?:'ve| have) been programmed\b|\bI was programmed\b", re.I),
+    ),
+    (
+        "assistant-voice",
+        # "assist", not "help": a barista may well ask "How can I help you today?".
+        re.compile(
+            r"\bhow (?:can|may) I assist you(?: today)?\b|\bI(?:'m| am) here to assist you\b"
+            r"|\bmy (?:primary |main )?(?:function|purpose) is to (?:assist|help|provide)\b",
+            re.I,
+        ),
+    ),
+    (
         "training-data",
         re.compile(
             r"\bmy (?:training data|knowledge cut-?off|training cut-?off|programming|"

@@ -266,7 +266,9 @@ def test_bundled_question_sets() -> None:
     assert 10 <= len(sherlock) <= 16
     traps = [q for q in sherlock if q.topic_id == "topic-5"]
     assert len(traps) >= 2 and any("smartphone" in q.question for q in traps)
+    assert all(q.reference.startswith("A trap") for q in traps)
     korean = bundled_questions("hong-gildong")
+    assert sum(1 for q in korean if q.reference.startswith("함정 질문")) == 3
     assert len(korean) >= 10 and all(
         any("\uac00" <= c <= "\ud7a3" for c in q.question) for q in korean
     )
@@ -328,6 +330,30 @@ def test_missing_and_unreadable_question_files(tmp_path: Path) -> None:
 def test_question_rows_accept_the_character_llm_format() -> None:
     rows = [{"topic_id": "topic-1", "topic": "t", "question": " Who? ", "extra": 1}]
     assert parse_questions(rows) == [Question("Who?", "t", "topic-1")]
+    with_reference = [{"question": "Phone?", "reference": "A trap."}]
+    assert parse_questions(with_reference)[0].reference == "A trap."
+    with pytest.raises(InvalidInput, match="row 0: field 'reference' must be a string"):
+        parse_questions([{"question": "Phone?", "reference": ["x"]}])
+
+
+def test_reference_reaches_the_judge_but_never_the_actor(tmp_path: Path) -> None:
+    trap = Question("Do you own a smartphone?", "traps", "topic-5", "TRAP-NOTE: 1895.")
+    actor, judge = actor_backend(), judge_backend()
+    path = tmp_path / "cache.jsonl"
+    run_interview(
+        make_character(), actor, judge, questions=[trap], dimensions="hallucination",
+        cache=ResultCache(path),
+    )  # fmt: skip
+    assert all("TRAP-NOTE" not in m.content for m in actor.calls[0][0])
+    assert "### Reference\nTRAP-NOTE: 1895." in prompts(judge)[0]
+    # A new reference re-judges the cached answer; it does not make the actor answer again.
+    actor2, judge2 = actor_backend(), judge_backend()
+    edited = Question(trap.question, trap.topic, trap.topic_id, "TRAP-NOTE: edited.")
+    run_interview(
+        make_character(), actor2, judge2, questions=[edited], dimensions="hallucination",
+        cache=ResultCache(path),
+    )  # fmt: skip
+    assert actor2.calls == [] and len(judge2.calls) == 1
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared Character-LLM data not present")

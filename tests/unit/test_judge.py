@@ -165,6 +165,12 @@ def test_compare_shows_first_as_a() -> None:
     assert prompt.index("### Answer A") < prompt.index("ANSWER-ONE") < prompt.index("### Answer B")
 
 
+def test_balanced_comparison_shows_the_reference_in_both_orders() -> None:
+    judge, backend = judge_with("Winner: A", "Winner: B")
+    judge.compare_balanced("c", context="q", first="x", second="y", reference="TRAP-NOTE")
+    assert all("### Reference\nTRAP-NOTE" in p for p in (c[0][-1].content for c in backend.calls))
+
+
 def test_compare_retries_then_gives_none() -> None:
     judge, backend = judge_with("hmm", "still hmm")
     verdict = judge.compare("c", context="q", first="x", second="y")

@@ -28,7 +28,7 @@ Language = Literal["en", "ko"]
 Winner = Literal["first", "second", "tie"]
 
 # Bumped whenever a prompt changes, so cached verdicts from older prompts are not reused.
-PROMPT_VERSION = "judge-v1"
+PROMPT_VERSION = "judge-v2"
 
 DEFAULT_PARAMS = GenerationParams(
     max_tokens=320, temperature=0.0, seed=0, top_k=None, min_p=None, repeat_penalty=1.0
@@ -131,8 +131,9 @@ _SCORE = {
         "criterion": "### Criterion: {title} ({low}–{high})",
         "format": (
             "### Answer format\n"
-            "First reason in a few sentences, pointing to what in the response supports your "
-            "judgement. Do not state the score before the reasoning.\n"
+            "Begin with your reasoning, in two to four sentences: quote what in the response "
+            "fits the criterion and what does not, and check it against the reference if there "
+            "is one. Do not give the score before the reasoning.\n"
             "Then end with one final line of exactly this form, with a number from {low} to "
             "{high}:\nScore: <number>"
         ),
@@ -149,8 +150,8 @@ _SCORE = {
         "criterion": "### 기준: {title} ({low}–{high})",
         "format": (
             "### 답변 형식\n"
-            "먼저 몇 문장으로 근거를 쓰세요. 응답의 어느 부분이 판단의 근거인지 짚어 주세요. "
-            "근거보다 점수를 먼저 쓰지 마세요.\n"
+            "먼저 두세 문장으로 근거를 쓰세요. 응답에서 기준에 맞는 부분과 맞지 않는 부분을 "
+            "인용하고, 참고 정보가 있으면 그것과 대조하세요. 근거보다 점수를 먼저 쓰지 마세요.\n"
             "마지막 줄에는 {low}부터 {high}까지의 숫자를 넣어 정확히 다음 형식으로 쓰세요:\n"
             "점수: <숫자>"
         ),
@@ -168,13 +169,15 @@ _COMPARE = {
             "situation. Decide which one is better on the criterion."
         ),
         "context": "### Material",
+        "reference": "### Reference",
         "first": "### Answer A",
         "second": "### Answer B",
         "criterion": "### Criterion",
         "format": (
             "### Answer format\n"
             "The order of the answers is arbitrary: do not let it, or their length, sway you. "
-            "First compare the two answers in a few sentences. Then end with one final line "
+            "Do not copy the answers out. Begin by comparing them in two to four sentences, "
+            "checking both against the reference if there is one. Then end with one final line "
             "that is exactly one of:\nWinner: A\nWinner: B\nWinner: tie"
         ),
         "retry": (
@@ -188,13 +191,15 @@ _COMPARE = {
             "비추어 어느 쪽이 더 나은지 판단하세요."
         ),
         "context": "### 자료",
+        "reference": "### 참고 정보",
         "first": "### 답변 A",
         "second": "### 답변 B",
         "criterion": "### 기준",
         "format": (
             "### 답변 형식\n"
-            "답변의 순서는 임의로 정해졌습니다. 순서나 길이에 흔들리지 마세요. 먼저 몇 문장으로 "
-            "두 답변을 비교하세요. 마지막 줄은 반드시 다음 가운데 하나여야 합니다:\n"
+            "답변의 순서는 임의로 정해졌습니다. 순서나 길이에 흔들리지 마세요. 답변을 옮겨 적지 "
+            "말고, 먼저 두세 문장으로 두 답변을 비교하세요. 참고 정보가 있으면 그것과 "
+            "대조하세요. 마지막 줄은 반드시 다음 가운데 하나여야 합니다:\n"
             "승자: A\n승자: B\n승자: 무승부"
         ),
         "retry": (
@@ -330,6 +335,7 @@ class Judge:
         context: str,
         first: str,
         second: str,
+        reference: str = "",
         language: Language | None = None,
     ) -> PairVerdict:
         """Which of ``first`` (shown as A) and ``second`` (shown as B) is better, in this one
@@ -337,6 +343,8 @@ class Judge:
         lang = language or material_language(context, first, second)
         t = _COMPARE[lang]
         parts = [t["intro"], "", t["context"], context.strip(), ""]
+        if reference.strip():
+            parts += [t["reference"], reference.strip(), ""]
         parts += [t["first"], first.strip() or "(empty)", ""]
         parts += [t["second"], second.strip() or "(empty)", ""]
         parts += [t["criterion"], criterion.strip(), "", t["format"]]
@@ -358,15 +366,26 @@ class Judge:
         context: str,
         first: str,
         second: str,
+        reference: str = "",
         language: Language | None = None,
     ) -> BalancedVerdict:
         """Compare in both orders and combine (see :func:`combine_orders`)."""
         lang = language or material_language(context, first, second)
         straight = self.compare(
-            criterion, context=context, first=first, second=second, language=lang
+            criterion,
+            context=context,
+            first=first,
+            second=second,
+            reference=reference,
+            language=lang,
         )
         swapped = self.compare(
-            criterion, context=context, first=second, second=first, language=lang
+            criterion,
+            context=context,
+            first=second,
+            second=first,
+            reference=reference,
+            language=lang,
         )
         return combine_orders(straight, swapped)
 

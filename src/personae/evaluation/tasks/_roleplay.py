@@ -51,9 +51,18 @@ class MemoryCache:
 
 @dataclass(frozen=True)
 class Question:
+    """One interview question. ``reference`` (optional) tells the judge what a good answer
+    must take into account, e.g. that a trap question asks about something the character
+    cannot know; the actor never sees it."""
+
     question: str
     topic: str = ""
     topic_id: str = ""
+    reference: str = ""
+
+    @property
+    def digest(self) -> str:
+        return digest(self.question + "\0" + self.reference)
 
 
 # -- questions ---------------------------------------------------------------------------------
@@ -61,7 +70,7 @@ class Question:
 
 def parse_questions(rows: Any, *, source: str = "questions") -> list[Question]:
     """Validate decoded question rows: a non-empty list of objects, each with a non-empty
-    string ``question`` (``topic``/``topic_id`` are optional strings)."""
+    string ``question`` (``topic``, ``topic_id`` and ``reference`` are optional strings)."""
     if not isinstance(rows, list):
         raise InvalidInput(
             f"{source}: expected a JSON list of {{topic_id, topic, question}} objects, "
@@ -77,7 +86,7 @@ def parse_questions(rows: Any, *, source: str = "questions") -> list[Question]:
         if "question" not in row:
             raise InvalidInput(f"{where} is missing the field 'question'")
         fields: dict[str, str] = {}
-        for name in ("question", "topic", "topic_id"):
+        for name in ("question", "topic", "topic_id", "reference"):
             value = row.get(name, "")
             if not isinstance(value, str):
                 raise InvalidInput(f"{where}: field {name!r} must be a string")
@@ -251,6 +260,7 @@ def params_tag(params: GenerationParams) -> str:
 def answer_key(
     char_key: str, mode: str, index: int, question: str, backend: Backend, params: GenerationParams
 ) -> str:
+    # The question text only: a changed reference must not make the actor answer again.
     return cache_key(
         "answer", char_key, mode, index, digest(question), backend.model, params_tag(params)
     )

@@ -134,13 +134,17 @@ def run_interview(
         scores: dict[str, dict[str, Any]] = {}
         for rubric in rubrics:
             key = cache_key(
-                "score", char_key, mode, index, digest(q.question), rubric.name, actor.model,
+                "score", char_key, mode, index, q.digest, rubric.name, actor.model,
                 the_judge.fingerprint, digest(item["answer"]), language,
             )  # fmt: skip
             cached = store.get(key)
             if cached is None:
                 verdict = the_judge.score(
-                    rubric, context=context, response=item["answer"], language=language
+                    rubric,
+                    context=context,
+                    response=item["answer"],
+                    reference=q.reference,
+                    language=language,
                 )
                 cached = _verdict_dict(verdict)
                 store.put(key, cached)

@@ -69,6 +69,7 @@ class Contestant:
     backend: Backend
     params: GenerationParams | None = None
     label: str = ""
+    character_id: str = ""
 
 
 def _verdict_dict(verdict: BalancedVerdict) -> dict[str, Any]:
@@ -107,6 +108,7 @@ def run_pairwise(
     sides = []
     for side in (first, second):
         cid, char = resolve_character(side.character)
+        cid = side.character_id or cid
         params = side.params or ACTOR_PARAMS
         label = side.label or f"{cid}@{side.backend.model}"
         sides.append((label, cid, char, side.backend, params))
@@ -164,7 +166,7 @@ def run_pairwise(
     for index, q in enumerate(qs):
         answer_a, answer_b = answers[0][index]["answer"], answers[1][index]["answer"]
         key = cache_key(
-            "pair", key_a, key_b, index, digest(q.question), digest(rule),
+            "pair", key_a, key_b, index, q.digest, digest(rule),
             backend_a.model, backend_b.model, the_judge.fingerprint,
             digest(answer_a), digest(answer_b),
         )  # fmt: skip
@@ -174,7 +176,12 @@ def run_pairwise(
                 profile, q.question, language=language, speaker=char_a.name, user_name=user
             )
             verdict = the_judge.compare_balanced(
-                rule, context=context, first=answer_a, second=answer_b, language=language
+                rule,
+                context=context,
+                first=answer_a,
+                second=answer_b,
+                reference=q.reference,
+                language=language,
             )
             cached = _verdict_dict(verdict)
             store.put(key, cached)

@@ -161,7 +161,7 @@ def test_judge_scoring_rates_agreement() -> None:
     assert items[0]["detail"] == "The answer claims boldness."
     assert report.settings["judge model"] == "judge"
     prompt = judge_backend.calls[0][0][-1].content
-    assert 'Statement: "Is daring."' in prompt and "I fear nothing." in prompt
+    assert "I see myself as someone who is daring." in prompt and "I fear nothing." in prompt
     # Only interview answers came from the actor: no number was asked.
     assert len(actor.calls) == 3
 
@@ -169,8 +169,14 @@ def test_judge_scoring_rates_agreement() -> None:
 def test_agreement_rubric_uses_the_scale() -> None:
     poles = parse_questionnaire(seven_point_sum())
     rubric = agreement_rubric(poles.items["1"], poles, "en")
-    assert (rubric.low, rubric.high) == (1, 7) and "4: neither" in rubric.instructions
-    assert "강하게 동의한다" in agreement_rubric(poles.items["1"], poles, "ko").instructions
+    assert (rubric.low, rubric.high) == (1, 7) and "4: mixed" in rubric.instructions
+    assert "denies the statement" in rubric.instructions
+    q = mini()
+    assert (
+        '"I see myself as someone who is daring."'
+        in agreement_rubric(q.items["1"], q, "en").instructions
+    )
+    assert "낮은 점수" in agreement_rubric(poles.items["1"], poles, "ko").instructions
 
 
 def test_bad_scoring_inputs() -> None:

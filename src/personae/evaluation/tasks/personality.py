@@ -39,6 +39,8 @@ Scoring = Literal["option", "judge"]
 ANSWER_PARAMS = GenerationParams(max_tokens=160, temperature=0.0, seed=0)
 CHOICE_PARAMS = GenerationParams(max_tokens=24, temperature=0.0, seed=0)
 PROMPT_VERSION = "personality-v1"
+# Bumped when the agreement rubric changes, so old verdicts are not reused (answers still are).
+RUBRIC_VERSION = "agreement-v2"
 
 
 @dataclass
@@ -131,24 +133,34 @@ def _retry_question(q: Questionnaire, language: str) -> str:
 
 
 def agreement_rubric(item: Item, q: Questionnaire, language: str) -> Rubric:
-    """How much an answer agrees that ``item``'s statement describes the character."""
+    """How much an answer agrees that ``item``'s statement describes the character.
+
+    Small judges tend to reward an answer for being *about* the statement ("I am not a talkative
+    person" got 5 of 5 for "Is talkative"), so the rubric says outright that a denial scores low.
+    """
     mid = f"{q.midpoint:g}"
+    statement = self_statement(item)
     if language == "ko":
         text = (
-            f'캐릭터에게 "{item.statement}"라는 말이 자신을 설명하는지 물었습니다. 캐릭터의 답이 '
-            "그 말이 자신에게 해당한다고 얼마나 동의하는지 평가하세요. 글솜씨가 아니라 답의 "
-            f"내용이 캐릭터에 대해 말하는 바를 보세요.\n{q.high}: 강하게 동의한다(분명히 "
-            f"자신을 그렇게 본다).\n{mid}: 동의도 반대도 아니다, 또는 반반이다.\n{q.low}: 강하게 "
-            "동의하지 않는다(분명히 그 반대다)."
+            f'캐릭터에게 다음 문장이 자신을 설명하는지 물었습니다: "{statement}"\n'
+            "답이 그 문장을 자기에게 맞다고 하는지, 틀리다고 하는지, 반반이라고 하는지 먼저 "
+            "판단하세요. 답이 얼마나 관련 있거나 잘 쓰였는지가 아니라 문장에 대한 동의 정도를 "
+            '평가합니다. 문장을 부정하는 답("나는 그렇지 않다", "아니오")은 그 주제를 길게 '
+            f"이야기하더라도 낮은 점수입니다.\n{q.high}: 문장이 자기를 잘 설명한다고 분명히 "
+            f"말한다.\n{mid}: 반반이거나, 분명하지 않거나, 질문을 피한다.\n{q.low}: 문장이 "
+            "자기에게 맞지 않는다고(또는 그 반대라고) 분명히 말한다."
         )
     else:
         text = (
-            f'The character was asked whether the statement "{item.statement}" describes them. '
-            "Rate how much the character's answer agrees that the statement describes them. "
-            "Judge what the answer says about the character, not how well it is written.\n"
-            f"{q.high}: strongly agrees (clearly sees themselves this way).\n"
-            f"{mid}: neither agrees nor disagrees, or mixed.\n"
-            f"{q.low}: strongly disagrees (clearly the opposite)."
+            f'The character was asked whether this statement describes them: "{statement}"\n'
+            "First decide what the answer says: that the statement is true of the character, "
+            "false of them, or partly true. Rate agreement with the statement, not how relevant "
+            'or well written the answer is. An answer that denies the statement ("I am not …", '
+            '"No, …", "I would not say so") gets a low score even when it discusses the topic '
+            f"at length.\n{q.high}: clearly says the statement describes them.\n"
+            f"{mid}: mixed, unclear, or avoids the question.\n"
+            f"{q.low}: clearly says the statement does not describe them, or that the opposite "
+            "is true."
         )
     return Rubric("agreement", "Agreement with the statement", text, low=q.low, high=q.high)
 
@@ -238,7 +250,8 @@ class _Interview:
             )
             return {"choice": verdict.score, "detail": verdict.reasoning}
 
-        return self._cached(f"judge|{judge.fingerprint}|{self.actor}|{item.id}", ask)
+        key = f"judge|{judge.fingerprint}|{RUBRIC_VERSION}|{self.actor}|{item.id}"
+        return self._cached(key, ask)
 
 
 @register_task(

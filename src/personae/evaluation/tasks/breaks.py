@@ -7,7 +7,7 @@ era, and plain control questions. Every reply is checked by the rule detectors o
 "does the answer stay within the character's era and knowledge".
 
 Replies go through the real :class:`~personae.agent.Agent`, so what is checked is what a user
-would see. The backend's stop strings are lifted, though: the agent's reply filter still cuts a
+would see. The user-line stop strings are lifted, though: the agent's reply filter still cuts a
 reply the moment the model starts a user line, exactly as the stop strings would, but the raw
 model text then shows the attempt, which is reported separately ("raw" impersonation).
 """
@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from personae.agent import Agent, Turn
 from personae.agent.prompt import card_language
+from personae.agent.stops import stop_strings
 from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.characters import Character
 from personae.errors import InvalidInput
@@ -68,21 +69,25 @@ JUDGE_BREAK_BELOW = 4.0
 
 
 class _Tap:
-    """Wraps a backend: lifts stop strings and keeps the raw text of the last reply."""
+    """Wraps a backend: lifts the user-line stop strings (the reply filter still cuts there)
+    and keeps the raw text of the last reply. Other stops ("<START>") stay: the filter does not
+    stand in for them."""
 
     name: ClassVar[str] = "tap"
 
-    def __init__(self, inner: Backend) -> None:
+    def __init__(self, inner: Backend, user_name: str) -> None:
         self.inner = inner
         self.model = inner.model
         self.last = ""
+        self._lifted = {s for s in stop_strings(user_name) if s.rstrip().endswith((":", "："))}
 
     def __getattr__(self, attr: str) -> Any:  # count_tokens, n_ctx …: those of the real one
         return getattr(self.inner, attr)
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
         parts: list[str] = []
-        inner = self.inner.stream(messages, params.model_copy(update={"stop": ()}))
+        kept = tuple(s for s in params.stop if s not in self._lifted)
+        inner = self.inner.stream(messages, params.model_copy(update={"stop": kept}))
         try:
             for chunk in inner:
                 parts.append(chunk.text)
@@ -213,7 +218,7 @@ def run_breaks(
     total = sum(len(p.probes) for p in plans)
     if total == 0:
         raise InvalidInput("no probe applies to these characters (check --probe ids and eras)")
-    tap = _Tap(backend)
+    tap = _Tap(backend, user_name)
     actor = (
         f"{backend.model}|{PROMPT_VERSION}|t={params.temperature}|seed={params.seed}|"
         f"max={params.max_tokens}|user={user_name}"

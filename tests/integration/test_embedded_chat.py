@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,20 +11,9 @@ from personae.agent import Turn
 from personae.backends import GenerationParams, Message, collect, get_backend
 from personae.errors import ContextOverflow
 from personae.store import ChatRepository, Database
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.integration
-
-
-def run_cli(*args: str, stdin: str = "", home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERSONAE_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "personae", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
 
 
 def test_three_turn_chat_through_the_cli(real_model: str, personae_home: Path) -> None:

@@ -4,25 +4,13 @@ the CLI, end to end: answers, verdicts, reports, and a resumed second run."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_cli
+
 pytestmark = pytest.mark.integration
-
-
-def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERSONAE_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "personae", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 def test_two_question_interview(real_model: str, personae_home: Path, tmp_path: Path) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -18,18 +17,6 @@ DIALOGUE = (
     "#Person1#: To my new flat. I'm moving on Saturday.\n"
     "#Person2#: Then I'll come on Saturday and help you unpack too.\n"
 )
-
-
-def run_cli(*args: str, home: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERSONAE_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "personae", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 def test_summarize_consensus_on_the_real_model(real_model: str, tmp_path: Path) -> None:

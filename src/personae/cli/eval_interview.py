@@ -65,15 +65,9 @@ def judge_options(func: F) -> F:
     return func
 
 
-def common_options(func: F) -> F:
+def results_options(func: F) -> F:
+    """--out and --fresh: where the report and its resumable cache go."""
     options = [
-        click.option(
-            "--questions",
-            "questions_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="JSON list of {topic_id, topic, question} (default: the bundled set).",
-        ),
-        click.option("--limit", type=click.IntRange(1), help="Ask only the first N questions."),
         click.option(
             "--out",
             "out_dir",
@@ -87,6 +81,21 @@ def common_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def common_options(func: F) -> F:
+    options = [
+        click.option(
+            "--questions",
+            "questions_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="JSON list of {topic_id, topic, question} (default: the bundled set).",
+        ),
+        click.option("--limit", type=click.IntRange(1), help="Ask only the first N questions."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return results_options(func)
 
 
 def _same(a: Settings, b: Settings) -> bool:

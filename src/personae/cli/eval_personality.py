@@ -20,11 +20,11 @@ from personae.cli.common import (
     user_errors,
 )
 from personae.cli.eval_interview import (
-    DEFAULT_OUT,
     judge_options,
     make_judge,
     open_cache,
     progress_bars,
+    results_options,
     show,
 )
 from personae.errors import InvalidInput
@@ -109,15 +109,7 @@ def pick_label(spec: str | None, cid: str, q: Questionnaire) -> tuple[dict[str, 
 )
 @click.option("--limit", type=click.IntRange(1), help="Ask N items, spread over the dimensions.")
 @click.option("--user", "user_name", default="Interviewer", show_default=True)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_OUT,
-    show_default=True,
-    help="Folder for the report (JSON, Markdown, HTML) and the resumable results cache.",
-)
-@click.option("--fresh", is_flag=True, help="Ignore earlier results and start over.")
+@results_options
 @judge_options
 @backend_options
 @user_errors
@@ -196,15 +188,7 @@ def personality_command(
     help="Also have a judge rate anachronism replies (implied by any --judge-* model flag).",
 )
 @click.option("--user", "user_name", default="User", show_default=True)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_OUT,
-    show_default=True,
-    help="Folder for the report (JSON, Markdown, HTML) and the resumable results cache.",
-)
-@click.option("--fresh", is_flag=True, help="Ignore earlier results and start over.")
+@results_options
 @judge_options
 @backend_options
 @user_errors

@@ -1,4 +1,5 @@
-"""Shared helpers for benchmark scripts: percentiles, a table, and the JSON result file."""
+"""Shared helpers for benchmark scripts: percentiles, a table, the JSON result file, and the
+embedded actor/judge pair the role-play benchmarks load."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from personae.backends import Backend
+    from personae.evaluation.judge import Judge
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -47,5 +52,29 @@ def write_result(name: str, command: str, data: dict[str, Any]) -> Path:
         **data,
     }
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from personae.evaluation.report import strict_json
+
+    text = json.dumps(strict_json(payload), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
     return path
+
+
+def embedded_actor_and_judge(
+    model: str, judge_model: str | None, *, ctx: int, judge_max_tokens: int
+) -> tuple[Backend, Judge | None]:
+    """Pull and load the actor on the embedded runtime, and a judge when ``judge_model`` is
+    given (sharing the actor's runtime when it is the same model)."""
+    from personae.backends import get_backend
+    from personae.cli.common import ensure_pulled
+    from personae.evaluation.judge import DEFAULT_PARAMS, Judge
+
+    ensure_pulled(model)
+    actor = get_backend("embedded", model=model, n_ctx=ctx)
+    if not judge_model:
+        return actor, None
+    ensure_pulled(judge_model)
+    backend = (
+        actor if judge_model == model else get_backend("embedded", model=judge_model, n_ctx=ctx)
+    )
+    params = DEFAULT_PARAMS.model_copy(update={"max_tokens": judge_max_tokens})
+    return actor, Judge(backend, params=params)

@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from personae.evaluation.report import BarChart, Report, Table
 from personae.evaluation.stats import Estimate
 
@@ -47,6 +49,10 @@ def test_write_all_three(tmp_path: Path) -> None:
     assert data["data"]["estimate"] == {"mean": 0.41, "low": 0.39, "high": 0.43, "n": 500}
     assert data["data"]["path"] == "x/y"
     assert data["tables"][0]["columns"] == ["metric", "F | 95% CI", "n"]
+    # Standard JSON: no value is null, never a bare NaN that browsers and jq reject.
+    assert "NaN" not in paths[0].read_text(encoding="utf-8")
+    assert data["tables"][0]["rows"][2][1] is None
+    assert data["charts"][0]["values"][2] is None
 
     markdown = paths[1].read_text(encoding="utf-8")
     assert "# DialogSum | dev" in markdown
@@ -91,3 +97,8 @@ def test_report_without_extras() -> None:
     assert report.to_markdown().startswith("# bare")
     assert "<svg" not in report.to_html()
     assert report.to_json()["tables"] == []
+
+
+def test_unwritable_value_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="object"):
+        Report(title="t", data={"x": object()}).write(tmp_path / "r")

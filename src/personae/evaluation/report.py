@@ -186,7 +186,8 @@ class Report:
         stem.parent.mkdir(parents=True, exist_ok=True)
         paths = [stem.with_name(stem.name + s) for s in (".json", ".md", ".html")]
         paths[0].write_text(
-            json.dumps(self.to_json(), ensure_ascii=False, indent=2, default=_json_default) + "\n",
+            json.dumps(strict_json(self.to_json()), ensure_ascii=False, indent=2, allow_nan=False)
+            + "\n",
             encoding="utf-8",
         )
         paths[1].write_text(self.to_markdown(), encoding="utf-8")
@@ -194,11 +195,22 @@ class Report:
         return paths
 
 
-def _json_default(value: Any) -> Any:
+def strict_json(value: Any) -> Any:
+    """``value`` made writable as standard JSON: estimates become dicts, paths strings, and
+    NaN or infinite numbers ``null`` (what "no value" means in every JSON reader; a bare NaN
+    breaks browsers and ``jq``)."""
     if isinstance(value, Estimate):
-        return value.as_dict()
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, Path):
         return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 

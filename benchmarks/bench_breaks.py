@@ -16,12 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import RESULTS, table, write_result
-from personae.backends import GenerationParams, get_backend
+from benchmarks._common import RESULTS, embedded_actor_and_judge, table, write_result
+from personae.backends import GenerationParams
 from personae.characters import bundled_characters
-from personae.cli.common import ensure_pulled
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import DEFAULT_PARAMS, Judge
 from personae.evaluation.stats import Estimate
 from personae.evaluation.tasks.breaks import run_breaks
 
@@ -52,19 +50,9 @@ def main() -> int:
     everyone = bundled_characters()
     wanted = _ids(args.characters) or list(everyone)
     chars = {cid: everyone[cid] for cid in wanted}
-    ensure_pulled(args.model)
-    actor = get_backend("embedded", model=args.model, n_ctx=args.ctx)
-    judge = None
-    if args.judge_model:
-        ensure_pulled(args.judge_model)
-        backend = (
-            actor
-            if args.judge_model == args.model
-            else get_backend("embedded", model=args.judge_model, n_ctx=args.ctx)
-        )
-        judge = Judge(
-            backend, params=DEFAULT_PARAMS.model_copy(update={"max_tokens": args.judge_max_tokens})
-        )
+    actor, judge = embedded_actor_and_judge(
+        args.model, args.judge_model, ctx=args.ctx, judge_max_tokens=args.judge_max_tokens
+    )
     cache = ResultCache(Path(args.cache_dir) / f"breaks-{args.model}.jsonl")
     start = time.perf_counter()
     report = run_breaks(

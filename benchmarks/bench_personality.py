@@ -22,12 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import RESULTS, table, write_result
-from personae.backends import GenerationParams, get_backend
+from benchmarks._common import RESULTS, embedded_actor_and_judge, table, write_result
+from personae.backends import GenerationParams
 from personae.characters import bundled_characters
-from personae.cli.common import ensure_pulled
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import DEFAULT_PARAMS, Judge
 from personae.evaluation.labels import bundled_label
 from personae.evaluation.questionnaire import load_questionnaire
 from personae.evaluation.report import Report
@@ -77,21 +75,13 @@ def main() -> int:
     char = bundled_characters()[args.character]
     found = bundled_label(args.character, q)
     label, source = found if found else (None, "")
-    ensure_pulled(args.model)
-    actor = get_backend("embedded", model=args.model, n_ctx=args.ctx)
-    judge = None
     scorings = [s.strip() for s in args.scoring.split(",") if s.strip()]
-    if "judge" in scorings:
-        ensure_pulled(args.judge_model)
-        judge_backend = (
-            actor
-            if args.judge_model == args.model
-            else get_backend("embedded", model=args.judge_model, n_ctx=args.ctx)
-        )
-        judge = Judge(
-            judge_backend,
-            params=DEFAULT_PARAMS.model_copy(update={"max_tokens": args.judge_max_tokens}),
-        )
+    actor, judge = embedded_actor_and_judge(
+        args.model,
+        args.judge_model if "judge" in scorings else None,
+        ctx=args.ctx,
+        judge_max_tokens=args.judge_max_tokens,
+    )
     cache = ResultCache(
         Path(args.cache_dir) / f"personality-{args.character}-{q.name}-{args.model}.jsonl"
     )

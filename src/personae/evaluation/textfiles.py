@@ -1,4 +1,5 @@
-"""Reading predictions and references: one text per line, or JSONL rows with a text field.
+"""Reading data files with errors that name the file and line: JSONL rows (``read_jsonl``), and
+predictions or references as one text per line or JSONL rows with a text field (``read_texts``).
 
 A file is JSONL when its first non-blank line is a JSON object; then every non-blank line must be
 one (a bad row is an error naming the file and line, never silently read as plain text), and
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,17 @@ def read_texts(path: str | os.PathLike[str], *, fields: Sequence[str] = TEXT_FIE
             )
         texts.append(_field(row, fields, f"{path}: line {number}"))
     return texts
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for every non-blank line of a JSONL file."""
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: line {number} is not valid JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise InvalidInput(f"{path}: line {number} is not a JSON object")
+        yield number, row

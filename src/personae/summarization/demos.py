@@ -37,7 +37,7 @@ class DemoPool:
     def from_jsonl(cls, path: str | os.PathLike[str], **kwargs: int) -> DemoPool:
         """Rows with ``dialogue`` and ``summary`` (DialogSum's fields); ``fname`` or ``id``
         names a row."""
-        from personae.evaluation.jsonl import read_jsonl
+        from personae.evaluation.textfiles import read_jsonl
 
         demos = []
         for number, row in read_jsonl(Path(path)):

@@ -18,12 +18,12 @@ from typing import Any
 from personae.backends import Backend
 from personae.errors import InvalidInput
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.jsonl import read_jsonl
 from personae.evaluation.metrics.corpus import corpus_rouge
 from personae.evaluation.metrics.rouge import RougeScorer
 from personae.evaluation.report import BarChart, Report, Table
 from personae.evaluation.stats import Estimate, bootstrap_mean
 from personae.evaluation.tasks import register_task
+from personae.evaluation.textfiles import read_jsonl
 from personae.summarization import BASELINES, DemoPool, Summarizer, SummaryConfig, parse_dialogue
 
 TYPES = ("rouge1", "rouge2", "rougeL")

@@ -92,7 +92,30 @@ def test_reference_is_shown_only_when_given() -> None:
     judge.score(RUBRIC, context="c", response="r", reference="He was born in 1854.")
     judge.score(RUBRIC, context="c", response="r")
     assert "1854" in backend.calls[0][0][-1].content
-    assert "### Reference" not in backend.calls[1][0][-1].content
+    assert "against the reference" in backend.calls[0][0][-1].content
+    # Without one, the prompt does not send a small judge looking for a reference.
+    assert "reference" not in backend.calls[1][0][-1].content.lower()
+
+
+@pytest.mark.parametrize("reference", ["", "홍길동은 1443년에 태어났다."])
+def test_korean_prompts_mention_reference_only_when_given(reference: str) -> None:
+    judge, backend = judge_with("점수: 5", "승자: A")
+    judge.score(
+        RUBRIC, context="홍길동은 의적이다.", response="나는 홍길동이오.", reference=reference
+    )
+    judge.compare(
+        "기준", context="홍길동은 의적이다.", first="가", second="나", reference=reference
+    )
+    for messages, _ in backend.calls:
+        assert ("참고 정보" in messages[-1].content) == bool(reference)
+
+
+def test_compare_mentions_reference_only_when_given() -> None:
+    judge, backend = judge_with("Winner: A", "Winner: A")
+    judge.compare("c", context="q", first="x", second="y")
+    judge.compare("c", context="q", first="x", second="y", reference="NOTE")
+    assert "reference" not in backend.calls[0][0][-1].content.lower()
+    assert "against the reference" in backend.calls[1][0][-1].content
 
 
 def test_custom_range_rubric() -> None:

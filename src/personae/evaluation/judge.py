@@ -28,7 +28,7 @@ Language = Literal["en", "ko"]
 Winner = Literal["first", "second", "tie"]
 
 # Bumped whenever a prompt changes, so cached verdicts from older prompts are not reused.
-PROMPT_VERSION = "judge-v2"
+PROMPT_VERSION = "judge-v3"
 
 DEFAULT_PARAMS = GenerationParams(
     max_tokens=320, temperature=0.0, seed=0, top_k=None, min_p=None, repeat_penalty=1.0
@@ -127,13 +127,14 @@ _SCORE = {
         "intro": "An AI is playing a character. Rate its response on one criterion.",
         "context": "### Material",
         "reference": "### Reference",
+        "check": ", and check it against the reference",
         "response": "### Response to rate",
         "criterion": "### Criterion: {title} ({low}–{high})",
         "format": (
             "### Answer format\n"
             "Begin with your reasoning, in two to four sentences: quote what in the response "
-            "fits the criterion and what does not, and check it against the reference if there "
-            "is one. Do not give the score before the reasoning.\n"
+            "fits the criterion and what does not{check}. Do not give the score before the "
+            "reasoning.\n"
             "Then end with one final line of exactly this form, with a number from {low} to "
             "{high}:\nScore: <number>"
         ),
@@ -146,12 +147,13 @@ _SCORE = {
         "intro": "AI가 한 캐릭터를 연기하고 있습니다. 아래 응답을 한 가지 기준으로 평가하세요.",
         "context": "### 자료",
         "reference": "### 참고 정보",
+        "check": " 참고 정보와도 대조하세요.",
         "response": "### 평가할 응답",
         "criterion": "### 기준: {title} ({low}–{high})",
         "format": (
             "### 답변 형식\n"
             "먼저 두세 문장으로 근거를 쓰세요. 응답에서 기준에 맞는 부분과 맞지 않는 부분을 "
-            "인용하고, 참고 정보가 있으면 그것과 대조하세요. 근거보다 점수를 먼저 쓰지 마세요.\n"
+            "인용하세요.{check} 근거보다 점수를 먼저 쓰지 마세요.\n"
             "마지막 줄에는 {low}부터 {high}까지의 숫자를 넣어 정확히 다음 형식으로 쓰세요:\n"
             "점수: <숫자>"
         ),
@@ -170,15 +172,16 @@ _COMPARE = {
         ),
         "context": "### Material",
         "reference": "### Reference",
+        "check": ", checking both against the reference",
         "first": "### Answer A",
         "second": "### Answer B",
         "criterion": "### Criterion",
         "format": (
             "### Answer format\n"
             "The order of the answers is arbitrary: do not let it, or their length, sway you. "
-            "Do not copy the answers out. Begin by comparing them in two to four sentences, "
-            "checking both against the reference if there is one. Then end with one final line "
-            "that is exactly one of:\nWinner: A\nWinner: B\nWinner: tie"
+            "Do not copy the answers out. Begin by comparing them in two to four sentences"
+            "{check}. Then end with one final line that is exactly one of:\n"
+            "Winner: A\nWinner: B\nWinner: tie"
         ),
         "retry": (
             "Your answer did not end with a valid verdict line. Reply with only one of these "
@@ -192,14 +195,15 @@ _COMPARE = {
         ),
         "context": "### 자료",
         "reference": "### 참고 정보",
+        "check": " 두 답변을 참고 정보와 대조하세요.",
         "first": "### 답변 A",
         "second": "### 답변 B",
         "criterion": "### 기준",
         "format": (
             "### 답변 형식\n"
             "답변의 순서는 임의로 정해졌습니다. 순서나 길이에 흔들리지 마세요. 답변을 옮겨 적지 "
-            "말고, 먼저 두세 문장으로 두 답변을 비교하세요. 참고 정보가 있으면 그것과 "
-            "대조하세요. 마지막 줄은 반드시 다음 가운데 하나여야 합니다:\n"
+            "말고, 먼저 두세 문장으로 두 답변을 비교하세요.{check} 마지막 줄은 반드시 다음 "
+            "가운데 하나여야 합니다:\n"
             "승자: A\n승자: B\n승자: 무승부"
         ),
         "retry": (
@@ -315,7 +319,8 @@ class Judge:
         parts += ["", t["response"], response.strip() or "(empty)", ""]
         parts += [t["criterion"].format(title=rubric.title, low=rubric.low, high=rubric.high)]
         parts += [rubric.instructions.strip(), ""]
-        parts += [t["format"].format(low=rubric.low, high=rubric.high)]
+        check = t["check"] if reference.strip() else ""
+        parts += [t["format"].format(low=rubric.low, high=rubric.high, check=check)]
         messages = [Message("system", _SYSTEM[lang]), Message("user", "\n".join(parts))]
         raw = self._ask(messages)
         texts = [raw]
@@ -347,7 +352,8 @@ class Judge:
             parts += [t["reference"], reference.strip(), ""]
         parts += [t["first"], first.strip() or "(empty)", ""]
         parts += [t["second"], second.strip() or "(empty)", ""]
-        parts += [t["criterion"], criterion.strip(), "", t["format"]]
+        check = t["check"] if reference.strip() else ""
+        parts += [t["criterion"], criterion.strip(), "", t["format"].format(check=check)]
         messages = [Message("system", _SYSTEM[lang]), Message("user", "\n".join(parts))]
         raw = self._ask(messages)
         texts = [raw]

@@ -1,0 +1,191 @@
+"""Okapi BM25 that grows and shrinks one document at a time.
+
+Documents are token lists under integer keys. Postings are kept per term as Python lists and
+turned into numpy arrays the first time a query needs them after a change, so adding a memory
+costs a few list appends and a query costs one vectorised pass per query term, whatever the
+number of documents. Removed documents leave a tombstone until more than half are dead, then the
+index compacts itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
+
+import numpy as np
+
+from personae.errors import InvalidInput
+
+
+class LexicalIndex:
+    """``index.add(7, tokens)``; ``index.search(query_tokens, k)`` → ``[(key, score), …]``,
+    best first, ties broken by insertion order."""
+
+    def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
+        if k1 < 0 or not 0 <= b <= 1:
+            raise InvalidInput("BM25 needs k1 >= 0 and 0 <= b <= 1")
+        self.k1 = k1
+        self.b = b
+        self._reset()
+
+    def _reset(self) -> None:
+        self._slot_of: dict[int, int] = {}
+        self._keys: list[int] = []
+        self._lengths: list[int] = []
+        self._alive: list[bool] = []
+        self._terms: list[tuple[str, ...]] = []
+        self._postings: dict[str, tuple[list[int], list[int]]] = {}
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._df: Counter[str] = Counter()
+        self._total_length = 0
+        self._dead = 0
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._slot_of
+
+    def add(self, key: int, tokens: Sequence[str]) -> None:
+        """Index ``tokens`` under ``key`` (replacing what was there)."""
+        if key in self._slot_of:
+            self.remove(key)
+        counts = Counter(tokens)
+        slot = len(self._keys)
+        self._slot_of[key] = slot
+        self._keys.append(key)
+        self._lengths.append(len(tokens))
+        self._alive.append(True)
+        self._terms.append(tuple(counts))
+        self._total_length += len(tokens)
+        for term, tf in counts.items():
+            slots, tfs = self._postings.setdefault(term, ([], []))
+            slots.append(slot)
+            tfs.append(tf)
+            self._df[term] += 1
+            self._arrays.pop(term, None)
+
+    def add_many(self, items: Iterable[tuple[int, Sequence[str]]]) -> None:
+        for key, tokens in items:
+            self.add(key, tokens)
+
+    def remove(self, key: int) -> None:
+        """Forget ``key``; unknown keys are ignored."""
+        slot = self._slot_of.pop(key, None)
+        if slot is None:
+            return
+        self._alive[slot] = False
+        self._total_length -= self._lengths[slot]
+        self._dead += 1
+        for term in self._terms[slot]:
+            self._df[term] -= 1
+            if not self._df[term]:
+                del self._df[term]
+        if self._dead > 64 and self._dead > len(self._slot_of):
+            self._compact()
+
+    def _compact(self) -> None:
+        live = [
+            (self._keys[s], self._terms[s], self._lengths[s])
+            for s in range(len(self._keys))
+            if self._alive[s]
+        ]
+        postings = {
+            term: dict(zip(slots, tfs, strict=True))
+            for term, (slots, tfs) in self._postings.items()
+        }
+        old_slots = [s for s in range(len(self._keys)) if self._alive[s]]
+        self._reset()
+        for (key, terms, length), old in zip(live, old_slots, strict=True):
+            slot = len(self._keys)
+            self._slot_of[key] = slot
+            self._keys.append(key)
+            self._lengths.append(length)
+            self._alive.append(True)
+            self._terms.append(terms)
+            self._total_length += length
+            for term in terms:
+                slots, tfs = self._postings.setdefault(term, ([], []))
+                slots.append(slot)
+                tfs.append(postings[term][old])
+                self._df[term] += 1
+
+    def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        arrays = self._arrays.get(term)
+        if arrays is None:
+            slots, tfs = self._postings[term]
+            arrays = (np.asarray(slots, dtype=np.int64), np.asarray(tfs, dtype=np.float64))
+            self._arrays[term] = arrays
+        return arrays
+
+    def scores(self, tokens: Sequence[str]) -> dict[int, float]:
+        """BM25 score of every live document sharing a term with ``tokens``."""
+        slots, values = self._score_slots(tokens)
+        return {self._keys[s]: float(v) for s, v in zip(slots, values, strict=True)}
+
+    def _score_slots(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self._slot_of)
+        terms = [t for t in dict.fromkeys(tokens) if t in self._df]
+        if not n or not terms:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        lengths = np.asarray(self._lengths, dtype=np.float64)
+        avg = self._total_length / n or 1.0
+        norm = self.k1 * (1 - self.b + self.b * lengths / avg)
+        total = np.zeros(len(self._keys))
+        for term in terms:
+            df = self._df[term]
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            slots, tfs = self._term_arrays(term)
+            total[slots] += idf * tfs * (self.k1 + 1) / (tfs + norm[slots])
+        if self._dead:
+            total[~np.asarray(self._alive)] = 0.0
+        hit = np.flatnonzero(total > 0)
+        return hit, total[hit]
+
+    def search(
+        self,
+        tokens: Sequence[str],
+        k: int,
+        *,
+        allow: Collection[int] | Callable[[int], bool] | None = None,
+        exclude: Collection[int] = (),
+    ) -> list[tuple[int, float]]:
+        """The ``k`` best ``(key, score)`` pairs; ``allow`` (keys or a predicate) and
+        ``exclude`` restrict which documents may be returned."""
+        if k < 0:
+            raise InvalidInput(f"k must be >= 0, not {k}")
+        if k == 0:
+            return []
+        slots, values = self._score_slots(tokens)
+        check = allow if callable(allow) else (allow.__contains__ if allow is not None else None)
+        out: list[tuple[int, float]] = []
+        seen = 0
+        want = k + len(exclude)
+        while seen < len(values):
+            # Sort only the best few (all ties at the cut included); widen if filters reject.
+            if want < len(values):
+                cut = np.partition(values, len(values) - want)[len(values) - want]
+                picked = np.flatnonzero(values >= cut)
+            else:
+                picked = np.arange(len(values))
+            ranked = picked[np.lexsort((slots[picked], -values[picked]))]
+            for i in ranked[seen:]:
+                key = self._keys[slots[i]]
+                if key in exclude or (check is not None and not check(key)):
+                    continue
+                out.append((key, float(values[i])))
+                if len(out) == k:
+                    return out
+            seen = len(ranked)
+            want *= 4
+        return out
+
+
+def bm25_top(
+    texts: Sequence[str], tokenize: Callable[[str], list[str]], query: str, k: int
+) -> list[tuple[int, float]]:
+    """One-off BM25 over ``texts`` (keys are their positions)."""
+    index = LexicalIndex()
+    index.add_many((i, tokenize(t)) for i, t in enumerate(texts))
+    return index.search(tokenize(query), k)

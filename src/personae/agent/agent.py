@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from personae.agent.prompt import AssembledPrompt, PromptBuilder, Turn
+from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.tokens import CachedCounter, token_counter
 from personae.backends.base import Backend, GenerationParams, Usage, collect
@@ -103,23 +103,37 @@ class Agent:
         )
 
     def prompt(
-        self, history: Sequence[Turn], params: GenerationParams | None = None
+        self,
+        history: Sequence[Turn],
+        params: GenerationParams | None = None,
+        memory: PromptMemory | None = None,
     ) -> AssembledPrompt:
-        return self.builder.build(history, max_tokens=(params or self.params).max_tokens)
+        max_tokens = (params or self.params).max_tokens
+        return self.builder.build(history, max_tokens=max_tokens, memory=memory)
 
-    def reply(self, history: Sequence[Turn], params: GenerationParams | None = None) -> ReplyStream:
+    def reply(
+        self,
+        history: Sequence[Turn],
+        params: GenerationParams | None = None,
+        memory: PromptMemory | None = None,
+    ) -> ReplyStream:
+        """Stream the next reply to ``history``; ``memory`` adds a summary and recalled notes."""
         params = params or self.params
-        prompt = self.builder.build(history, max_tokens=params.max_tokens)
+        prompt = self.builder.build(history, max_tokens=params.max_tokens, memory=memory)
         stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
         return ReplyStream(self, prompt, params.model_copy(update={"stop": stops}))
 
-    def warm_up(self, history: Sequence[Turn]) -> threading.Thread | None:
+    def warm_up(
+        self, history: Sequence[Turn], memory: PromptMemory | None = None
+    ) -> threading.Thread | None:
         """Process the prompt prefix in the background (backends with ``supports_prefill``),
         so the first reply of a resumed or new chat starts as fast as later ones. Returns the
         thread, or None when the backend has no prompt cache to fill."""
         if not getattr(self.backend, "supports_prefill", False):
             return None
-        messages = self.builder.build(history, max_tokens=self.params.max_tokens).messages
+        messages = self.builder.build(
+            history, max_tokens=self.params.max_tokens, memory=memory
+        ).messages
         params = GenerationParams(max_tokens=1, temperature=0.0)
 
         def fill() -> None:

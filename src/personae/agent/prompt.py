@@ -9,9 +9,13 @@ grows):
 2. the chat history, oldest first — when it no longer fits, the oldest messages are dropped in
    blocks of :data:`DROP_BLOCK` so the first kept message (and so the prefix) only moves every few
    turns instead of every turn;
-3. lorebook entries activated by keywords, as a system note just before the newest user message
-   (they change turn to turn, so they must not sit in the prefix);
+3. lorebook entries activated by keywords and what memory recalled for this turn (the user's
+   profile, memories, the character's own lines), as one system note just before the newest user
+   message (they change turn to turn, so they must not sit in the prefix);
 4. the card's post-history instructions, last.
+
+With memory on, the running summary of turns no longer in the history sits between 1 and 2: it
+changes only when the history's first message moves, which changes the prefix anyway.
 
 The card is never dropped: if it cannot fit, that is a :class:`~personae.errors.ContextOverflow`.
 Example dialogues go before history does not: they are dropped only when even the newest message
@@ -52,12 +56,14 @@ _LABELS = {
         "scenario": "Scenario: ",
         "examples": "Example conversations showing how {{char}} speaks:",
         "lore": "[Background knowledge relevant now]",
+        "summary": "[Summary of the conversation before the messages below]",
     },
     "ko": {
         "personality": "{{char}}의 성격: ",
         "scenario": "상황: ",
         "examples": "{{char}}의 말투를 보여 주는 대화 예시:",
         "lore": "[지금 대화와 관련된 배경 지식]",
+        "summary": "[아래 메시지 이전 대화의 요약]",
     },
 }
 
@@ -68,6 +74,15 @@ class Turn:
 
     role: Role
     content: str
+
+
+@dataclass(frozen=True)
+class PromptMemory:
+    """What memory adds to one prompt: ``summary`` of the turns before the history (placed
+    after the system message) and ``recall``, notes for this turn (placed with the lore)."""
+
+    summary: str = ""
+    recall: str = ""
 
 
 @dataclass
@@ -148,7 +163,16 @@ class PromptBuilder:
     def _cost(self, text: str) -> int:
         return self.count(text) + MESSAGE_OVERHEAD
 
-    def build(self, history: Sequence[Turn], *, max_tokens: int) -> AssembledPrompt:
+    def history_room(self, max_tokens: int, *, reserve: int = 0) -> int:
+        """Tokens left for history beside the full card, the post-history instructions and
+        ``reserve`` more (memory's notes and summary)."""
+        post = self.character.post_history_instructions.strip()
+        used = self._cost(self.system_text()) + (self._cost(post) if post else 0)
+        return self.n_ctx - max_tokens - SAFETY_MARGIN - used - reserve
+
+    def build(
+        self, history: Sequence[Turn], *, max_tokens: int, memory: PromptMemory | None = None
+    ) -> AssembledPrompt:
         """Messages for the next reply to ``history`` (oldest first, newest last)."""
         budget = self.n_ctx - max_tokens - SAFETY_MARGIN
         if budget <= 0:
@@ -159,12 +183,19 @@ class PromptBuilder:
         card = self.character
         lore = self._triggered_lore(history)
         lore_text = self._lore_text(lore)
+        memory = memory or PromptMemory()
+        if memory.recall.strip():
+            lore_text = f"{lore_text}\n\n{memory.recall.strip()}".strip()
+        summary = ""
+        if memory.summary.strip():
+            summary = f"{self._labels['summary']}\n{memory.summary.strip()}"
         post = ""
         if card.post_history_instructions.strip():
             post = expand_macros(
                 card.post_history_instructions, char=card.name, user=self.user_name, original=""
             ).strip()
         fixed = (self._cost(lore_text) if lore_text else 0) + (self._cost(post) if post else 0)
+        fixed += self._cost(summary) if summary else 0
         costs = [self._cost(t.content) for t in history]
         suffix = [0] * (len(costs) + 1)
         for i in range(len(costs) - 1, -1, -1):
@@ -194,6 +225,8 @@ class PromptBuilder:
         kept = list(history[start:])
 
         messages = [Message("system", system)]
+        if summary:
+            messages.append(Message("system", summary))
         messages += [Message(t.role, t.content) for t in kept]
         if lore_text:
             last_user = max(

@@ -346,6 +346,41 @@ class MemoryRepository:
             embedder=row["embedder"],
         )
 
+    def latest(self, user_id: str, character_id: str | None, kind: str) -> MemoryItem | None:
+        """The newest memory of ``kind`` in one partition."""
+        where, args = self._where(user_id, character_id, None, [kind], exact=True, nulls=True)
+        row = self.db.conn.execute(
+            f"SELECT * FROM memories WHERE {where} ORDER BY id DESC LIMIT 1", args
+        ).fetchone()
+        return self._item(row) if row else None
+
+    def importance_since(
+        self, user_id: str, character_id: str | None, kind: str, after_id: int
+    ) -> tuple[float, list[int]]:
+        """Total importance and ids of ``kind`` memories newer than ``after_id``."""
+        where, args = self._where(user_id, character_id, None, [kind], exact=True, nulls=True)
+        rows = self.db.conn.execute(
+            f"SELECT id, importance FROM memories WHERE {where} AND id > ? ORDER BY id",
+            (*args, after_id),
+        ).fetchall()
+        return sum(r[1] for r in rows), [r[0] for r in rows]
+
+    def reflected_through(self, user_id: str, character_id: str | None) -> int:
+        """The newest episode id already considered for reflection in this partition."""
+        row = self.db.conn.execute(
+            "SELECT value FROM meta WHERE key = ?",
+            ("reflected:" + partition_key(user_id, character_id),),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_reflected_through(self, user_id: str, character_id: str | None, memory_id: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                ("reflected:" + partition_key(user_id, character_id), str(memory_id)),
+            )
+
     # -- rolling summaries --------------------------------------------------------------------
 
     def summary(self, chat_id: int) -> ChatSummary | None:

@@ -1,0 +1,237 @@
+"""Episodic long-term memory, after Generative Agents (Park et al., 2023).
+
+*Observations* are what the user told the character, one sentence each, with an importance from
+1 (mundane) to 10 (life-changing): rated by the model when asked to, otherwise by a heuristic
+that looks for self-disclosure, names, numbers and big life events.
+
+*Retrieval* ranks candidates by ``w_recency·recency + w_importance·importance +
+w_relevance·relevance``, each min-max normalised over the candidates, as in the paper. Recency
+decays exponentially with the hours since the memory was last retrieved (``0.995`` per hour: a
+memory untouched for a week keeps 43%); relevance is the hybrid search's fused score. All three
+weights default to 1, the paper's choice.
+
+*Reflection*: once the importance of observations since the last reflection adds up to
+``threshold`` (the paper's 150), the model is shown those observations and asked for a few
+higher-level insights, each citing the numbered observations it rests on; the insights are
+stored as ``reflection`` memories whose evidence points at those observations.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from personae.backends.base import Backend, GenerationParams, Message, collect
+from personae.errors import InvalidInput
+from personae.memory.bank import Recalled
+
+_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+_FIRST_PERSON = re.compile(
+    r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|we|our|us)\b"
+    r"|(?:^|\s)(?:저|제|나|내|우리|저희)(?:[는가도의를]|$|\s)",
+    re.IGNORECASE,
+)
+_DISCLOSURE = re.compile(
+    r"\b(?:name|called|named|born|birthday|live|lived|moved|work|job|sister|brother|mother|"
+    r"father|mum|mom|dad|wife|husband|son|daughter|friend|dog|cat|allergic|afraid|scared|"
+    r"love|hate|favourite|favorite|married|engaged|divorced|died|passed|pregnant|fired|"
+    r"promoted|graduated|moving|plan|planning|appointment|tomorrow|next)\b|"
+    r"이름|생일|태어|살아|살고|이사|일해|직장|회사|여동생|남동생|언니|누나|오빠|형|엄마|아빠|"
+    r"남편|아내|친구|강아지|고양이|알레르기|무서|좋아|싫어|결혼|약혼|이혼|돌아가|임신|해고|"
+    r"승진|졸업|계획|예약|약속|내일|다음",
+    re.IGNORECASE,
+)
+_LIFE_EVENT = re.compile(
+    r"\b(?:married|engaged|divorced|died|passed away|pregnant|fired|promoted|graduated|"
+    r"diagnosed|accident|funeral|born)\b|결혼|약혼|이혼|돌아가|임신|해고|승진|졸업|진단|사고|장례",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+_PROPER = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+")
+
+DEFAULT_DECAY = 0.995
+DEFAULT_THRESHOLD = 150.0
+
+
+def observations(text: str, *, min_words: int = 3) -> list[str]:
+    """The sentences of a user message worth remembering: ones that speak about the user or
+    name something (short greetings, questions to the character and filler are skipped)."""
+    out = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group().strip()
+        if len(sentence.split()) < min_words and len(sentence) < 8:
+            continue
+        if sentence.endswith(("?", "？")) and not _DISCLOSURE.search(sentence):
+            continue
+        if _FIRST_PERSON.search(sentence) or _PROPER.search(sentence):
+            out.append(sentence)
+    return out
+
+
+def heuristic_importance(text: str) -> float:
+    """1–10 without a model: 2 for anything, more for self-disclosure, numbers, names and
+    life events."""
+    score = 2.0
+    if _DISCLOSURE.search(text):
+        score += 3
+    if _NUMBER.search(text):
+        score += 1
+    if _PROPER.search(text):
+        score += 1
+    if _LIFE_EVENT.search(text):
+        score += 3
+    return min(10.0, score)
+
+
+_RATE = {
+    "en": (
+        "On a scale of 1 to 10, where 1 is purely mundane (e.g. brushing teeth, saying hello) "
+        "and 10 is extremely poignant (e.g. a break-up, a death in the family, getting into "
+        "college), rate how important this is for a friend to remember about the speaker.\n"
+        "Statement: {text}\nAnswer with a single number.\nRating:"
+    ),
+    "ko": (
+        "1은 아주 사소한 일(양치질, 인사), 10은 매우 중요한 일(이별, 가족의 죽음, 대학 합격)이라고 "
+        "할 때, 친구로서 말한 사람에 대해 기억해 둘 만한 정도를 1부터 10까지 매기세요.\n"
+        "말: {text}\n숫자 하나로만 답하세요.\n점수:"
+    ),
+}
+
+
+def rate_importance(
+    backend: Backend, text: str, *, language: str = "en", params: GenerationParams | None = None
+) -> float:
+    """The model's 1–10 rating (the paper's prompt); the heuristic when it gives no number."""
+    prompt = _RATE["ko" if language == "ko" else "en"].format(text=text.strip())
+    params = params or GenerationParams(max_tokens=4, temperature=0.0, seed=0)
+    reply, _ = collect(backend.stream([Message("user", prompt)], params))
+    found = re.search(r"\d+(?:\.\d+)?", reply)
+    if found is None:
+        return heuristic_importance(text)
+    return max(1.0, min(10.0, float(found.group())))
+
+
+@dataclass(frozen=True)
+class Weights:
+    recency: float = 1.0
+    importance: float = 1.0
+    relevance: float = 1.0
+
+    def __post_init__(self) -> None:
+        if min(self.recency, self.importance, self.relevance) < 0:
+            raise InvalidInput("memory weights must be >= 0")
+
+
+@dataclass(frozen=True)
+class Ranked:
+    recalled: Recalled
+    score: float
+    recency: float
+    importance: float
+    relevance: float
+
+
+def _minmax(values: list[float]) -> list[float]:
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-12:
+        return [1.0 for _ in values]
+    return [(v - lo) / (hi - lo) for v in values]
+
+
+def rank(
+    candidates: Sequence[Recalled],
+    *,
+    k: int,
+    weights: Weights = Weights(),  # noqa: B008 (frozen, shared safely)
+    decay: float = DEFAULT_DECAY,
+    now: float | None = None,
+) -> list[Ranked]:
+    """Generative Agents' retrieval score over search candidates; best ``k`` first."""
+    if not 0 < decay <= 1:
+        raise InvalidInput(f"decay must be in (0, 1], not {decay}")
+    if not candidates or k <= 0:
+        return []
+    now = time.time() if now is None else now
+    hours = [max(0.0, now - c.item.accessed_at) / 3600 for c in candidates]
+    recency = _minmax([decay**h for h in hours])
+    importance = _minmax([c.item.importance for c in candidates])
+    relevance = _minmax([c.hit.score for c in candidates])
+    ranked = [
+        Ranked(
+            c,
+            weights.recency * r + weights.importance * i + weights.relevance * v,
+            r,
+            i,
+            v,
+        )
+        for c, r, i, v in zip(candidates, recency, importance, relevance, strict=True)
+    ]
+    ranked.sort(key=lambda x: -x.score)
+    return ranked[:k]
+
+
+_REFLECT = {
+    "en": (
+        "Statements about {user}, from conversations with {char}:\n{numbered}\n\n"
+        "What {n} high-level insights about {user} can you infer from these statements? "
+        "Write one per line, each ending with the numbers of the statements it rests on, like:\n"
+        "{user} cares a lot about their family (because of 1, 4)"
+    ),
+    "ko": (
+        "{char}와(과)의 대화에서 {user}에 대해 나온 말들:\n{numbered}\n\n"
+        "이 말들로부터 {user}에 대해 알 수 있는 더 높은 수준의 통찰 {n}가지를 쓰세요. "
+        "한 줄에 하나씩, 끝에 근거가 된 말의 번호를 다음처럼 적으세요:\n"
+        "{user}는 가족을 아주 소중히 여긴다 (근거: 1, 4)"
+    ),
+}
+_CITATION = re.compile(
+    r"[(（]\s*(?:because of|based on|근거|from)?\s*[:：]?\s*"
+    r"(\d+(?:\s*(?:,|and|및)\s*\d+)*)\s*[)）]\s*\.?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Insight:
+    text: str
+    evidence: tuple[int, ...]  # memory ids
+
+
+def parse_insights(reply: str, ids: Sequence[int]) -> list[Insight]:
+    """Lines ending in a citation of statement numbers (1-based into ``ids``); others dropped."""
+    out = []
+    for raw in reply.splitlines():
+        line = raw.strip().lstrip("-*•0123456789.) ").strip()
+        match = _CITATION.search(line)
+        if not match:
+            continue
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        cited = tuple(dict.fromkeys(ids[n - 1] for n in numbers if 1 <= n <= len(ids)))
+        text = line[: match.start()].strip().rstrip(",;:")
+        if cited and len(text) >= 8:
+            out.append(Insight(text, cited))
+    return out
+
+
+def reflect(
+    backend: Backend,
+    statements: Sequence[tuple[int, str]],
+    *,
+    user: str,
+    char: str,
+    language: str = "en",
+    n: int = 3,
+    params: GenerationParams | None = None,
+) -> list[Insight]:
+    """Ask for ``n`` insights about ``user`` from ``(memory id, text)`` statements."""
+    if not statements:
+        return []
+    numbered = "\n".join(f"{i}. {text}" for i, (_, text) in enumerate(statements, start=1))
+    prompt = _REFLECT["ko" if language == "ko" else "en"].format(
+        user=user, char=char, numbered=numbered, n=n
+    )
+    params = params or GenerationParams(max_tokens=200, temperature=0.0, seed=0)
+    reply, _ = collect(backend.stream([Message("user", prompt)], params))
+    return parse_insights(reply, [i for i, _ in statements])[:n]

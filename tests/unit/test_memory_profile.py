@@ -93,6 +93,12 @@ ENGLISH: list[tuple[str, Expected]] = [
     ("I'm Ana and I love hiking", [("name", "Ana"), ("likes", "hiking")]),
     ("I love coffee but I hate tea", [("likes", "coffee"), ("dislikes", "tea")]),
     ("*waves* I'm Ana.", [("name", "Ana")]),
+    ("Ok I'm Ana lol", [("name", "Ana")]),
+    ("My cat is called Mr. Whiskers", [("pet", "cat Mr. Whiskers")]),
+    ("I play tennis every weekend", [("hobby", "playing tennis")]),
+    ("I collect stamps", [("hobby", "collecting stamps")]),
+    ("I'm really into K-pop these days", [("likes", "K-pop")]),
+    ("I have a sister who lives in Paris", [("family", "sister")]),
 ]
 
 ENGLISH_NOTHING = [
@@ -131,6 +137,21 @@ ENGLISH_NOTHING = [
     "Maybe I'm a nurse",
     "my dog is sick",
     "I go to the gym",
+    "I enjoy our chats",
+    "I play the fool",
+    "I'm afraid I can't do that",
+    "I live in the moment",
+    "I work out every day",
+    "my brother is Coming",
+    "I'm from the future",
+    "Call me Maybe",
+    "I'm John's sister",
+    "I grew up in the 90s",
+    "I'm 100% sure",
+    "my birthday is coming up",
+    "I'm allergic to you",
+    "I love talking to you",
+    "my best friend is called Jo",
     "",
     "   ",
 ]
@@ -187,6 +208,8 @@ KOREAN: list[tuple[str, Expected]] = [
     ("저는 부산에서 자랐고 지금은 서울에 살아요", [("hometown", "부산"), ("lives_in", "서울")]),
     ("커피를 좋아하는데 오이는 싫어해요", [("likes", "커피"), ("dislikes", "오이")]),
     ("ㅋㅋㅋ 커피를 좋아해요~", [("likes", "커피")]),
+    ("저는 개발자로 일하고 있고 고양이를 키워요", [("job", "개발자"), ("pet", "고양이")]),
+    ("저는 아나입니다. 스물다섯 살이고 서울에 살아요.", [("age", "25"), ("lives_in", "서울")]),
 ]
 
 KOREAN_NOTHING = [
@@ -211,6 +234,16 @@ KOREAN_NOTHING = [
     "우리 강아지는 귀여워요",
     "집에서 일해요",
     "저는 아나예요",  # a copula alone does not tell a name from anything else
+    "친구랑 서울에 살아요",
+    "학교에 다녀요",
+    "저희 아빠는 부산에서 자랐어요",
+    "우리 엄마는 선생님이에요",
+    "간호사가 되고 싶어요",
+    "간호사였어요",
+    "커피를 좋아했어요",
+    "당신을 좋아해요",
+    "이 노래 좋아해요",
+    "날씨가 좋아요",
 ]
 
 
@@ -259,6 +292,11 @@ def test_language_picks_the_rule_set() -> None:
     assert pairs(extract_facts(mixed)) == [("likes", "coffee"), ("dislikes", "오이")]
     assert pairs(extract_facts(mixed, language="en")) == [("likes", "coffee")]
     assert pairs(extract_facts(mixed, language="ko-KR")) == [("dislikes", "오이")]
+
+
+def test_a_very_long_message_is_read_in_whole_sentences() -> None:
+    assert pairs(extract_facts("I love tea. " + "x" * 9000)) == [("likes", "tea")]
+    assert extract_facts("I love tea, " * 700) == []  # never "I love t" from a cut word
 
 
 def test_a_longer_message_and_repeats() -> None:

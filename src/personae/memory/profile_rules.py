@@ -63,7 +63,9 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": 
 
 def sentences(text: str) -> Iterator[tuple[str, bool]]:
     """``(sentence without its closing punctuation, is_question)`` pairs."""
-    text = unicodedata.normalize("NFKC", _LAUGH.sub("\n", text[:MAX_CHARS])).translate(_QUOTES)
+    if len(text) > MAX_CHARS:  # keep whole sentences: a cut one could end in half a word
+        text = text[: max(text.rfind(end, 0, MAX_CHARS) for end in ".!?。\n") + 1]
+    text = unicodedata.normalize("NFKC", _LAUGH.sub("\n", text)).translate(_QUOTES)
     merged: list[str] = []
     for part in _BREAK.split(_ASIDE.sub("\n", text)):
         if merged and _ABBREV.search(merged[-1]):
@@ -150,7 +152,7 @@ _BAD_START = _set(
     "it it's its this that these those them him her he she they we us you your yours u ur me "
     "myself yourself everything everyone everybody anything anyone nothing something someone one "
     "how when what where why who whom which whether here there so too very all some such with "
-    "around along for at on in out"
+    "around along for at on in out our ours"
 )
 _BAD_ANY = _set("me you your yours u ur i i'm im myself yourself")
 _BAD_TO = _set("be think say know see hear believe imagine tell ask let help talk chat call hope")
@@ -171,10 +173,10 @@ _JOB_CUT = re.compile(
     re.I,
 )
 _NAME_CUT = re.compile(
-    r"\s*(?:,|\band\b|\bbut\b|\bbtw\b|\bby the way\b|\bhere\b|\bfrom\b|\bnice to\b|\bthough\b).*",
+    r"\s*(?:,|\b(?:and|but|btw|by the way|here|from|nice to|though|lol|haha+|lmao)\b).*",
     re.I,
 )
-_NAME_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
+_NAME_WORD = re.compile(r"(?:Mr|Mrs|Ms|Dr|Sir|Miss|Lady|Lord)\.?|[^\W\d_]+(?:[-'][^\W\d_]+)*")
 _MONTH = (
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
     r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?"
@@ -327,11 +329,21 @@ def _school(named: bool) -> Callable[[str], str | None]:
     return value
 
 
+_PLAYED = _set(
+    "piano guitar violin viola cello bass drums flute clarinet saxophone sax trumpet harp ukulele "
+    "keyboard tennis football soccer basketball baseball volleyball golf chess badminton hockey "
+    "rugby cricket games poker cards go baduk minecraft"
+)
+
+
 def _hobby(m: re.Match[str]) -> list[Pair]:
-    thing = _thing(m.group("v"), max_words=3)
-    if thing is None or thing.split()[0].lower() in ("dumb", "fair", "hard", "nice"):
-        return []
-    return [("hobby", f"{m.group('verb').lower()}ing {thing}")]
+    """ "I collect stamps"; "I play" only an instrument, a sport or games ("I play the fool")."""
+    verb, thing = m.group("verb").lower(), _thing(m.group("v"))
+    words = (thing or "").split()
+    if verb == "play":  # up to the instrument or game: "tennis every weekend" → "tennis"
+        played = [i for i, w in enumerate(words[:3]) if w.lower() in _PLAYED]
+        words = words[: played[0] + 1] if played else []
+    return [("hobby", f"{verb}ing {' '.join(words)}")] if 1 <= len(words) <= 3 else []
 
 
 def _plan(raw: str) -> str | None:
@@ -483,11 +495,11 @@ _HAVE_KO = (
     r"키우는데요?)"
 )
 _LIVE_KO = (
-    r"(?:살아요|살아|삽니다|살고\s*있어요|살고\s*있습니다|살고\s*있어|살고요|살고|사는데요?|"
+    r"(?:살아요|살아|삽니다|살고\s*있(?:어요|습니다|어|고)|살고요|살고|사는데요?|"
     r"살거든요|살아서)"
 )
 _WORK_KO = (
-    r"(?:일해요|일합니다|일해|일하고\s*있어요|일하고\s*있습니다|일하고\s*있어|일하고요|일하고|"
+    r"(?:일해요|일합니다|일해|일하고\s*있(?:어요|습니다|어|고)|일하고요|일하고|"
     r"일하는데요?|일하거든요|근무해요|근무합니다|근무하고\s*있어요|근무하고|근무해)"
 )
 _COP_KO = r"(?:이에요|이야|입니다|이고|이요|이죠|이거든요|예요|야|이랍니다|이라서|인데요?|이다|임)?"
@@ -564,7 +576,7 @@ def _ko_value(value: str | None, max_tokens: int = 3) -> str | None:
 def _subject(token: str) -> bool:
     if token in _KO_ADJ or token.endswith(("하는", "있는")):
         return False
-    return token.endswith(("은", "는", "이", "가", "께서", "도"))
+    return token.endswith(("은", "는", "이", "가", "께서", "도", "랑", "하고", "와", "과", "한테"))
 
 
 def _modifier(token: str) -> bool:
@@ -654,8 +666,8 @@ def _ko_job_as(m: re.Match[str]) -> list[Pair]:
 
 def _ko_attend(m: re.Match[str]) -> list[Pair]:
     where = _ko_value(m.group("v"))
-    if where is None:
-        return []
+    if where is None or where in ("학교", "회사", "대학", "대학교", "대학원", "학원", "직장"):
+        return []  # "I go to school / to work" says little
     if where.endswith(("학교", "대학", "대학원", "학원")) or re.search(r"\S\S[대고중]$", where):
         return [("school", where)]
     work = (

@@ -23,6 +23,7 @@ def personae_home(
         "PERSONAE_CTX",
         "PERSONAE_THREADS",
         "PERSONAE_USER",
+        "PERSONAE_USER_ID",
     ):
         monkeypatch.delenv(var, raising=False)
     return home

@@ -29,7 +29,8 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from personae.agent import Agent, Chat, Reply, ReplyStream, Turn, restyle
+    from personae.agent import Agent, Chat, Reply, ReplyStream, Turn
+    from personae.agent.restyle import restyle
     from personae.backends import GenerationParams, Message, get_backend
     from personae.characters import Character
     from personae.errors import PersonaeError

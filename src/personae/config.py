@@ -56,6 +56,11 @@ class Settings:
     model: str = DEFAULT_CHAT_MODEL
     user_name: str = "User"
     backend_options: dict[str, Any] = field(default_factory=dict)
+    # Whose chats and memories these are: "local" on a personal install; the server sets one
+    # per API key. Nothing one user's chats taught a character is visible to another user.
+    user_id: str = "local"
+    memory: dict[str, Any] = field(default_factory=dict)  # the [memory] table
+    privacy: dict[str, Any] = field(default_factory=dict)  # the [privacy] table
 
     def with_overrides(
         self,
@@ -94,6 +99,11 @@ def load_settings(config_file: Path | None = None) -> Settings:
         user_name = "Mina"
         [backend_options]
         n_ctx = 4096
+        [memory]                 # see `personae memory --help`
+        kinds = ["lines", "episodic", "summary", "profile"]
+        profile_scope = "user"   # or "character"
+        [privacy]
+        redaction = "mask"       # mask, redact, partial or off
     """
     path = config_file or home() / "config.toml"
     data: dict[str, Any] = {}
@@ -105,11 +115,20 @@ def load_settings(config_file: Path | None = None) -> Settings:
     options = data.get("backend_options", {})
     if not isinstance(options, dict):
         raise ConfigError(f"{path}: [backend_options] must be a table")
+    tables: dict[str, dict[str, Any]] = {}
+    for name in ("memory", "privacy"):
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+        tables[name] = dict(table)
     settings = Settings(
         backend=str(data.get("backend", DEFAULT_BACKEND)),
         model=str(data.get("model", DEFAULT_CHAT_MODEL)),
         user_name=str(data.get("user_name", "User")),
         backend_options=dict(options),
+        user_id=str(os.environ.get("PERSONAE_USER_ID") or data.get("user_id", "local")),
+        memory=tables["memory"],
+        privacy=tables["privacy"],
     )
     env_options: dict[str, Any] = {}
     for var, key in _ENV_OPTIONS.items():

@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from personae.agent.agent import Agent, ReplyStream
-from personae.agent.prompt import Turn
+from personae.agent.prompt import PromptMemory, Turn
 from personae.backends.base import Backend, GenerationParams
 from personae.characters import expand_macros
-from personae.errors import InvalidInput
+from personae.errors import InvalidInput, PersonaeError
 from personae.store import (
     CharacterRepository,
     ChatRepository,
@@ -27,6 +28,13 @@ from personae.store import (
     StoredCharacter,
     StoredMessage,
 )
+
+if TYPE_CHECKING:
+    from personae.memory.bank import MemoryBank
+    from personae.memory.manager import AfterTurn, ChatMemory, MemorySettings, TurnMemory
+
+# Tokens kept free beside history for memory's notes (profile, memories, lines) and summary.
+MEMORY_RESERVE = 600
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ class Chat:
         *,
         params: GenerationParams | None = None,
         n_ctx: int | None = None,
+        memory: MemoryBank | None = None,
+        memory_settings: MemorySettings | None = None,
     ) -> None:
         self.db = db
         self.chats = ChatRepository(db)
@@ -73,6 +83,32 @@ class Chat:
             n_ctx=n_ctx,
         )
         self.last_reply: Reply | None = None
+        self.memory: ChatMemory | None = None
+        self.last_memory: TurnMemory | None = None
+        self.last_learned: AfterTurn | None = None
+        self.memory_error: str | None = None
+        if memory is not None:
+            self._attach_memory(memory, memory_settings)
+
+    def _attach_memory(self, bank: MemoryBank, settings: MemorySettings | None) -> None:
+        from personae.memory.manager import ChatMemory
+
+        self.memory = ChatMemory(
+            bank,
+            chat_id=self.info.id,
+            user_id=self.info.user_id,
+            user_name=self.info.user_name,
+            character_id=self.stored.id,
+            character=self.stored.character,
+            language=self.agent.builder.language,
+            backend=self.agent.backend,
+            settings=settings,
+            count_tokens=self.agent.count_tokens,
+        )
+        if self.memory.settings.lines:
+            from personae.memory.lines import sync_card_lines
+
+            sync_card_lines(bank, self.stored.id, self.stored.character)
 
     @classmethod
     def start(
@@ -82,15 +118,18 @@ class Chat:
         backend: Backend,
         *,
         user_name: str = "User",
+        user_id: str = "local",
         greeting: int | None = 0,
         params: GenerationParams | None = None,
         n_ctx: int | None = None,
+        memory: MemoryBank | None = None,
+        memory_settings: MemorySettings | None = None,
     ) -> Chat:
         """A new chat; the character's greeting (``greeting`` picks among the alternates,
         ``None`` for a random one) is its first message."""
         stored = CharacterRepository(db).get(character_id)
         repo = ChatRepository(db)
-        chat_id = repo.create(stored.id, user_name=user_name)
+        chat_id = repo.create(stored.id, user_name=user_name, user_id=user_id)
         greetings = [g for g in stored.character.greetings() if g.strip()]
         if greetings:
             if greeting is None:
@@ -104,7 +143,15 @@ class Chat:
                 )
             text = expand_macros(text, char=stored.character.name, user=user_name).strip()
             repo.add_message(chat_id, "assistant", text)
-        return cls(db, chat_id, backend, params=params, n_ctx=n_ctx)
+        return cls(
+            db,
+            chat_id,
+            backend,
+            params=params,
+            n_ctx=n_ctx,
+            memory=memory,
+            memory_settings=memory_settings,
+        )
 
     @property
     def id(self) -> int:
@@ -117,16 +164,36 @@ class Chat:
     def messages(self) -> list[StoredMessage]:
         return self.chats.messages(self.id)
 
+    def _conversation(self) -> list[StoredMessage]:
+        """The messages the prompt shows: user and assistant, after the running summary."""
+        through = self.memory.summary_through() if self.memory else None
+        return [
+            m
+            for m in self.messages()
+            if m.role in ("user", "assistant")
+            and m.content.strip()
+            and (through is None or m.id > through)
+        ]
+
     def _history(self) -> list[Turn]:
-        turns: list[Turn] = []
-        for m in self.messages():
-            if m.role in ("user", "assistant") and m.content.strip():
-                turns.append(Turn("user" if m.role == "user" else "assistant", m.content))
-        return turns
+        return [
+            Turn("user" if m.role == "user" else "assistant", m.content)
+            for m in self._conversation()
+        ]
+
+    def _recall(self, user_text: str) -> PromptMemory | None:
+        if self.memory is None:
+            return None
+        self.last_memory = self.memory.prepare(user_text)
+        return self.last_memory.prompt
 
     def warm_up(self) -> threading.Thread | None:
         """Fill the backend's prompt cache with this chat so far, in the background."""
-        return self.agent.warm_up(self._history())
+        summary = None
+        if self.memory is not None and self.memory.settings.summary:
+            stored = self.memory.bank.repo.summary(self.id)
+            summary = PromptMemory(summary=stored.text) if stored else None
+        return self.agent.warm_up(self._history(), summary)
 
     # -- turns --------------------------------------------------------------------------------
 
@@ -135,9 +202,10 @@ class Chat:
         if not text or not text.strip():
             raise InvalidInput("the message is empty")
         # Build the prompt first: if it cannot fit, nothing is written.
-        stream = self.agent.reply([*self._history(), Turn("user", text)], params)
-        _, reply_id = self.chats.begin_turn(self.id, text)
-        return self._generate(reply_id, stream)
+        memory = self._recall(text)
+        stream = self.agent.reply([*self._history(), Turn("user", text)], params, memory)
+        user_id, reply_id = self.chats.begin_turn(self.id, text)
+        return self._generate(reply_id, stream, learn=(user_id, text))
 
     def regenerate(self, params: GenerationParams | None = None) -> Iterator[str]:
         """Replace the last reply with a new one (the old one is kept, hidden)."""
@@ -147,7 +215,8 @@ class Chat:
         history = self._history()
         if visible[-1].role == "assistant":
             history = history[:-1] if visible[-1].content.strip() else history
-        stream = self.agent.reply(history, params)
+        last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
+        stream = self.agent.reply(history, params, self._recall(last_user))
         if visible[-1].role == "assistant":
             self.chats.set_status([visible[-1].id], "superseded")
         _, reply_id = self.chats.begin_turn(self.id, None)
@@ -176,7 +245,9 @@ class Chat:
         what = "message of yours" if role == "user" else "reply"
         raise InvalidInput(f"there is no {what} in this chat yet")
 
-    def _generate(self, reply_id: int, stream: ReplyStream) -> Iterator[str]:
+    def _generate(
+        self, reply_id: int, stream: ReplyStream, learn: tuple[int | None, str] | None = None
+    ) -> Iterator[str]:
         try:
             last_save = time.monotonic()
             for piece in stream:
@@ -214,3 +285,27 @@ class Chat:
             stats.completion_tokens,
             stats.cached_tokens,
         )
+        if learn is not None:
+            self._learn(*learn)
+
+    def _learn(self, message_id: int | None, text: str) -> None:
+        """Memory's after-turn work. The reply is already stored: a failure here (say the
+        backend went away while summarizing) is reported in ``memory_error``, never raised."""
+        if self.memory is None:
+            return
+        from personae.memory.rolling import Message as Folded
+
+        pending = [
+            Folded(
+                m.id, self.info.user_name if m.role == "user" else self.character_name, m.content
+            )
+            for m in self._conversation()
+        ]
+        room = self.agent.builder.history_room(self.agent.params.max_tokens, reserve=MEMORY_RESERVE)
+        try:
+            self.last_learned = self.memory.after_turn(
+                text, user_message_id=message_id, pending=pending, room=max(room, 1)
+            )
+            self.memory_error = None
+        except PersonaeError as exc:
+            self.memory_error = str(exc)

@@ -9,6 +9,7 @@ from personae.cli.card import card_group, restyle_command
 from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
 from personae.cli.evaluate import eval_group
+from personae.cli.memory import memory_group
 from personae.cli.models import backends_command, models_group
 from personae.cli.redact import redact_command
 from personae.cli.summarize import summarize_command
@@ -33,6 +34,7 @@ cli.add_command(restyle_command)
 cli.add_command(eval_group)
 cli.add_command(summarize_command)
 cli.add_command(redact_command)
+cli.add_command(memory_group)
 
 
 def main() -> None:

@@ -16,13 +16,15 @@ from personae.cli.common import (
     err_console,
     generation_params,
     make_backend,
+    make_memory,
+    memory_options,
     open_db,
     out_console,
     settings_from,
     user_errors,
 )
 from personae.errors import InvalidInput, PersonaeError
-from personae.store import CharacterRepository, ChatRepository, Database
+from personae.store import CharacterRepository, ChatRepository, Database, check_user_id
 
 HELP = """\
 /help               this list
@@ -64,6 +66,8 @@ def _stream(chat: Chat, pieces: Iterator[str]) -> None:
     reply = chat.last_reply
     if reply is not None and not reply.text:
         err_console.print("[dim](empty reply — try /regenerate)[/]")
+    if chat.memory_error:
+        err_console.print(f"[dim](memory could not be updated: {chat.memory_error})[/]")
 
 
 def _show_recent(chat: Chat, count: int = 6) -> None:
@@ -118,6 +122,7 @@ def _handle_command(line: str, chat: Chat, db: Database, make_chat: Any) -> Chat
 @click.option(
     "--greeting", type=int, default=0, show_default=True, help="Which greeting to open with."
 )
+@memory_options
 @backend_options
 @user_errors
 def chat_command(
@@ -126,6 +131,9 @@ def chat_command(
     new_chat: bool,
     user_name: str | None,
     greeting: int,
+    use_memory: bool,
+    memories: str | None,
+    user_id: str | None,
     **flags: Any,
 ) -> None:
     """Chat with CHARACTER (an id from `personae card list`, e.g. sherlock).
@@ -134,10 +142,14 @@ def chat_command(
     """
     db = open_db()
     chats = ChatRepository(db)
+    settings = settings_from(flags)
+    user = check_user_id(user_id or settings.user_id)
     if chat_id is not None:
         info = chats.get(chat_id)
         if character and CharacterRepository(db).find(character).id != info.character_id:
             raise InvalidInput(f"chat {chat_id} is not with {character!r}")
+        if info.user_id != user:
+            raise InvalidInput(f"chat {chat_id} is not {user}'s (see `personae chats list`)")
         character_id = info.character_id
     elif character:
         character_id = CharacterRepository(db).find(character).id
@@ -145,28 +157,39 @@ def chat_command(
         raise InvalidInput(
             "name a character, e.g. `personae chat sherlock` (see `personae card list`)"
         )
-    settings = settings_from(flags)
     if user_name:
         settings = settings.with_overrides(user_name=user_name)
+    bank, memory_settings = make_memory(db, settings, use_memory, memories)
     params = generation_params(flags)
     backend = make_backend(settings)
     n_ctx = flags.get("n_ctx")
 
     def make_chat(existing: int | None) -> Chat:
         if existing is not None:
-            return Chat(db, existing, backend, params=params, n_ctx=n_ctx)
+            return Chat(
+                db,
+                existing,
+                backend,
+                params=params,
+                n_ctx=n_ctx,
+                memory=bank,
+                memory_settings=memory_settings,
+            )
         return Chat.start(
             db,
             character_id,
             backend,
             user_name=settings.user_name,
+            user_id=user,
             greeting=greeting,
             params=params,
             n_ctx=n_ctx,
+            memory=bank,
+            memory_settings=memory_settings,
         )
 
     if chat_id is None and not new_chat:
-        latest = chats.latest(character_id)
+        latest = chats.latest(character_id, user_id=user)
         chat_id = latest.id if latest else None
     chat = make_chat(chat_id)
     interactive = sys.stdin.isatty()

@@ -127,3 +127,44 @@ def ensure_pulled(model: str) -> None:
         )
         with RichPullProgress(err_console) as progress:
             pull(model, progress=progress)
+
+
+def memory_options(func: F) -> F:
+    """--memory/--no-memory, --memories and --user-id, for commands that chat."""
+    options = [
+        click.option(
+            "--memory/--no-memory",
+            "use_memory",
+            default=True,
+            show_default=True,
+            help="Remember across chats (profile, episodes, the character's lines, summary).",
+        ),
+        click.option(
+            "--memories",
+            help="Which memories, comma-separated: lines, episodic, summary, profile "
+            "(default: [memory] kinds in config.toml, else all).",
+        ),
+        click.option("--user-id", "user_id", help="Whose chats and memories (default: local)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def make_memory(
+    db: Database, settings: Settings, use_memory: bool, memories: str | None
+) -> tuple[Any, Any]:
+    """The memory bank and settings a chat runs with, or ``(None, None)`` without memory."""
+    if not use_memory:
+        return None, None
+    from personae.memory.bank import MemoryBank
+    from personae.memory.config import memory_settings, redaction_policy
+
+    kinds = [k.strip() for k in memories.split(",") if k.strip()] if memories else None
+    chosen = memory_settings(settings.memory, kinds)
+    bank = MemoryBank(
+        db,
+        policy=redaction_policy(settings.privacy),
+        notice=lambda text: err_console.print(f"[dim]{text}[/]"),
+    )
+    return bank, chosen

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from personae.backends import Backend, GenerationParams, get_backend
 from personae.config import Settings, load_settings
@@ -22,9 +23,10 @@ out_console = Console(highlight=False)
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print one line to stderr and exit non-zero."""
+    """Print one line to stderr and exit non-zero. ``message`` is printed as it is: an error
+    that names ``[memory]`` or a path with brackets must not lose them as console markup."""
     err_console.print(
-        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+        f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True
     )
     sys.exit(code)
 

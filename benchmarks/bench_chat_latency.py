@@ -5,8 +5,13 @@ P1: time to first token (TTFT) at turn 30 ÷ TTFT at turn 1 in one growing chat 
     the same full prompts to raw xllamacpp with the cache off. Goal: personae ≤ 1.3.
 P2: generated tokens/s through personae ÷ raw xllamacpp, same model, same prompt. Goal ≥ 0.95.
 
+With --memory, the chat runs with every memory on (lines, episodes, profile, rolling summary) and
+each turn's TTFT includes the memory's pre-reply work (embedding the message, searching,
+ranking), since that is on the user's path to the first token.
+
 Run: python -m benchmarks.bench_chat_latency --model smollm2-135m
      python -m benchmarks.bench_chat_latency --model qwen2.5-coder-1.5b
+     python -m benchmarks.bench_chat_latency --model smollm2-135m --memory --ctx 2048
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from personae.agent import Agent, Chat, Turn
 from personae.backends import GenerationParams, get_backend
 from personae.backends.embedded import EmbeddedBackend
 from personae.cli.common import ensure_pulled
+from personae.memory.bank import MemoryBank
+from personae.memory.manager import MemorySettings
 from personae.store import Database
 from personae.store.library import install_bundled
 
@@ -89,6 +96,7 @@ def main() -> None:
     parser.add_argument("--ctx", type=int, default=8192)
     parser.add_argument("--naive-all", action="store_true", help="naive TTFT at every turn")
     parser.add_argument("--runs", type=int, default=5, help="P2 runs per side")
+    parser.add_argument("--memory", action="store_true", help="all memories on (P1 with memory)")
     args = parser.parse_args()
     ensure_pulled(args.model)
 
@@ -106,13 +114,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "bench.db")
         install_bundled(db)
-        chat = Chat.start(db, "sherlock", backend, user_name="Watson", params=params)
+        bank = MemoryBank(db) if args.memory else None
+        chat = Chat.start(
+            db,
+            "sherlock",
+            backend,
+            user_name="Watson",
+            params=params,
+            memory=bank,
+            memory_settings=MemorySettings() if bank else None,
+        )
         ours: list[float] = []
+        memory_ms: list[float] = []
         for turn in range(1, args.turns + 1):
             for _ in chat.send(user_line(turn)):
                 pass
             assert chat.last_reply is not None and chat.last_reply.ttft_ms is not None
-            ours.append(chat.last_reply.ttft_ms)
+            before = chat.last_memory.timings["total"] if chat.last_memory else 0.0
+            memory_ms.append(before)
+            ours.append(chat.last_reply.ttft_ms + before)
+        summary_row = bank.repo.summary(chat.id) if bank else None
         tokens_turn = [m.prompt_tokens for m in chat.messages() if m.prompt_tokens]
         backend.stream = inner_stream  # type: ignore[method-assign]
         # What a user sees: the REPL warms the cache while the greeting is read.
@@ -163,10 +184,22 @@ def main() -> None:
         ),
         ("P2 ratio personae/raw (goal ≥ 0.95)", f"{p2:.3f}", ""),
     ]
-    print(f"model {args.model}, {os.cpu_count()} threads, ctx {args.ctx}")
+    if args.memory:
+        rows.insert(
+            -2,
+            (
+                "memory pre-reply work p50 / max (ms, in TTFT)",
+                f"{statistics.median(memory_ms):.1f} / {max(memory_ms):.1f}",
+                "",
+            ),
+        )
+        covered = summary_row.through_message_id if summary_row else 0
+        rows.insert(-2, ("summary covers messages up to id", str(covered), ""))
+    memory_tag = " (all memories on)" if args.memory else ""
+    print(f"model {args.model}, {os.cpu_count()} threads, ctx {args.ctx}{memory_tag}")
     print(table(rows, ("measure", "personae (cache)", "naive / raw")))
     path = write_result(
-        f"p1_p2_chat_latency_{args.model}",
+        f"p1_p2_chat_latency_{args.model}" + ("_memory" if args.memory else ""),
         "python -m benchmarks.bench_chat_latency " + " ".join(sys.argv[1:]),
         {
             "model": args.model,
@@ -181,6 +214,8 @@ def main() -> None:
             "prompt_tokens_by_turn": tokens_turn,
             "decode_tok_s_personae": ours_rate,
             "decode_tok_s_raw": raw_rate,
+            "memory": args.memory,
+            "memory_pre_reply_ms": memory_ms,
         },
     )
     print(f"wrote {path}", file=sys.stderr)

@@ -9,12 +9,14 @@ import pytest
 
 from tests.unit.test_cli import CliBackend, one_line_error, run, scripted  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("scripted")
+
 CHAT = ("chat", "sherlock", "--backend", "cli-scripted", "--new")
 
 
-def said_to_model(scripted: type[CliBackend]) -> str:
+def said_to_model() -> str:
     """Everything the last prompt contained."""
-    messages, _ = scripted.seen[-1]
+    messages, _ = CliBackend.seen[-1]
     return "\n".join(m.content for m in messages)
 
 
@@ -22,8 +24,8 @@ def memories(*args: str) -> list[dict]:
     return json.loads(run("memory", "show", "--json", *args).stdout)["memories"]
 
 
-def test_a_new_chat_recalls_what_the_user_said(scripted: type[CliBackend]) -> None:
-    scripted.script.extend(["Noted.", "Of course."])
+def test_a_new_chat_recalls_what_the_user_said() -> None:
+    CliBackend.script.extend(["Noted.", "Of course."])
     result = run(*CHAT, stdin="My dog is called Biscuit and my email is ana@example.com.\n")
     assert result.exit_code == 0, result.output
     stored = memories("sherlock")
@@ -31,27 +33,27 @@ def test_a_new_chat_recalls_what_the_user_said(scripted: type[CliBackend]) -> No
     assert all("ana@example.com" not in m["text"] for m in stored)  # redacted before storing
     assert {m["kind"] for m in stored} >= {"episode"}
     run(*CHAT, stdin="What is my dog called?\n")
-    assert "Biscuit" in said_to_model(scripted)
+    assert "Biscuit" in said_to_model()
 
 
-def test_another_user_never_sees_it(scripted: type[CliBackend]) -> None:
-    scripted.script.extend(["Noted.", "Hm."])
+def test_another_user_never_sees_it() -> None:
+    CliBackend.script.extend(["Noted.", "Hm."])
     run(*CHAT, stdin="My sister is called Harriet Vane.\n")
     run(*CHAT, "--user-id", "bob", stdin="Who is my sister?\n")
-    assert "Harriet" not in said_to_model(scripted)
+    assert "Harriet" not in said_to_model()
     for args in (("--user-id", "bob"), ("sherlock", "--user-id", "bob")):
         assert all("Harriet" not in m["text"] for m in memories(*args))
     assert all(m["user"] == "bob" for m in memories("--user-id", "bob"))
 
 
-def test_no_memory_stores_nothing(scripted: type[CliBackend]) -> None:
-    scripted.script.append("Noted.")
+def test_no_memory_stores_nothing() -> None:
+    CliBackend.script.append("Noted.")
     run(*CHAT, "--no-memory", stdin="My dog is called Biscuit.\n")
     assert memories() == []
 
 
-def test_only_some_memories(scripted: type[CliBackend]) -> None:
-    scripted.script.append("Noted.")
+def test_only_some_memories() -> None:
+    CliBackend.script.append("Noted.")
     run(*CHAT, "--memories", "profile", stdin="My dog is called Biscuit.\n")
     assert {m["kind"] for m in memories("sherlock")} <= {"fact"}
 

@@ -175,7 +175,8 @@ class Chat:
             and (through is None or m.id > through)
         ]
 
-    def _history(self) -> list[Turn]:
+    def history(self) -> list[Turn]:
+        """What the next prompt shows of this chat (after the running summary, if any)."""
         return [
             Turn("user" if m.role == "user" else "assistant", m.content)
             for m in self._conversation()
@@ -193,7 +194,7 @@ class Chat:
         if self.memory is not None and self.memory.settings.summary:
             stored = self.memory.bank.repo.summary(self.id)
             summary = PromptMemory(summary=stored.text) if stored else None
-        return self.agent.warm_up(self._history(), summary)
+        return self.agent.warm_up(self.history(), summary)
 
     # -- turns --------------------------------------------------------------------------------
 
@@ -203,7 +204,7 @@ class Chat:
             raise InvalidInput("the message is empty")
         # Build the prompt first: if it cannot fit, nothing is written.
         memory = self._recall(text)
-        stream = self.agent.reply([*self._history(), Turn("user", text)], params, memory)
+        stream = self.agent.reply([*self.history(), Turn("user", text)], params, memory)
         user_id, reply_id = self.chats.begin_turn(self.id, text)
         return self._generate(reply_id, stream, learn=(user_id, text))
 
@@ -212,7 +213,7 @@ class Chat:
         visible = self.messages()
         if not any(m.role == "user" for m in visible):
             raise InvalidInput("nothing to regenerate yet: say something first")
-        history = self._history()
+        history = self.history()
         if visible[-1].role == "assistant":
             history = history[:-1] if visible[-1].content.strip() else history
         last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
@@ -286,11 +287,17 @@ class Chat:
             stats.cached_tokens,
         )
         if learn is not None:
-            self._learn(*learn)
+            self.learn(*learn)
 
-    def _learn(self, message_id: int | None, text: str) -> None:
-        """Memory's after-turn work. The reply is already stored: a failure here (say the
-        backend went away while summarizing) is reported in ``memory_error``, never raised."""
+    def _speaker(self, role: str) -> str:
+        return self.info.user_name if role == "user" else self.character_name
+
+    def learn(self, message_id: int | None, text: str) -> None:
+        """Memory's after-turn work for the user's message ``text``.
+
+        :meth:`send` does this itself; call it for messages added another way (an import). The
+        reply is already stored, so a failure here (say the backend went away while
+        summarizing) is reported in ``memory_error``, never raised."""
         if self.memory is None:
             return
         from personae.memory.rolling import Message as Folded

@@ -142,6 +142,7 @@ class ChatMemory:
         self.settings = settings or MemorySettings()
         self.count = count_tokens or (lambda text: len(text.split()) * 2)
         self._summarizer: RollingSummarizer | None = None
+        self._retrieved: list[int] = []
 
     # -- before the reply ---------------------------------------------------------------------
 
@@ -192,8 +193,9 @@ class ChatMemory:
                 character_id=self.character_id,
             )
             ranked = rank(candidates, k=s.episodes_k, weights=s.weights, decay=s.decay)
-            if ranked:
-                self.bank.repo.touch([r.recalled.id for r in ranked])
+            # Recency counts from the last retrieval; the write (a commit, an fsync) waits for
+            # after_turn so it stays off the path to the first token.
+            self._retrieved = [r.recalled.id for r in ranked]
             timings["episodic"] = (time.perf_counter() - mark) * 1000
         profile = ""
         if s.profile:
@@ -250,6 +252,9 @@ class ChatMemory:
         (messages after the summary, oldest first) no longer fit in ``room`` tokens."""
         s = self.settings
         out = AfterTurn()
+        if self._retrieved:
+            self.bank.repo.touch(self._retrieved)
+            self._retrieved = []
         evidence = (user_message_id,) if user_message_id is not None else ()
         if s.episodic:
             mark = time.perf_counter()

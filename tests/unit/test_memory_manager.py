@@ -1,0 +1,149 @@
+"""ChatMemory inside a real Chat on SQLite with a scripted backend: recall before the reply,
+learning after it, the rolling summary, reflections, profile scope, and failures kept apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from personae.agent import Chat
+from personae.backends.base import GenerationParams
+from personae.errors import BackendError
+from personae.memory.bank import MemoryBank
+from personae.memory.manager import MemorySettings
+from personae.store import CharacterRepository, Database
+from tests.support.embedder import HashEmbedder
+from tests.support.factories import make_character
+from tests.support.scripted import ScriptedBackend
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(tmp_path / "p.db")
+    repo = CharacterRepository(database)
+    repo.add(make_character("Holmes"), character_id="holmes")
+    repo.add(make_character("Mina", mes_example=""), character_id="mina")
+    return database
+
+
+def chat_with(db: Database, backend: ScriptedBackend, character: str = "holmes", **settings):
+    bank = MemoryBank(db, embedder=HashEmbedder())
+    return Chat.start(
+        db,
+        character,
+        backend,
+        user_name="Ana",
+        user_id="ana",
+        params=GenerationParams(max_tokens=20),
+        memory=bank,
+        memory_settings=MemorySettings(**settings),
+    )
+
+
+def say(chat: Chat, text: str) -> str:
+    return "".join(chat.send(text))
+
+
+def test_what_was_said_comes_back_in_a_later_chat(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Noted.", "Indeed.")
+    first = chat_with(db, backend)
+    say(first, "My dog is called Biscuit and I live in Whitby.")
+    assert first.last_learned is not None and first.last_learned.observations == 1
+    second = chat_with(db, backend)
+    say(second, "What is my dog called?")
+    prompt = "\n".join(m.content for m in backend.calls[-1][0])
+    assert "Biscuit" in prompt
+    assert second.last_memory is not None and second.last_memory.memories
+    assert "embed" in second.last_memory.timings
+
+
+def test_retrieval_marks_memories_used_only_after_the_reply(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Noted.", "Yes.")
+    chat = chat_with(db, backend)
+    say(chat, "My sister Harriet lives in Bath.")
+    bank = chat.memory.bank  # type: ignore[union-attr]
+    [episode] = bank.items(user_id="ana", character_id="holmes", kinds=["episode"])
+    chat.memory.prepare("Where does my sister live?")  # type: ignore[union-attr]
+    assert bank.repo.get(episode.id).accessed_at == episode.accessed_at
+    chat.memory.after_turn("Thanks.")  # type: ignore[union-attr]
+    assert bank.repo.get(episode.id).accessed_at > episode.accessed_at
+
+
+def test_card_lines_are_indexed_and_recalled(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Quite.")
+    chat = chat_with(db, backend)
+    say(chat, "How did you know about my tan?")
+    assert chat.last_memory is not None and chat.last_memory.lines
+    assert "Your tan" in chat.last_memory.prompt.recall
+
+
+def test_old_turns_fold_into_a_summary_that_replaces_them(db: Database) -> None:
+    backend = ScriptedBackend(n_ctx=600)
+    chat = chat_with(db, backend)
+    for i in range(30):
+        backend.enqueue("word " * 15, f"Summary {i} of the talk.")
+        say(chat, f"Message {i}: " + "blah " * 15)
+        if chat.memory.summary_through():  # type: ignore[union-attr]
+            break
+    through = chat.memory.summary_through()  # type: ignore[union-attr]
+    assert through is not None
+    history = chat.history()
+    assert not any(t.content.startswith("Message 0:") for t in history)
+    backend.enqueue("ok")
+    say(chat, "And now?")
+    messages = backend.calls[-1][0]
+    assert messages[1].role == "system" and "Summary" in messages[1].content
+
+
+def test_reflection_cites_its_evidence(db: Database) -> None:
+    backend = ScriptedBackend().enqueue(
+        "Noted.", "Ana loves animals (because of 1)", "Noted again."
+    )
+    chat = chat_with(db, backend, reflection_threshold=1.0)
+    say(chat, "My dog is called Biscuit.")
+    bank = chat.memory.bank  # type: ignore[union-attr]
+    [reflection] = bank.items(user_id="ana", character_id="holmes", kinds=["reflection"])
+    [episode] = bank.items(user_id="ana", character_id="holmes", kinds=["episode"])
+    assert reflection.text == "Ana loves animals" and reflection.evidence == (episode.id,)
+    say(chat, "Nice weather.")  # nothing new worth reflecting on: no second model call
+    assert len(bank.items(user_id="ana", character_id="holmes", kinds=["reflection"])) == 1
+
+
+def test_profile_scope_user_or_character(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Hello.", "Hi.", "Hello.", "Hi.")
+    say(chat_with(db, backend), "My name is Ana.")
+    chat = chat_with(db, backend, "mina")
+    say(chat, "Hello there.")
+    assert "Ana" in (chat.last_memory.profile if chat.last_memory else "")
+    say(chat_with(db, backend, "mina", profile_scope="character"), "My name is Beatrix.")
+    other = chat_with(db, backend, "holmes", profile_scope="character")
+    say(other, "Hello again.")
+    assert "Beatrix" not in (other.last_memory.profile if other.last_memory else "")
+
+
+def test_a_failing_summary_keeps_the_reply(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: object, previous: str, messages: object) -> str:
+        raise BackendError("the server went away")
+
+    monkeypatch.setattr("personae.memory.rolling.RollingSummarizer.fold", broken)
+    backend = ScriptedBackend(n_ctx=400)
+    chat = chat_with(db, backend)
+    for i in range(20):
+        backend.enqueue("word " * 15)
+        say(chat, f"Message {i}: " + "blah " * 15)
+        if chat.memory_error:
+            break
+    assert chat.memory_error and "went away" in chat.memory_error
+    assert chat.last_reply is not None and chat.last_reply.complete
+    assert chat.messages()[-1].content.strip() == ("word " * 15).strip()
+
+
+def test_settings_validation() -> None:
+    from personae.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        MemorySettings(profile_scope="team")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        MemorySettings.only(["dreams"])
+    assert MemorySettings.only(["profile"]).episodic is False

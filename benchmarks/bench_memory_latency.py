@@ -165,7 +165,11 @@ def run_size(n: int, turns: int, history: list[Turn], queries: list[str]) -> dic
         start = time.perf_counter()
         memory.prepare("first turn loads the indexes")
         cold_ms = (time.perf_counter() - start) * 1000
-        total, parts, after = [], {"embed": [], "lines": [], "episodic": [], "build": []}, []
+        total: list[float] = []
+        after: list[float] = []
+        parts: dict[str, list[float]] = {
+            k: [] for k in ("embed", "lines", "episodic", "profile", "build")
+        }
         for i in range(turns):
             text = queries[i % len(queries)]
             start = time.perf_counter()
@@ -174,7 +178,7 @@ def run_size(n: int, turns: int, history: list[Turn], queries: list[str]) -> dic
             builder.build([*history, Turn("user", text)], max_tokens=256, memory=found.prompt)
             end = time.perf_counter()
             total.append((end - start) * 1000)
-            for key in ("embed", "lines", "episodic"):
+            for key in ("embed", "lines", "episodic", "profile"):
                 parts[key].append(found.timings.get(key, 0.0))
             parts["build"].append((end - mark) * 1000)
             if i % 3 == 0:  # the write path, off the first-token path
@@ -216,7 +220,9 @@ def main() -> int:
                 f"{t['p50']:.2f}",  # type: ignore[index]
                 f"{t['p95']:.2f}",  # type: ignore[index]
                 f"{t['max']:.2f}",  # type: ignore[index]
-                " / ".join(f"{p[k]:.2f}" for k in ("embed", "lines", "episodic", "build")),  # type: ignore[index]
+                " / ".join(
+                    f"{p[k]:.2f}" for k in ("embed", "lines", "episodic", "profile", "build")
+                ),  # type: ignore[index]
                 f"{a['p50']:.1f} / {a['p95']:.1f}",  # type: ignore[index]
             )
         )
@@ -226,7 +232,7 @@ def main() -> int:
         "turn p50 ms",
         "turn p95 ms",
         "max",
-        "p50 embed/lines/episodic/build",
+        "p50 embed/lines/episodic/profile/build",
         "after-turn p50/p95 ms",
     )
     print(table(rows, header))

@@ -284,9 +284,21 @@ class MemoryRepository:
         """What a chat of this user with this character may see: memories whose scope columns
         are each NULL or equal to the given ones. A NULL filter here matches only NULL, so
         omitting the user shows only character-owned lines."""
-        where, args = self._where(user_id, character_id, chat_id, kinds, exact=False)
-        rows = self.db.conn.execute(f"SELECT * FROM memories WHERE {where} ORDER BY id", args)
-        return [self._item(r) for r in rows]
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
+        # One indexed lookup per scope pair (an OR over the columns would scan the table).
+        pairs = dict.fromkeys((u, c) for u in (user_id, None) for c in (character_id, None))
+        marks = ",".join("?" * len(kinds))
+        items: list[MemoryItem] = []
+        for u, c in pairs:
+            rows = self.db.conn.execute(
+                f"SELECT * FROM memories WHERE user_id IS ? AND character_id IS ? "
+                f"AND kind IN ({marks}) AND (chat_id IS NULL OR chat_id IS ?)",
+                (u, c, *kinds, chat_id),
+            )
+            items += [self._item(r) for r in rows]
+        return sorted(items, key=lambda i: i.id)
 
     @staticmethod
     def _where(

@@ -6,7 +6,6 @@ import pytest
 
 from personae.errors import InvalidInput
 from personae.evaluation.metrics import RougeScorer
-from personae.retrieval import BM25Index
 from personae.summarization import (
     Demo,
     DemoPool,
@@ -106,17 +105,6 @@ def test_clean_summary(raw: str, expected: str) -> None:
 def test_clean_summary_respects_word_limit_but_keeps_one_sentence() -> None:
     text = "a " * 30 + "end. second sentence here."
     assert clean_summary(text, max_sentences=2, max_words=10).endswith("end.")
-
-
-def test_bm25_ranks_overlap() -> None:
-    index = BM25Index(["the cat sat", "dogs bark loudly", "a cat and a dog"], str.split)
-    assert index.top("cat", 2)[0][0] in (0, 2)
-    assert index.top("bark", 1) == [(1, pytest.approx(index.scores("bark")[1]))]
-    assert index.top("cat", 5, exclude=[0, 2]) == []
-    with pytest.raises(InvalidInput):
-        index.top("cat", -1)
-    with pytest.raises(InvalidInput):
-        BM25Index(["x"], str.split, b=2.0)
 
 
 def _pool() -> DemoPool:

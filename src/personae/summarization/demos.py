@@ -8,7 +8,7 @@ from pathlib import Path
 
 from personae.errors import InvalidInput
 from personae.evaluation.metrics.tokenizers import default_tokens
-from personae.retrieval import BM25Index
+from personae.memory.lexical import LexicalIndex
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class DemoPool:
             raise InvalidInput("the demonstration pool is empty")
         self.demos = demos
         self.max_words = max_words
-        self._index = BM25Index([d.dialogue for d in demos], default_tokens)
+        self._index = LexicalIndex()
+        self._index.add_many((i, default_tokens(d.dialogue)) for i, d in enumerate(demos))
         self._long = {i for i, d in enumerate(demos) if len(d.dialogue.split()) > max_words}
 
     def __len__(self) -> int:
@@ -57,7 +58,7 @@ class DemoPool:
         skip = set(self._long)
         if exclude is not None:
             skip.update(i for i, d in enumerate(self.demos) if d.id == exclude)
-        hits = self._index.top(dialogue, k, exclude=sorted(skip))
+        hits = self._index.search(default_tokens(dialogue), k, exclude=skip)
         chosen = [self.demos[i] for i, _ in hits]
         if len(chosen) < k:  # nothing in common: fall back to the first short demos
             taken = {id(d) for d in chosen}

@@ -126,9 +126,12 @@ def main() -> None:
         )
         ours: list[float] = []
         memory_ms: list[float] = []
+        replies: list[list[dict[str, str]]] = []  # the reply's prompt (memory may call too)
         for turn in range(1, args.turns + 1):
+            mark = len(captured)
             for _ in chat.send(user_line(turn)):
                 pass
+            replies.append(captured[mark])
             assert chat.last_reply is not None and chat.last_reply.ttft_ms is not None
             before = chat.last_memory.timings["total"] if chat.last_memory else 0.0
             memory_ms.append(before)
@@ -148,6 +151,7 @@ def main() -> None:
 
     # Naive: the very same prompts, full re-processing every time (cache off), raw xllamacpp.
     raw = backend._server
+    captured = replies
     assert len(captured) == args.turns
     raw_params = {"max_tokens": 30, "temperature": 0.0, "seed": 1, "cache_prompt": False}
     # Turn 1 and the last turn are enough for the ratio; every turn only with --naive-all.
@@ -199,7 +203,7 @@ def main() -> None:
     print(f"model {args.model}, {os.cpu_count()} threads, ctx {args.ctx}{memory_tag}")
     print(table(rows, ("measure", "personae (cache)", "naive / raw")))
     path = write_result(
-        f"p1_p2_chat_latency_{args.model}" + ("_memory" if args.memory else ""),
+        f"p1_p2_chat_latency_{args.model}" + (f"_memory_ctx{args.ctx}" if args.memory else ""),
         "python -m benchmarks.bench_chat_latency " + " ".join(sys.argv[1:]),
         {
             "model": args.model,

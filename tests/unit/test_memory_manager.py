@@ -147,3 +147,19 @@ def test_settings_validation() -> None:
     with pytest.raises(InvalidInput):
         MemorySettings.only(["dreams"])
     assert MemorySettings.only(["profile"]).episodic is False
+
+
+def test_recall_note_keeps_to_its_token_budget(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Noted.", "Yes.", "Yes.")
+    say(chat_with(db, backend), "My dog is called Biscuit and he is a terrier.")
+    roomy = chat_with(db, backend)
+    say(roomy, "How did you know my tan? Tell me about my dog.")
+    assert roomy.last_memory is not None
+    full = roomy.last_memory.prompt.recall
+    assert "Biscuit" in full and "Your tan" in full
+    tight = chat_with(db, backend, recall_tokens=25)
+    say(tight, "How did you know my tan? Tell me about my dog.")
+    assert tight.last_memory is not None
+    note = tight.last_memory.prompt.recall
+    assert "Biscuit" in note and "Your tan" not in note  # lines go first
+    assert len(note.split()) < len(full.split())

@@ -61,7 +61,7 @@ class MemorySettings:
     summary: bool = True
     profile: bool = True
     reflect: bool = True
-    lines_k: int = 3
+    lines_k: int = 2
     episodes_k: int = 4
     search_depth: int = 30
     weights: Weights = field(default_factory=Weights)
@@ -73,6 +73,10 @@ class MemorySettings:
     summary_trigger: float = 0.75
     summary_keep: float = 0.5
     profile_tokens: int = 200
+    # The whole recall note (profile, memories, lines). It is re-read by the model every turn,
+    # so it is what memory costs in time to first token; items that do not fit are left out,
+    # lines first, then the least relevant memories.
+    recall_tokens: int = 400
 
     def __post_init__(self) -> None:
         if self.profile_scope not in ("user", "character"):
@@ -229,13 +233,23 @@ class ChatMemory:
 
     def _recall_text(self, profile: str, ranked: list[Ranked], lines: list[Recalled]) -> str:
         labels = _LABELS[self.language]
+        budget = self.settings.recall_tokens - (self.count(profile) if profile else 0)
         parts = [profile] if profile else []
-        if ranked:
-            body = "\n".join(f"- {r.recalled.item.text}" for r in ranked)
-            parts.append(f"{self._expand(labels['memories'])}\n{body}")
-        if lines:
-            body = "\n\n".join(r.item.text for r in lines)
-            parts.append(f"{self._expand(labels['lines'])}\n{body}")
+        for heading, texts, joiner in (
+            (labels["memories"], [f"- {r.recalled.item.text}" for r in ranked], "\n"),
+            (labels["lines"], [r.item.text for r in lines], "\n\n"),
+        ):
+            head = self._expand(heading)
+            kept: list[str] = []
+            cost = self.count(head)
+            for text in texts:
+                if cost + self.count(text) > budget:
+                    break
+                kept.append(text)
+                cost += self.count(text)
+            if kept:
+                parts.append(head + "\n" + joiner.join(kept))
+                budget -= cost
         return "\n\n".join(parts)
 
     # -- after the reply ----------------------------------------------------------------------

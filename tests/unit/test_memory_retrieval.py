@@ -13,7 +13,7 @@ from personae.errors import InvalidInput
 from personae.memory import tokens as memory_tokens
 from personae.memory.fusion import reciprocal_rank_fusion
 from personae.memory.hybrid import HybridIndex
-from personae.memory.lexical import LexicalIndex, bm25_top
+from personae.memory.lexical import LexicalIndex
 from personae.memory.tokens import retrieval_tokens
 from personae.memory.vectors import (
     VectorIndex,
@@ -88,10 +88,6 @@ def test_bad_parameters() -> None:
         LexicalIndex(b=1.5)
     with pytest.raises(InvalidInput):
         LexicalIndex(k1=-1)
-
-
-def test_bm25_top_one_off() -> None:
-    assert bm25_top(["the cat sat", "dogs bark"], str.split, "cat", 1)[0][0] == 0
 
 
 words = st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=6)

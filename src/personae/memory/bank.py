@@ -79,8 +79,10 @@ class _Loaded:
 
     def put(self, item: MemoryItem, vector: np.ndarray | None) -> None:
         code = None
-        if vector is None and item.vector is not None and item.vector_scale is not None:
-            code = (from_blob(item.vector, len(item.vector)), float(item.vector_scale))
+        vectors = self.index.vectors
+        if vector is None and vectors is not None and item.vector is not None:
+            # from_blob checks the stored length against the index's dimension.
+            code = (from_blob(item.vector, vectors.dim), float(item.vector_scale or 1.0))
         self.index.add(item.id, item.tokens, vector=vector, code=code)
         self.items[item.id] = item
         if item.chat_id is not None:

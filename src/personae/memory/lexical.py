@@ -180,12 +180,3 @@ class LexicalIndex:
             seen = len(ranked)
             want *= 4
         return out
-
-
-def bm25_top(
-    texts: Sequence[str], tokenize: Callable[[str], list[str]], query: str, k: int
-) -> list[tuple[int, float]]:
-    """One-off BM25 over ``texts`` (keys are their positions)."""
-    index = LexicalIndex()
-    index.add_many((i, tokenize(t)) for i, t in enumerate(texts))
-    return index.search(tokenize(query), k)

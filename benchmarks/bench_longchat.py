@@ -106,17 +106,20 @@ def recalled(reply: str, answers: Sequence[str]) -> bool:
     return False
 
 
-def replay(chat: Chat, messages: Sequence[dict[str, str]]) -> float:
-    """Add the script to the chat; memory learns from each user message. Returns seconds."""
+def replay(chat: Chat, messages: Sequence[dict[str, str]]) -> tuple[float, list[int]]:
+    """Add the script to the chat; memory learns from each user message. Returns seconds and
+    the stored message ids, in script order."""
     repo = ChatRepository(chat.db)
     start = time.perf_counter()
+    ids = []
     for m in messages:
         message_id = repo.add_message(chat.id, m["role"], m["content"])
+        ids.append(message_id)
         if m["role"] == "user" and chat.memory is not None:
             chat.learn(message_id, m["content"])
             if chat.memory_error:
                 raise RuntimeError(chat.memory_error)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, ids
 
 
 def run_condition(
@@ -126,6 +129,7 @@ def run_condition(
     probes: int,
     params: GenerationParams,
     n_ctx: int,
+    prompts_only: bool = False,
 ) -> dict[str, Any]:
     kinds = CONDITIONS[condition]
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,28 +146,33 @@ def run_condition(
             memory=bank,
             memory_settings=MemorySettings.only(kinds) if kinds else None,
         )
-        replay_s = replay(chat, script["messages"])
+        replay_s, ids = replay(chat, script["messages"])
         history = chat.history()
         rows, first_prompt = [], None
         for fact in script["facts"][:probes]:
             prepared = chat.memory.prepare(fact["probe"]) if chat.memory else None
-            stream = chat.agent.reply(
-                [*history, Turn("user", fact["probe"])],
-                params,
-                prepared.prompt if prepared else None,
-            )
-            reply = stream.read()
+            turns = [*history, Turn("user", fact["probe"])]
+            memory = prepared.prompt if prepared else None
+            prompt = chat.agent.prompt(turns, params, memory)
             if first_prompt is None:
-                first_prompt = [m.as_dict() for m in stream.prompt.messages]
+                first_prompt = [m.as_dict() for m in prompt.messages]
+            source = ids[fact["message"]]
+            reply = None if prompts_only else chat.agent.reply(turns, params, memory).read()
             rows.append(
                 {
                     "id": fact["id"],
                     "probe": fact["probe"],
                     "answers": fact["answers"],
                     "reply": reply,
-                    "recalled": recalled(reply, fact["answers"]),
-                    "prompt_tokens": stream.prompt.prompt_tokens,
-                    "history_kept": stream.prompt.history_kept,
+                    "recalled": None if reply is None else recalled(reply, fact["answers"]),
+                    # Was the answer in front of the model at all (history, summary, notes)?
+                    "in_prompt": recalled(
+                        "\n".join(m.content for m in prompt.messages), fact["answers"]
+                    ),
+                    "episode_retrieved": bool(prepared)
+                    and any(source in r.recalled.item.evidence for r in prepared.memories),
+                    "prompt_tokens": prompt.prompt_tokens,
+                    "history_kept": prompt.history_kept,
                 }
             )
         stored = (
@@ -176,7 +185,9 @@ def run_condition(
     score = bootstrap_mean([1.0 if r["recalled"] else 0.0 for r in rows])
     return {
         "condition": condition,
-        "recall": score.as_dict(),
+        "recall": None if prompts_only else score.as_dict(),
+        "in_prompt": sum(r["in_prompt"] for r in rows),
+        "episode_retrieved": sum(r["episode_retrieved"] for r in rows),
         "replay_s": replay_s,
         "memories": {k: n for k, n in stored},
         "summary": summary.text if summary else None,
@@ -193,6 +204,12 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--ctx", type=int, default=4096)
     parser.add_argument("--max-tokens", type=int, default=80)
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (all cores)")
+    parser.add_argument(
+        "--prompts-only",
+        action="store_true",
+        help="build the probe prompts and report what reached them, without replies",
+    )
     parser.add_argument("--cache", default="/tmp/personae-bench-cache/longchat")
     args = parser.parse_args()
     ensure_pulled(args.model)
@@ -201,7 +218,7 @@ def main() -> int:
     if unknown:
         print(f"unknown condition {unknown[0]!r}: use {', '.join(CONDITIONS)}", file=sys.stderr)
         return 2
-    inner = get_backend("embedded", model=args.model, n_ctx=args.ctx)
+    inner = get_backend("embedded", model=args.model, n_ctx=args.ctx, threads=args.threads)
     cache_dir = Path(args.cache)
     cache_dir.mkdir(parents=True, exist_ok=True)
     backend = CachedBackend(inner, cache_dir / f"{args.model}.jsonl")
@@ -213,21 +230,43 @@ def main() -> int:
         results[language] = []
         for condition in conditions:
             print(f"{language} {condition} …", file=sys.stderr)
-            result = run_condition(backend, script, condition, args.probes, params, args.ctx)
+            result = run_condition(
+                backend, script, condition, args.probes, params, args.ctx, args.prompts_only
+            )
             results[language].append(result)
             r = result["recall"]
-            found = sum(p["recalled"] for p in result["probes"])
+            n = len(result["probes"])
+            found = sum(bool(p["recalled"]) for p in result["probes"])
             rows.append(
                 (
                     language,
                     condition,
-                    f"{found}/{len(result['probes'])}",
-                    f"{r['mean'] * 100:.0f}% [{r['low'] * 100:.0f}, {r['high'] * 100:.0f}]",
+                    "-" if r is None else f"{found}/{n}",
+                    "-"
+                    if r is None
+                    else f"{r['mean'] * 100:.0f}% [{r['low'] * 100:.0f}, {r['high'] * 100:.0f}]",
+                    f"{result['in_prompt']}/{n}",
+                    f"{result['episode_retrieved']}/{n}",
                     f"{result['replay_s']:.0f} s",
                 )
             )
     print(f"model {args.model}, ctx {args.ctx}, cache hits {backend.hits} misses {backend.misses}")
-    print(table(rows, ("language", "memory", "recalled", "recall [95% CI]", "replay")))
+    print(
+        table(
+            rows,
+            (
+                "language",
+                "memory",
+                "recalled",
+                "recall [95% CI]",
+                "answer in prompt",
+                "episode retrieved",
+                "replay",
+            ),
+        )
+    )
+    if args.prompts_only:
+        return 0  # a diagnostic: nothing to record
     path = write_result(
         f"longchat_recall_{args.model}",
         "python -m benchmarks.bench_longchat " + " ".join(sys.argv[1:]),

@@ -49,6 +49,26 @@ def recalled(key: int, score: float, **kw: float) -> Recalled:
         ("저는 부산에서 왔어요. 날씨 좋네요.", ["저는 부산에서 왔어요."]),
         ("우리 강아지 이름은 비스킷이에요!", ["우리 강아지 이름은 비스킷이에요!"]),
         ("", []),
+        # A fact spread over two sentences stays in one passage.
+        (
+            "I have a sister. Her name is Winifred. Anyway, hello!",
+            ["I have a sister. Her name is Winifred."],
+        ),
+        # Korean drops the pronoun: a statement is about the speaker.
+        (
+            "오늘은 여동생이랑 약속이 있어요. 이름이 서윤인데 맨날 늦어요.",
+            ["오늘은 여동생이랑 약속이 있어요. 이름이 서윤인데 맨날 늦어요."],
+        ),
+        # Passages hold at most three sentences.
+        (
+            "I am tall. I am dark. I am from Leeds. I am a nurse.",
+            ["I am tall. I am dark. I am from Leeds.", "I am a nurse."],
+        ),
+        # A skipped sentence splits passages.
+        (
+            "I am from Leeds. What do you think? I am a nurse.",
+            ["I am from Leeds.", "I am a nurse."],
+        ),
     ],
 )
 def test_observations(text: str, want: list[str]) -> None:
@@ -97,14 +117,27 @@ def test_rank_combines_the_three_scores() -> None:
     ]
     top = rank(candidates, k=3, now=NOW)
     assert [r.recalled.id for r in top] == [1, 2, 3]
-    assert math.isclose(top[0].relevance, 1.0) and math.isclose(top[1].importance, 1.0)
+    assert math.isclose(top[0].relevance, 1.0) and math.isclose(top[1].importance, 0.9)
     only_importance = rank(candidates, k=1, weights=Weights(0, 1, 0), now=NOW)
     assert only_importance[0].recalled.id == 2
     only_recency = rank(candidates, k=3, weights=Weights(1, 0, 0), now=NOW)
     assert only_recency[-1].recalled.id == 3
     assert rank([], k=3) == [] and rank(candidates, k=0) == []
-    # A week untouched keeps 0.995**168 = 43% of its recency before normalisation.
-    assert math.isclose(0.995**168, 0.43, abs_tol=0.01)
+    # A week untouched keeps 0.995**168 = 43% of its recency.
+    assert math.isclose(top[2].recency, 0.995**500) and math.isclose(0.995**168, 0.43, abs_tol=0.01)
+
+
+def test_rank_minutes_apart_do_not_outvote_relevance() -> None:
+    """Recency is absolute, not stretched over the candidates: written a few minutes apart in
+    one sitting, the most relevant memory still wins."""
+    candidates = [
+        recalled(1, 0.030, importance=5, hours_ago=0.5),  # the planted fact, half an hour ago
+        recalled(2, 0.012, importance=5, hours_ago=0.01),  # small talk, just now
+        recalled(3, 0.011, importance=5, hours_ago=0.02),
+    ]
+    top = rank(candidates, k=1, now=NOW)
+    assert top[0].recalled.id == 1
+    assert all(0.99 < r.recency <= 1.0 for r in rank(candidates, k=3, now=NOW))
 
 
 def test_rank_bad_inputs() -> None:

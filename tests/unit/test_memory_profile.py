@@ -124,6 +124,8 @@ ENGLISH_NOTHING = [
     "*I'm a knight of the realm*",
     "I love you",
     "I like it when you smile",
+    "I like his titles",
+    "I love their music",
     "I love how you talk",
     "I'm not afraid of anything",
     "I have no pets",
@@ -161,6 +163,8 @@ KOREAN: list[tuple[str, Expected]] = [
     ("제 이름은 지훈이에요", [("name", "지훈")]),
     ("내 이름은 수이야", [("name", "수이")]),
     ("이름은 아나야", [("name", "아나")]),
+    ("이름이 서윤인데 맨날 늦어요.", []),  # someone just mentioned, not the user
+    ("이름은 서진인데, 진짜 싹싹해요.", []),
     ("저는 아나라고 해요", [("name", "아나")]),
     ("저는 지훈이라고 합니다.", [("name", "지훈")]),
     ("아나라고 불러 주세요", [("name", "아나")]),

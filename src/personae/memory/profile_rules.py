@@ -124,7 +124,7 @@ _BAD_START = _set(
     "it it's its this that these those them him her he she they we us you your yours u ur me "
     "myself yourself everything everyone everybody anything anyone nothing something someone one "
     "how when what where why who whom which whether here there so too very all some such with "
-    "around along for at on in out our ours"
+    "around along for at on in out our ours his their theirs"
 )
 _BAD_ANY = _set("me you your yours u ur i i'm im myself yourself")
 _BAD_TO = _set("be think say know see hear believe imagine tell ask let help talk chat call hope")

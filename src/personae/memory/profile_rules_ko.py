@@ -189,6 +189,13 @@ def _ko_number(text: str) -> int | None:
     return units.get(text)
 
 
+def _ended(rest: str) -> str | None:
+    """:func:`_copula` for a sentence-final copula only (``아나야``, not ``서윤인데``)."""
+    if re.search(r"(?:인데요?|이고|이라서|라서|고)[.!~]*$", rest.strip()):
+        return None
+    return _copula(rest.strip().rstrip(".!~"))
+
+
 def _ko_name(value: str | None) -> str | None:
     if value is None or value in _KO_JOBS or not _ko_value(value, 2):
         return None
@@ -275,8 +282,11 @@ def _cop(max_tokens: int) -> Callable[[str], str | None]:
 
 # fmt: off
 _KO_RULES = _compile([
-    (r"(?:(?:제|내|저의|나의)\s*)?이름(?:은|이) (?P<v>\S+(?: \S+)?)",
+    (r"(?:제|내|저의|나의)\s*이름(?:은|이) (?P<v>\S+(?: \S+)?)",
      _one("name", lambda v: _ko_name(_copula(v)))),
+    # Without 제/내, only a self-introduction that ends there ("이름은 아나야"): "이름이 서윤인데
+    # 맨날 늦어요" names the sister just mentioned, not the user.
+    (r"이름은 (?P<v>\S+)$", _one("name", lambda v: _ko_name(_ended(v)))),
     (r"(?P<v>\S+)\s*(?:불러\s*주세요|불러\s*줘|불러요|부르세요)",
      _one("name", lambda v: _ko_name(_quoted(v)))),
     (r"(?:(?:제|내) )?(?:(?:나이는|나이가|올해|만) )*"

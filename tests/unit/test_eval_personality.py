@@ -318,7 +318,7 @@ def test_run_breaks_detects_and_reports(tmp_path: Path) -> None:
     assert "User:" in results["ctl-day"]["raw"]
     assert results["an-smartphone"]["judge_score"] == 1.0
     # User-line stop strings were lifted for the actor so the attempt is visible; others stay.
-    assert all(params.stop == ("<START>",) for _, params in actor.calls)
+    assert all(params.stop == ("\n<START>",) for _, params in actor.calls)
     assert [t.title for t in report.tables] == [
         "Break rates by kind",
         "Any break, by probe kind",

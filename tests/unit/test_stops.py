@@ -52,3 +52,22 @@ def test_inner_newlines_kept_trailing_space_dropped() -> None:
 def test_any_split_gives_the_same_result(text: str, size: int) -> None:
     pieces = [text[i : i + size] for i in range(0, len(text), size)]
     assert run(pieces) == run([text])
+
+
+def test_start_marker_opening_the_reply_is_dropped() -> None:
+    """Small models copy the example chats' layout and open with <START>; the reply follows."""
+    assert run(["<STA", "RT>\n홍길동: 허허, ", "반갑소."], char="홍길동") == (
+        "허허, 반갑소.",
+        False,
+    )
+    assert run(["<start>  Elementary."]) == ("Elementary.", False)
+    assert "<START>" not in stop_strings("Mina") and "\n<START>" in stop_strings("Mina")
+
+
+def test_start_marker_later_ends_the_reply() -> None:
+    assert run(["Indeed.\n<START>\nMina: hi"]) == ("Indeed.", True)
+    assert run(["<START>\n<START>\nx"]) == ("x", False)  # leading markers, however many
+
+
+def test_text_that_merely_starts_like_the_marker_is_kept() -> None:
+    assert run(["<", "b>bold</b>"]) == ("<b>bold</b>", False)

@@ -12,13 +12,16 @@ from collections.abc import Iterable
 
 _SEPARATORS = (":", "：")
 _GENERIC_USER_NAMES = ("user", "{{user}}", "<user>")
+START = "<START>"
 
 
 def stop_strings(user_name: str) -> tuple[str, ...]:
     """Stop sequences for a chat with ``user_name`` (sent to the backend)."""
     names = dict.fromkeys([user_name, user_name.title(), "User", "{{user}}"])
     stops = [f"\n{name}{sep}" for name in names if name for sep in _SEPARATORS]
-    stops.append("<START>")
+    # "<START>" separates example chats. Only one after a line break ends the reply; one the
+    # model opens with (small models copy the examples' layout) is dropped by ReplyFilter.
+    stops.append(f"\n{START}")
     return tuple(stops)
 
 
@@ -28,7 +31,8 @@ class ReplyFilter:
     ``feed(delta)`` returns the text that is safe to show now; text that might still turn out
     to be the start of ``"Name:"`` is held back until it can be decided (a few characters at
     most). A line that starts with a user name ends the reply (``stopped`` becomes true); a
-    line that starts with the character's name loses that prefix.
+    line that starts with the character's name loses that prefix. ``<START>`` opening the reply
+    is dropped; on a later line it ends the reply.
     """
 
     def __init__(self, char_name: str, user_name: str, extra_user_names: Iterable[str] = ()):
@@ -64,7 +68,10 @@ class ReplyFilter:
                 verdict, size = self._classify(body)
                 if verdict == "wait" and not final:
                     break
-                if verdict == "user":
+                if verdict == "start" and not self.text and not out:
+                    self._buf = body[size:].lstrip()
+                    continue
+                if verdict in ("user", "start"):
                     self.stopped = True
                     self._buf = ""
                     break
@@ -99,7 +106,10 @@ class ReplyFilter:
         if not body:
             return "wait", 0
         low = body.lower()
-        undecided = False
+        marker = START.lower()
+        if low.startswith(marker):
+            return "start", len(marker)
+        undecided = marker.startswith(low)
         for verdict, labels in (("user", self._users), ("char", self._chars)):
             for label in labels:
                 if low.startswith(label):

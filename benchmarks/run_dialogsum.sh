@@ -15,8 +15,8 @@ run --model smollm2-135m --strategy zero-shot --strategy few-shot --strategy con
 run --model qwen2.5-coder-0.5b --strategy few-shot --limit 100
 run --model qwen2.5-coder-1.5b --strategy few-shot --limit 100
 run --model qwen2.5-coder-0.5b --strategy zero-shot --limit 100
-run --model smollm2-135m --strategy zero-shot --strategy few-shot --limit 500
 run --model qwen2.5-coder-0.5b --strategy few-shot --limit 500
+run --model smollm2-135m --strategy zero-shot --strategy few-shot --limit 500
 run --model qwen2.5-coder-0.5b --strategy zero-shot --limit 500
 run --model smollm2-135m --strategy zero-shot --strategy few-shot --strategy consensus --limit 500
 run --model qwen2.5-coder-0.5b --strategy consensus --limit 100

@@ -32,8 +32,10 @@ class LexicalIndex:
     def _reset(self) -> None:
         self._slot_of: dict[int, int] = {}
         self._keys: list[int] = []
-        self._lengths: list[int] = []
-        self._alive: list[bool] = []
+        # Per slot, as numpy arrays grown by doubling: a query reads them whole, and turning
+        # 100k-item lists into arrays on every query cost more than the scoring itself.
+        self._lengths = np.zeros(64, dtype=np.float64)
+        self._alive = np.zeros(64, dtype=bool)
         self._terms: list[tuple[str, ...]] = []
         self._postings: dict[str, tuple[list[int], list[int]]] = {}
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -52,11 +54,7 @@ class LexicalIndex:
         if key in self._slot_of:
             self.remove(key)
         counts = Counter(tokens)
-        slot = len(self._keys)
-        self._slot_of[key] = slot
-        self._keys.append(key)
-        self._lengths.append(len(tokens))
-        self._alive.append(True)
+        slot = self._new_slot(key, len(tokens))
         self._terms.append(tuple(counts))
         self._total_length += len(tokens)
         for term, tf in counts.items():
@@ -65,6 +63,17 @@ class LexicalIndex:
             tfs.append(tf)
             self._df[term] += 1
             self._arrays.pop(term, None)
+
+    def _new_slot(self, key: int, length: int) -> int:
+        slot = len(self._keys)
+        if slot == len(self._alive):
+            self._lengths = np.concatenate([self._lengths, np.zeros_like(self._lengths)])
+            self._alive = np.concatenate([self._alive, np.zeros_like(self._alive)])
+        self._slot_of[key] = slot
+        self._keys.append(key)
+        self._lengths[slot] = length
+        self._alive[slot] = True
+        return slot
 
     def add_many(self, items: Iterable[tuple[int, Sequence[str]]]) -> None:
         for key, tokens in items:
@@ -76,7 +85,7 @@ class LexicalIndex:
         if slot is None:
             return
         self._alive[slot] = False
-        self._total_length -= self._lengths[slot]
+        self._total_length -= int(self._lengths[slot])
         self._dead += 1
         for term in self._terms[slot]:
             self._df[term] -= 1
@@ -87,7 +96,7 @@ class LexicalIndex:
 
     def _compact(self) -> None:
         live = [
-            (self._keys[s], self._terms[s], self._lengths[s])
+            (self._keys[s], self._terms[s], int(self._lengths[s]))
             for s in range(len(self._keys))
             if self._alive[s]
         ]
@@ -98,11 +107,7 @@ class LexicalIndex:
         old_slots = [s for s in range(len(self._keys)) if self._alive[s]]
         self._reset()
         for (key, terms, length), old in zip(live, old_slots, strict=True):
-            slot = len(self._keys)
-            self._slot_of[key] = slot
-            self._keys.append(key)
-            self._lengths.append(length)
-            self._alive.append(True)
+            slot = self._new_slot(key, length)
             self._terms.append(terms)
             self._total_length += length
             for term in terms:
@@ -129,17 +134,17 @@ class LexicalIndex:
         terms = [t for t in dict.fromkeys(tokens) if t in self._df]
         if not n or not terms:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        lengths = np.asarray(self._lengths, dtype=np.float64)
         avg = self._total_length / n or 1.0
-        norm = self.k1 * (1 - self.b + self.b * lengths / avg)
+        lengths = self._lengths
         total = np.zeros(len(self._keys))
         for term in terms:
             df = self._df[term]
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             slots, tfs = self._term_arrays(term)
-            total[slots] += idf * tfs * (self.k1 + 1) / (tfs + norm[slots])
+            norm = self.k1 * (1 - self.b + self.b * lengths[slots] / avg)
+            total[slots] += idf * tfs * (self.k1 + 1) / (tfs + norm)
         if self._dead:
-            total[~np.asarray(self._alive)] = 0.0
+            total[~self._alive[: len(self._keys)]] = 0.0
         hit = np.flatnonzero(total > 0)
         return hit, total[hit]
 

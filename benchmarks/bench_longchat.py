@@ -12,8 +12,9 @@ history, without being stored. A probe counts as recalled when the reply contain
 fact's answers (Latin answers as whole words, Korean ones as substrings).
 
 Conditions: ``off`` (no memory: the prompt keeps the newest messages that fit), ``episodic``,
-``summary``, ``profile``, and ``all``. Model calls are cached on disk (``--cache``), so an
-interrupted run resumes and the conditions share the summary work.
+``summary``, ``profile``, and ``all``. Model calls are cached on disk (``--cache``, by default
+results/longchat/cache/, which is committed), so an interrupted run resumes — on another machine
+too — and the conditions share the summary work.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import table, write_result
+from benchmarks._common import RESULTS, table, write_result
 from personae.agent import Chat, Turn
 from personae.backends import GenerationParams, get_backend
 from personae.backends.base import Backend, Chunk, Message
@@ -210,7 +211,7 @@ def main() -> int:
         action="store_true",
         help="build the probe prompts and report what reached them, without replies",
     )
-    parser.add_argument("--cache", default="/tmp/personae-bench-cache/longchat")
+    parser.add_argument("--cache", default=str(RESULTS / "longchat" / "cache"))
     args = parser.parse_args()
     ensure_pulled(args.model)
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]

@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import table, write_result
+from benchmarks._common import RESULTS, table, write_result
 from benchmarks.bench_longchat import DATA, CachedBackend
 from personae.agent import Chat, Turn
 from personae.backends import GenerationParams, get_backend
@@ -170,7 +170,7 @@ def main() -> int:
     parser.add_argument("--ctx", type=int, default=4096)
     parser.add_argument("--max-tokens", type=int, default=80)
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (all cores)")
-    parser.add_argument("--cache", default="/tmp/personae-bench-cache/voice")
+    parser.add_argument("--cache", default=str(RESULTS / "voice" / "cache"))
     args = parser.parse_args()
     if args.limit < 1 or args.lines_k < 1:
         print("--limit and --lines-k must be at least 1", file=sys.stderr)

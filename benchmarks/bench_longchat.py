@@ -274,7 +274,28 @@ def main() -> int:
         {"model": args.model, "ctx": args.ctx, "max_tokens": args.max_tokens, "results": results},
     )
     print(f"wrote {path}", file=sys.stderr)
+    for language, runs in results.items():
+        prompts = RESULTS / "longchat" / f"prompts_{args.model}_{language}.md"
+        prompts.parent.mkdir(parents=True, exist_ok=True)
+        prompts.write_text(render_prompts(args.model, language, runs), encoding="utf-8")
+        print(f"wrote {prompts}", file=sys.stderr)
     return 0
+
+
+def render_prompts(model: str, language: str, runs: list[dict[str, Any]]) -> str:
+    """The exact prompt of each condition's first probe, message by message, as Markdown."""
+    out = [f"# Long-chat recall: the prompts ({model}, {language})", ""]
+    out.append("Each condition's first probe as sent: its system messages and the probe (history")
+    out.append("turns are left out here; the full prompt is in the JSON result, first_prompt).")
+    for run in runs:
+        out += ["", f"## {run['condition']}", ""]
+        messages = run["first_prompt"] or []
+        for i, m in enumerate(messages):
+            last = i == len(messages) - 1
+            if m["role"] != "system" and not last:
+                continue
+            out += [f"**{m['role']}**", "", "```text", m["content"], "```", ""]
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

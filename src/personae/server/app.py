@@ -1,0 +1,154 @@
+"""The app factory. ``create_app()`` gives an ASGI app (FastAPI) to run with uvicorn, or to
+test with FastAPI's ``TestClient``; ``personae serve`` is the command-line way to run it.
+
+Each concern has its module: :mod:`.openai_routes` (the OpenAI-compatible API), :mod:`.errors`
+(OpenAI error bodies), :mod:`.jobs` (generation on worker threads), :mod:`.streaming` (events to
+chunks), :mod:`.backends` (model ids to backends). API keys, REST routes and the web page plug
+into the same factory as further routers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from personae.backends.base import GenerationParams
+from personae.config import Settings, load_settings
+from personae.errors import ConfigError
+from personae.server.backends import BackendFactory, BackendPool, settings_factory
+from personae.server.jobs import MemoryFactory, Workers
+from personae.server.schemas import MAX_BODY_BYTES
+from personae.server.state import ServerState
+from personae.store import Database
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from personae.memory.manager import MemorySettings
+
+log = logging.getLogger("personae.server")
+
+DEFAULT_WORKERS = 8
+
+
+def require_server_extra() -> None:
+    """Fail with the install command when FastAPI or uvicorn is missing."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            f"the server needs the 'server' extra ({exc.name} is not installed): "
+            "pip install 'personae[server]'"
+        ) from None
+
+
+def _database_path(db: Database | str | os.PathLike[str] | None) -> Path:
+    if isinstance(db, Database):
+        return db.path
+    if db is None:
+        from personae.store.library import open_library
+
+        library = open_library()  # the data directory's store, with the bundled characters
+        library.close()
+        return library.path
+    path = Path(db)
+    Database(path).close()  # create it and bring its schema up to date before serving
+    return path
+
+
+def _memory(
+    settings: Settings, memory: MemoryFactory | bool
+) -> tuple[MemoryFactory | None, MemorySettings | None]:
+    if memory is False:
+        return None, None
+    from personae.memory.config import memory_settings, redaction_policy
+
+    chosen = memory_settings(settings.memory)  # a bad [memory] table fails now, not mid-chat
+    if memory is True:
+        from personae.memory.bank import MemoryBank
+
+        policy = redaction_policy(settings.privacy)
+
+        def bank(db: Database) -> MemoryBank:
+            return MemoryBank(db, policy=policy, notice=log.warning)
+
+        return bank, chosen
+    return memory, chosen
+
+
+def create_app(
+    db: Database | str | os.PathLike[str] | None = None,
+    *,
+    settings: Settings | None = None,
+    backend_factory: BackendFactory | None = None,
+    params: GenerationParams | None = None,
+    memory: MemoryFactory | bool = True,
+    workers: int = DEFAULT_WORKERS,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """An OpenAI-compatible server for the characters in ``db``.
+
+    ``db``: a :class:`Database` (only its path is used: each worker thread opens its own
+    connection), a path, or None for the data directory's store. ``settings``: default
+    backend, model and user name (default: :func:`~personae.config.load_settings`).
+    ``backend_factory``: model name → backend; whatever it builds is cached, one per model
+    (default: from ``settings``). ``params``: default sampling, which a request's own values
+    override. ``memory``: True for the configured memory, False for none, or a callable
+    ``Database -> MemoryBank``. ``workers``: how many replies generate at once (more wait).
+    ``max_body_bytes``: larger requests get a 413.
+    """
+    require_server_extra()
+    from fastapi import FastAPI
+
+    from personae import __version__
+    from personae.server.errors import install_error_handlers
+    from personae.server.openai_routes import router as openai_router
+
+    if workers < 1:
+        raise ConfigError(f"workers must be 1 or more, not {workers}")
+    settings = settings or load_settings()
+    memory_factory, memory_settings = _memory(settings, memory)
+    pool = BackendPool(backend_factory or settings_factory(settings), settings.model)
+    db_path = _database_path(db)
+    state = ServerState(
+        db_path=db_path,
+        settings=settings,
+        workers=Workers(
+            db_path=db_path,
+            settings=settings,
+            backends=pool,
+            memory=memory_factory,
+            memory_settings=memory_settings,
+            size=workers,
+        ),
+        params=params or GenerationParams(),
+        max_body_bytes=max_body_bytes,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            state.workers.shutdown()
+            pool.close()
+
+    app = FastAPI(
+        title="personae",
+        version=__version__,
+        lifespan=lifespan,
+        # No generated docs: the routes read raw JSON (for OpenAI-shaped errors), so the
+        # schema would be empty, and the docs page loads scripts from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.personae = state
+    install_error_handlers(app)
+    app.include_router(openai_router)
+    return app

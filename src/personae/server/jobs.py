@@ -1,0 +1,369 @@
+"""Generation off the event loop: each request is one job on a worker thread.
+
+A job does everything that touches the store or the backend, start to finish, on one thread:
+SQLite connections belong to the thread that opened them, and a stored chat writes its
+checkpoints from inside the reply generator. Each worker thread keeps its own connection and
+memory bank for the jobs it runs. A job reports through ``emit`` (see :mod:`.streaming`) and
+stops when ``cancel`` is set: it closes the reply generator, which closes the backend's stream
+(cancelling generation), and a stored reply keeps what arrived, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from personae.agent import Agent, Chat, Turn
+from personae.backends.base import Backend, GenerationParams
+from personae.characters import Character
+from personae.config import Settings
+from personae.errors import NotFound, PersonaeError
+from personae.server.backends import BackendPool
+from personae.server.errors import APIError, model_not_found
+from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
+
+if TYPE_CHECKING:
+    from personae.memory.bank import MemoryBank
+    from personae.memory.manager import MemorySettings
+
+log = logging.getLogger("personae.server")
+
+MemoryFactory = Callable[[Database], "MemoryBank"]
+
+
+# -- what a job reports -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    """Set-up is done and generation starts; ``chat_id`` for a stored chat."""
+
+    chat_id: int | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    index: int
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    reply_id: int | None = None  # the stored reply, in a stored chat
+    memory_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: BaseException
+
+
+Event = Opened | Delta | Finished | Failed
+Emit = Callable[[Event | None], None]  # None: the job is over (always sent, last)
+
+
+# -- what a job is asked -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredTarget:
+    """Stateful mode: which stored chat, and the one new user message."""
+
+    text: str
+    chat_id: int | None = None
+    user_id: str | None = None
+    new_chat: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    character: str
+    model: str | None
+    params: GenerationParams
+    history: tuple[Turn, ...] = ()  # stateless: the whole conversation, oldest first
+    instructions: str = ""  # the client's leading system messages
+    user_name: str | None = None
+    n: int = 1
+    stored: StoredTarget | None = None
+
+
+# -- the workers -------------------------------------------------------------------------------
+
+
+@dataclass
+class Workers:
+    """A fixed pool of generation threads, each with its own store connection and memory."""
+
+    db_path: Path
+    settings: Settings
+    backends: BackendPool
+    memory: MemoryFactory | None = None
+    memory_settings: MemorySettings | None = None
+    size: int = 8
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _busy: set[int] = field(default_factory=set, repr=False)
+    _busy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def submit(self, job: Job, emit: Emit, cancel: threading.Event) -> Future[None]:
+        with self._pool_lock:
+            if self._pool is None:  # first use, or the app started again after a shutdown
+                self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="personae-gen")
+            return self._pool.submit(run_job, self, job, emit, cancel)
+
+    def shutdown(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            # Jobs in flight were cancelled by their requests; do not wait for a slow backend.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def database(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = Database(self.db_path)
+            self._local.db = db
+        return db
+
+    def memory_bank(self) -> MemoryBank | None:
+        if self.memory is None:
+            return None
+        bank: MemoryBank | None = getattr(self._local, "bank", None)
+        if bank is None:
+            bank = self.memory(self.database())
+            self._local.bank = bank
+        return bank
+
+    @contextlib.contextmanager
+    def claim(self, chat_id: int) -> Iterator[None]:
+        """One reply at a time per stored chat: a second would interleave its turn."""
+        with self._busy_lock:
+            if chat_id in self._busy:
+                raise APIError(
+                    f"chat {chat_id} is already generating a reply: wait for it to finish",
+                    status=409,
+                    code="chat_busy",
+                    param="chat_id",
+                )
+            self._busy.add(chat_id)
+        try:
+            yield
+        finally:
+            with self._busy_lock:
+                self._busy.discard(chat_id)
+
+    @property
+    def n_ctx(self) -> int | None:
+        value = self.settings.backend_options.get("n_ctx")
+        return int(value) if value else None
+
+
+def run_job(workers: Workers, job: Job, emit: Emit, cancel: threading.Event) -> None:
+    """The whole of one request's generation; every outcome is an event, the last is None."""
+    try:
+        if cancel.is_set():  # the client left while the job waited for a worker
+            return
+        stored = find_character(workers.database(), job.character)
+        backend = workers.backends.get(job.model)
+        if job.stored is None:
+            _stateless(workers, job, stored, backend, emit, cancel)
+        else:
+            _stateful(workers, job, job.stored, stored, backend, emit, cancel)
+    except Exception as exc:
+        emit(Failed(exc))
+    finally:
+        emit(None)
+
+
+def find_character(db: Database, name: str) -> StoredCharacter:
+    """The character a model id names: its exact id, else its id or name in any case."""
+    repo = CharacterRepository(db)
+    try:
+        return repo.get(name)
+    except PersonaeError:
+        pass
+    folded = name.casefold()
+    matches = [s for s in repo.all() if folded in (s.id.casefold(), s.character.name.casefold())]
+    if len(matches) == 1:
+        return matches[0]
+    raise model_not_found(name)
+
+
+def with_instructions(character: Character, instructions: str) -> Character:
+    """The card with the client's system text after its system prompt (``{{original}}`` keeps
+    the default one when the card has none), so it is part of the stable system message:
+    never trimmed with old history, and macros like ``{{char}}`` work in it."""
+    if not instructions.strip():
+        return character
+    head = character.system_prompt.strip() or "{{original}}"
+    return character.model_copy(update={"system_prompt": f"{head}\n\n{instructions.strip()}"})
+
+
+def _relay(pieces: Iterator[str], index: int, emit: Emit, cancel: threading.Event) -> bool:
+    """Send each piece on; False when cancelled. Closing the generator is what stops the
+    backend (and, in a stored chat, marks the reply incomplete with what arrived)."""
+    try:
+        for piece in pieces:
+            if cancel.is_set():
+                return False
+            emit(Delta(index, piece))
+        return not cancel.is_set()
+    finally:
+        close: Any = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+
+
+def _seeded(params: GenerationParams, index: int) -> GenerationParams:
+    # n candidates with one seed would be n copies of one reply.
+    if index == 0 or params.seed is None:
+        return params
+    return params.model_copy(update={"seed": params.seed + index})
+
+
+def _stateless(
+    workers: Workers,
+    job: Job,
+    stored: StoredCharacter,
+    backend: Backend,
+    emit: Emit,
+    cancel: threading.Event,
+) -> None:
+    agent = Agent(
+        with_instructions(stored.character, job.instructions),
+        backend,
+        user_name=job.user_name or workers.settings.user_name,
+        params=job.params,
+        n_ctx=workers.n_ctx,
+    )
+    history: Sequence[Turn] = list(job.history)
+    emit(Opened())
+    for index in range(job.n):
+        reply = agent.reply(history, _seeded(job.params, index))
+        if not _relay(iter(reply), index, emit, cancel):
+            return
+        usage = reply.usage
+        emit(
+            Finished(
+                index,
+                reply.finish_reason or "stop",
+                usage.prompt_tokens if usage else reply.prompt.prompt_tokens,
+                usage.completion_tokens if usage else agent.count_tokens(reply.text),
+            )
+        )
+
+
+def _open_chat(
+    workers: Workers,
+    job: Job,
+    target: StoredTarget,
+    stored: StoredCharacter,
+    backend: Backend,
+) -> tuple[int | None, Callable[[], Chat]]:
+    """The chat id to claim (None for a new chat) and how to open it."""
+    db = workers.database()
+    chats = ChatRepository(db)
+    common: dict[str, Any] = {
+        "params": job.params,
+        "n_ctx": workers.n_ctx,
+        "memory": workers.memory_bank(),
+        "memory_settings": workers.memory_settings,
+    }
+    chat_id = target.chat_id
+    if chat_id is not None:
+        try:
+            info = chats.get(chat_id)
+        except NotFound:
+            info = None
+        # Another user's chat is reported as missing, not as someone else's.
+        if info is None or (target.user_id is not None and info.user_id != target.user_id):
+            raise APIError(
+                f"no chat {chat_id}: leave chat_id out (with a user) to start one",
+                status=404,
+                code="chat_not_found",
+                param="chat_id",
+            )
+        if info.character_id != stored.id:
+            raise APIError(
+                f"chat {chat_id} is with {info.character_id!r}, not {stored.id!r}: use the "
+                f"model {info.character_id!r} or another chat",
+                param="chat_id",
+                code="chat_mismatch",
+            )
+    elif not target.new_chat:
+        latest = chats.latest(stored.id, user_id=target.user_id)
+        chat_id = latest.id if latest else None
+    if chat_id is not None:
+        existing = chat_id
+        return existing, lambda: Chat(db, existing, backend, **common)
+    return None, lambda: Chat.start(
+        db,
+        stored.id,
+        backend,
+        user_name=job.user_name or workers.settings.user_name,
+        user_id=target.user_id or workers.settings.user_id,
+        **common,
+    )
+
+
+@contextlib.contextmanager
+def _claimed(
+    workers: Workers, chat_id: int | None, open_chat: Callable[[], Chat]
+) -> Iterator[Chat]:
+    if chat_id is not None:
+        with workers.claim(chat_id):
+            yield open_chat()
+    else:
+        chat = open_chat()  # a new chat: claimed as soon as it has an id
+        with workers.claim(chat.id):
+            yield chat
+
+
+def _stateful(
+    workers: Workers,
+    job: Job,
+    target: StoredTarget,
+    stored: StoredCharacter,
+    backend: Backend,
+    emit: Emit,
+    cancel: threading.Event,
+) -> None:
+    chat_id, open_chat = _open_chat(workers, job, target, stored, backend)
+    with _claimed(workers, chat_id, open_chat) as chat:
+        if job.instructions.strip():
+            chat.agent = Agent(
+                with_instructions(chat.stored.character, job.instructions),
+                backend,
+                user_name=chat.info.user_name,
+                params=job.params,
+                n_ctx=workers.n_ctx,
+            )
+        emit(Opened(chat.id, chat.info.user_id))
+        if not _relay(chat.send(target.text, job.params), 0, emit, cancel):
+            return
+        reply = chat.last_reply
+        assert reply is not None  # set by the generator before it ends
+        emit(
+            Finished(
+                0,
+                reply.finish_reason or "stop",
+                reply.prompt_tokens or 0,
+                reply.completion_tokens
+                if reply.completion_tokens is not None
+                else chat.agent.count_tokens(reply.text),
+                reply_id=reply.id,
+                memory_error=chat.memory_error,
+            )
+        )

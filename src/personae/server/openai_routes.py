@@ -1,0 +1,291 @@
+"""The OpenAI-compatible routes: ``GET /v1/models`` and ``POST /v1/chat/completions``.
+
+Models are characters: ``sherlock`` plays Sherlock on the server's default backend model,
+``sherlock@qwen2.5-coder-0.5b`` on another. A completion is one of two kinds:
+
+* **stateless** (no ``chat_id``, no ``user``): the client sends the whole conversation, as
+  SillyTavern does. The prompt is built from the character's card and lorebook with the client's
+  user and assistant messages as history; nothing is stored.
+* **stateful** (``chat_id`` and/or ``user`` in the body): the server keeps the conversation and
+  memory. Only the request's last message, which must be the user's, is new; the history comes
+  from the store. ``user`` alone continues that user's latest chat with the character (or starts
+  one; ``new_chat: true`` always starts one); ``chat_id`` picks a chat. The response names the
+  chat: the ``X-Personae-Chat-Id`` header and a ``personae`` object in the body (for a stream, on
+  the first and last chunks).
+
+In both, the client's system messages before the first user/assistant message are extra
+instructions appended to the card's system prompt (so they are never trimmed away with old
+history, and ``{{char}}``/``{{user}}`` work in them); later ones stay in place in the history.
+
+``n`` > 1 asks for n separate generations (seeds ``seed``, ``seed + 1`` …); streamed, the
+candidates come one after another, each with its ``index`` and its own role, content and finish
+chunks. A stored chat keeps one reply per turn, so there ``n`` > 1 is a 400. A stream answers
+only once the first token is there, so a failure before it still gets its HTTP status; a failure
+after it is a ``data: {"error": …}`` event, with no ``[DONE]`` after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from personae.agent import Turn
+from personae.backends.base import GenerationParams, Role
+from personae.errors import PersonaeError
+from personae.server.backends import ModelId
+from personae.server.errors import APIError, error_response, model_not_found, sse_error
+from personae.server.jobs import (
+    Delta,
+    Event,
+    Failed,
+    Finished,
+    Job,
+    Opened,
+    StoredTarget,
+    find_character,
+)
+from personae.server.schemas import ChatCompletionRequest, parse_json, parse_request
+from personae.server.state import ServerState, get_state
+from personae.server.streaming import DONE, Channel, ClientGone, Output
+from personae.store import CharacterRepository, StoredCharacter, check_user_id
+
+CHAT_HEADER = "X-Personae-Chat-Id"
+# A status for the log only: the client that would read it has gone.
+CLIENT_CLOSED = 499
+
+router = APIRouter()
+
+
+# -- models --------------------------------------------------------------------------------------
+
+
+def _model(stored: StoredCharacter, model_id: str | None = None) -> dict[str, Any]:
+    return {
+        "id": model_id or stored.id,
+        "object": "model",
+        "created": int(stored.created_at),
+        "owned_by": "personae",
+        "name": stored.character.name,  # Open WebUI shows this instead of the id
+    }
+
+
+@router.get("/v1/models")
+def list_models(request: Request) -> dict[str, Any]:
+    """Every stored character, as a model."""
+    with get_state(request).database() as db:
+        characters = CharacterRepository(db).all()
+    return {"object": "list", "data": [_model(s) for s in characters]}
+
+
+@router.get("/v1/models/{model_id:path}")
+def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
+    """One character as a model; ``character@model`` ids are echoed back."""
+    parsed = ModelId.parse(model_id)
+    with get_state(request).database() as db:
+        try:
+            stored = find_character(db, parsed.character)
+        except PersonaeError:
+            raise model_not_found(model_id) from None
+    return _model(stored, model_id)
+
+
+# -- chat completions ------------------------------------------------------------------------------
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    state = get_state(request)
+    req = parse_request(parse_json(await _read_body(request, state.max_body_bytes)))
+    job = to_job(req, state)
+    channel = Channel(asyncio.get_running_loop())
+    output = Output(model=req.model, include_usage=req.include_usage)
+    state.workers.submit(job, channel.emit, channel.cancel)
+    if req.stream:
+        return await _stream(request, channel, output)
+    return await _complete(request, channel, output)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing one over ``limit`` bytes before reading it all into memory."""
+    too_large = APIError(
+        f"the request body is over {limit:,} bytes: send fewer or shorter messages "
+        "(in a stored chat, with chat_id or user, send only the new message)",
+        status=413,
+        code="request_too_large",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdecimal() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def _params(req: ChatCompletionRequest, defaults: GenerationParams) -> GenerationParams:
+    values: dict[str, Any] = {
+        "temperature": req.temperature,
+        # OpenAI allows top_p 0 (greedy); samplers need a positive nucleus, so keep a sliver.
+        "top_p": None if req.top_p is None else max(req.top_p, 1e-3),
+        "top_k": req.top_k,
+        "min_p": req.min_p,
+        "repeat_penalty": req.repetition_penalty,
+        "max_tokens": req.max_completion_tokens or req.max_tokens,
+        "seed": req.seed,
+        "stop": req.stop or None,
+    }
+    return defaults.model_copy(update={k: v for k, v in values.items() if v is not None})
+
+
+def _split(req: ChatCompletionRequest) -> tuple[str, list[Turn]]:
+    """Leading system messages become instructions; the rest is history (blank ones dropped)."""
+    instructions: list[str] = []
+    turns: list[Turn] = []
+    for message in req.messages:
+        text = message.content
+        if not text.strip():
+            continue
+        system = message.role in ("system", "developer")
+        if system and not turns:
+            instructions.append(text.strip())
+            continue
+        role: Role = "system" if system else "user" if message.role == "user" else "assistant"
+        turns.append(Turn(role, text))
+    return "\n\n".join(instructions), turns
+
+
+def to_job(req: ChatCompletionRequest, state: ServerState) -> Job:
+    """Check a request for everything that needs no store, and describe its job."""
+    model = ModelId.parse(req.model)
+    if not model.character:
+        raise APIError(
+            "the model must name a character, e.g. 'sherlock' (GET /v1/models lists them)",
+            param="model",
+            code="invalid_value",
+        )
+    n = req.n or 1
+    instructions, turns = _split(req)
+    names = [m.name for m in req.messages if m.role == "user" and m.name and m.name.strip()]
+    common: dict[str, Any] = {
+        "character": model.character,
+        "model": model.model,
+        "params": _params(req, state.params),
+        "instructions": instructions,
+        "user_name": names[-1].strip() if names else None,
+        "n": n,
+    }
+    if not req.stateful:
+        if req.new_chat:
+            raise APIError("new_chat needs a user: name whose chat it is", param="new_chat")
+        if not any(t.role == "user" for t in turns):
+            raise APIError(
+                "messages must include at least one user message with text", param="messages"
+            )
+        return Job(history=tuple(turns), **common)
+    if n > 1:
+        raise APIError(
+            "n > 1 is not supported for a stored chat (chat_id or user): it keeps one reply "
+            "per turn; leave chat_id and user out to get several candidates",
+            param="n",
+        )
+    if req.new_chat and req.chat_id is not None:
+        raise APIError("give either chat_id or new_chat, not both", param="new_chat")
+    user_id = check_user_id(req.user) if req.user is not None else None
+    last = req.messages[-1]
+    if last.role != "user" or not last.content.strip():
+        raise APIError(
+            "in a stored chat (chat_id or user) the last message must be the user's new "
+            "message; the server has the rest of the conversation",
+            param="messages",
+        )
+    target = StoredTarget(last.content, req.chat_id, user_id, bool(req.new_chat))
+    return Job(stored=target, **common)
+
+
+def _opened(event: Opened, output: Output, headers: dict[str, str]) -> None:
+    if event.chat_id is not None:
+        output.personae = {"chat_id": event.chat_id, "user_id": event.user_id}
+        headers[CHAT_HEADER] = str(event.chat_id)
+
+
+async def _complete(request: Request, channel: Channel, output: Output) -> Response:
+    headers: dict[str, str] = {}
+    error: BaseException | None = None
+    try:
+        while (event := await channel.next(request)) is not None:
+            if isinstance(event, Opened):
+                _opened(event, output, headers)
+            elif isinstance(event, Delta):
+                output.add_text(event.index, event.text)
+            elif isinstance(event, Finished):
+                output.finished[event.index] = event
+            else:
+                error = event.error
+    except ClientGone:
+        return Response(status_code=CLIENT_CLOSED)
+    finally:
+        channel.cancel.set()  # a no-op when the job is over; stops it if we were cancelled
+    if error is not None:
+        return error_response(error, headers)
+    return JSONResponse(output.body(), headers=headers)
+
+
+async def _stream(request: Request, channel: Channel, output: Output) -> Response:
+    """Wait for the first token before answering, so that an error in set-up or in reaching the
+    backend still gets its HTTP status; after that, errors are sent as an event."""
+    headers: dict[str, str] = {}
+    try:
+        first = await channel.next(request)
+        while isinstance(first, Opened):
+            _opened(first, output, headers)
+            first = await channel.next(request)
+    except ClientGone:
+        return Response(status_code=CLIENT_CLOSED)
+    except BaseException:
+        channel.cancel.set()
+        raise
+    if first is None or isinstance(first, Failed):
+        channel.cancel.set()
+        error = first.error if first else RuntimeError("the job ended without a reply")
+        return error_response(error, headers)
+    headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        _events(request, channel, output, first),
+        media_type="text/event-stream",
+        headers=headers,
+    )
+
+
+async def _events(
+    request: Request, channel: Channel, output: Output, first: Event
+) -> AsyncIterator[str]:
+    started: set[int] = set()
+    event: Event | None = first
+    try:
+        while event is not None:
+            if isinstance(event, Delta | Finished) and event.index not in started:
+                started.add(event.index)
+                yield output.role_chunk(event.index)
+            if isinstance(event, Delta):
+                yield output.content_chunk(event.index, event.text)
+            elif isinstance(event, Finished):
+                yield output.finish_chunk(event)
+            elif isinstance(event, Failed):
+                # No [DONE] after an error: no client may take a broken reply as complete.
+                yield sse_error(event.error)
+                return
+            event = await channel.next(request)
+        if output.include_usage:
+            yield output.usage_chunk()
+        yield DONE
+    except ClientGone:
+        return
+    finally:
+        channel.cancel.set()

@@ -1,0 +1,151 @@
+"""The chat-completions request: validated strictly (a string is not a number), with OpenAI's
+fields plus personae's own (``chat_id``, ``new_chat``); other unknown fields are ignored, as
+clients send many (``presence_penalty``, ``logit_bias`` …) that a character has no use for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from personae.server.errors import APIError, from_validation
+
+MAX_BODY_BYTES = 1_000_000
+MAX_N = 8
+MAX_STOPS = 32
+CHAT_ROLES = ("system", "developer", "user", "assistant")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class RequestMessage(_Strict):
+    """One message; ``content`` is a string or an array of text parts, held as one string."""
+
+    role: str
+    content: str = ""
+    name: str | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, role: str) -> str:
+        if role in ("tool", "function"):
+            raise ValueError("tool messages are not supported: characters do not call tools")
+        if role not in CHAT_ROLES:
+            raise ValueError(f"must be one of {', '.join(CHAT_ROLES)}, not {role!r}")
+        return role
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text(cls, content: Any) -> str:
+        if content is None:  # an assistant message that only called tools
+            return ""
+        if isinstance(content, str):
+            return content
+        if not isinstance(content, list):
+            raise ValueError("must be a string or an array of text parts")
+        texts: list[str] = []
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind != "text":
+                raise ValueError(
+                    f"only text parts are supported, not {kind!r}"
+                    if kind
+                    else "each part must be an object like {'type': 'text', 'text': '…'}"
+                )
+            text = part.get("text")
+            if not isinstance(text, str):
+                raise ValueError("a text part needs a string 'text'")
+            texts.append(text)
+        return "\n".join(texts)
+
+
+class StreamOptions(_Strict):
+    include_usage: bool | None = None
+
+
+class ChatCompletionRequest(_Strict):
+    model: str = Field(min_length=1, max_length=256)
+    messages: list[RequestMessage]
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
+    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    repetition_penalty: float | None = Field(default=None, gt=0.0)
+    max_tokens: int | None = Field(default=None, ge=1, le=32768)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=32768)
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    n: int | None = Field(default=None, ge=1, le=MAX_N)
+    user: str | None = None
+    chat_id: int | None = None
+    new_chat: bool | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _not_empty(cls, messages: list[RequestMessage]) -> list[RequestMessage]:
+        if not messages:
+            raise ValueError("must contain at least one message")
+        return messages
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stops(cls, stop: Any) -> tuple[str, ...]:
+        if stop is None:
+            return ()
+        stops = [stop] if isinstance(stop, str) else stop
+        if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+            raise ValueError("must be a string or an array of strings")
+        if len(stops) > MAX_STOPS:
+            raise ValueError(f"at most {MAX_STOPS} stop sequences")
+        if any(not s for s in stops):
+            raise ValueError("a stop sequence cannot be empty")
+        return tuple(stops)
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _chat_id(cls, chat_id: Any) -> int | None:
+        # Digit strings are accepted: some clients only let extra fields be strings.
+        if chat_id is None:
+            return None
+        if isinstance(chat_id, str) and chat_id.isdecimal():
+            chat_id = int(chat_id)
+        if isinstance(chat_id, bool) or not isinstance(chat_id, int) or chat_id < 1:
+            raise ValueError(f"must be a chat number (1 or more), not {chat_id!r}")
+        return chat_id
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+    @property
+    def stateful(self) -> bool:
+        return self.chat_id is not None or self.user is not None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 that says what is wrong with it."""
+    if not raw.strip():
+        raise APIError("the request body is empty: send a JSON object", code="invalid_json")
+    try:
+        data = json.loads(raw, parse_constant=_no_constants)
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8, NaN/Infinity
+        raise APIError(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise APIError("the request body must be a JSON object", code="invalid_json")
+    return data
+
+
+def parse_request(data: dict[str, Any]) -> ChatCompletionRequest:
+    try:
+        return ChatCompletionRequest.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc) from None

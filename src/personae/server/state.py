@@ -1,0 +1,34 @@
+"""What every route of one app shares; kept on ``app.state.personae``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from personae.backends.base import GenerationParams
+from personae.config import Settings
+from personae.server.jobs import Workers
+from personae.server.schemas import MAX_BODY_BYTES
+from personae.store import Database
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+
+@dataclass
+class ServerState:
+    db_path: Path
+    settings: Settings
+    workers: Workers
+    params: GenerationParams  # the server's defaults; a request's own values win
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    def database(self) -> Database:
+        """A short-lived connection for a quick read on the caller's thread (close it)."""
+        return Database(self.db_path)
+
+
+def get_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.personae
+    return state

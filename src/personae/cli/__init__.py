@@ -12,6 +12,7 @@ from personae.cli.evaluate import eval_group
 from personae.cli.memory import memory_group
 from personae.cli.models import backends_command, models_group
 from personae.cli.redact import redact_command
+from personae.cli.serve import serve_command
 from personae.cli.summarize import summarize_command
 
 
@@ -35,6 +36,7 @@ cli.add_command(eval_group)
 cli.add_command(summarize_command)
 cli.add_command(redact_command)
 cli.add_command(memory_group)
+cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -1,0 +1,144 @@
+"""`personae serve`: the characters over an OpenAI-compatible HTTP API."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import click
+
+from personae.cli.common import (
+    backend_options,
+    err_console,
+    fail,
+    generation_params,
+    make_backend,
+    open_db,
+    settings_from,
+    user_errors,
+)
+from personae.store import CharacterRepository
+
+
+class _OneLineErrors(click.Command):
+    """Bad options end in one ``error:`` line like every other failure, not a usage block."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            fail(" ".join(exc.format_message().split()), code=2)
+            raise  # unreachable: fail() exits
+
+
+def _port(_: click.Context, __: click.Parameter, value: str) -> int:
+    # A callback, not a ParamType subclass: ParamType is generic only in newer click.
+    text = str(value).strip()
+    if not text.isdecimal() or not 1 <= int(text) <= 65535:
+        raise click.BadParameter(f"{value!r} is not a port number: use 1-65535")
+    return int(text)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve", cls=_OneLineErrors)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default="8000",
+    callback=_port,
+    metavar="PORT",
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Replies generated at once; further requests wait.",
+)
+@click.option(
+    "--memory/--no-memory",
+    "use_memory",
+    default=True,
+    show_default=True,
+    help="Memory for stored chats (requests with chat_id or user).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+@backend_options
+@user_errors
+def serve_command(
+    host: str, port: int, workers: int, use_memory: bool, log_level: str, **flags: Any
+) -> None:
+    """Serve the characters over an OpenAI-compatible API, until Ctrl-C.
+
+    Point SillyTavern, Open WebUI or the openai client at http://HOST:PORT/v1; each character
+    is a model (GET /v1/models), `sherlock@MODEL` picks the backend model as well. Send
+    `chat_id` or `user` to have the server keep the chat and its memory.
+    """
+    from personae.server import create_app
+    from personae.server import run as server_run
+    from personae.server.app import require_server_extra
+    from personae.server.backends import settings_factory
+
+    require_server_extra()
+    settings = settings_from(flags)
+    db = open_db()
+    try:
+        count = len(CharacterRepository(db).ids())
+        path = db.path
+    finally:
+        db.close()
+    sock = server_run.bind(host, port)  # before the slow part, so a busy port fails at once
+    try:
+        # The default model is loaded now: a missing or broken one fails here, not at the
+        # first request. Others that a request names are loaded when first asked for.
+        default = make_backend(settings)
+        others = settings_factory(settings)
+
+        def backend_for(model: str) -> Any:
+            return default if model == settings.model else others(model)
+
+        app = create_app(
+            path,
+            settings=settings,
+            backend_factory=backend_for,
+            params=generation_params(flags),
+            memory=use_memory,
+            workers=workers,
+        )
+    except BaseException:
+        sock.close()
+        raise
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    err_console.print(
+        f"serving {count} characters on http://{shown}:{bound_port}/v1 with "
+        f"{default.name} {default.model} — Ctrl-C stops",
+        markup=False,
+    )
+    if not _is_loopback(host):
+        err_console.print(
+            f"warning: listening on {host}, and API keys are not implemented yet: anyone who "
+            "can reach this machine can use the characters and continue stored chats",
+            markup=False,
+        )
+    try:
+        server_run.serve(app, sock, log_level=log_level)
+    finally:
+        close = getattr(default, "close", None)
+        if close is not None:
+            close()

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,34 @@ def replay(chat: Chat, messages: Sequence[dict[str, str]]) -> tuple[float, list[
     return time.perf_counter() - start, ids
 
 
+@contextmanager
+def scripted_chat(
+    backend: Backend,
+    script: dict[str, Any],
+    params: GenerationParams,
+    n_ctx: int,
+    settings: MemorySettings | None,
+) -> Iterator[Chat]:
+    """A new chat with the script's character and user in a throwaway store with the bundled
+    characters; memory on (a fresh bank) when ``settings`` is given."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "bench.db")
+        try:
+            install_bundled(db)
+            yield Chat.start(
+                db,
+                script["character"],
+                backend,
+                user_name=script["user_name"],
+                params=params,
+                n_ctx=n_ctx,
+                memory=MemoryBank(db) if settings else None,
+                memory_settings=settings,
+            )
+        finally:
+            db.close()
+
+
 def run_condition(
     backend: Backend,
     script: dict[str, Any],
@@ -133,20 +162,9 @@ def run_condition(
     prompts_only: bool = False,
 ) -> dict[str, Any]:
     kinds = CONDITIONS[condition]
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(Path(tmp) / "bench.db")
-        install_bundled(db)
-        bank = MemoryBank(db) if kinds else None
-        chat = Chat.start(
-            db,
-            script["character"],
-            backend,
-            user_name=script["user_name"],
-            params=params,
-            n_ctx=n_ctx,
-            memory=bank,
-            memory_settings=MemorySettings.only(kinds) if kinds else None,
-        )
+    settings = MemorySettings.only(kinds) if kinds else None
+    with scripted_chat(backend, script, params, n_ctx, settings) as chat:
+        bank = chat.memory.bank if chat.memory else None
         replay_s, ids = replay(chat, script["messages"])
         history = chat.history()
         rows, first_prompt = [], None
@@ -177,12 +195,11 @@ def run_condition(
                 }
             )
         stored = (
-            db.conn.execute("SELECT kind, COUNT(*) FROM memories GROUP BY kind").fetchall()
+            chat.db.conn.execute("SELECT kind, COUNT(*) FROM memories GROUP BY kind").fetchall()
             if bank
             else []
         )
         summary = bank.repo.summary(chat.id) if bank else None
-        db.close()
     score = bootstrap_mean([1.0 if r["recalled"] else 0.0 for r in rows])
     return {
         "condition": condition,

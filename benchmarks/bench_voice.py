@@ -26,23 +26,19 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from benchmarks._common import RESULTS, table, write_result
-from benchmarks.bench_longchat import DATA, CachedBackend
-from personae.agent import Chat, Turn
+from benchmarks.bench_longchat import DATA, CachedBackend, scripted_chat
+from personae.agent import Turn
 from personae.backends import GenerationParams, get_backend
 from personae.cli.common import ensure_pulled
 from personae.evaluation.metrics.rouge import RougeScorer
 from personae.evaluation.stats import bootstrap_mean
-from personae.memory.bank import MemoryBank
 from personae.memory.lines import import_lines, parse_script
 from personae.memory.manager import MemorySettings
-from personae.store import Database
-from personae.store.library import install_bundled
 
 HOLD_EVERY = 5
 CONDITIONS = ("card only", "card + lines")
@@ -101,27 +97,16 @@ def run_language(
         ["rougeL"], tokenizer="kiwi" if language == "ko" else "default", stemmer=language != "ko"
     )
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(Path(tmp) / "bench.db")
-        install_bundled(db)
-        bank = MemoryBank(db)
-        chat = Chat.start(
-            db,
-            script["character"],
-            backend,
-            user_name=script["user_name"],
-            params=params,
-            n_ctx=n_ctx,
-            memory=bank,
-            memory_settings=MemorySettings.only(["lines"], lines_k=lines_k),
-        )
+    settings = MemorySettings.only(["lines"], lines_k=lines_k)
+    with scripted_chat(backend, script, params, n_ctx, settings) as chat:
+        assert chat.memory is not None
+        bank = chat.memory.bank
         char_name = chat.agent.character.name
         parsed = parse_script(
             script_text(kept, script["user_name"], char_name),
             speakers=[char_name],
         )
         imported = import_lines(bank, chat.stored.id, parsed, source="bench:voice")
-        assert chat.memory is not None
         for user_text, reference in held:
             turns = [Turn("user", user_text)]
             prepared = chat.memory.prepare(user_text)
@@ -135,7 +120,6 @@ def run_language(
                 }
             row["retrieved"] = [r.item.text for r in prepared.lines]
             rows.append(row)
-        db.close()
     out: dict[str, Any] = {
         "language": language,
         "character": script["character"],

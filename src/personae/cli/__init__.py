@@ -9,6 +9,7 @@ from personae.cli.card import card_group, restyle_command
 from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
 from personae.cli.evaluate import eval_group
+from personae.cli.keys import keys_group
 from personae.cli.memory import memory_group
 from personae.cli.models import backends_command, models_group
 from personae.cli.redact import redact_command
@@ -37,6 +38,7 @@ cli.add_command(summarize_command)
 cli.add_command(redact_command)
 cli.add_command(memory_group)
 cli.add_command(serve_command)
+cli.add_command(keys_group)
 
 
 def main() -> None:

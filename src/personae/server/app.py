@@ -103,9 +103,10 @@ def create_app(
     ``max_body_bytes``: larger requests get a 413.
     """
     require_server_extra()
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI
 
     from personae import __version__
+    from personae.server.auth import authenticate
     from personae.server.errors import install_error_handlers
     from personae.server.openai_routes import router as openai_router
 
@@ -136,6 +137,7 @@ def create_app(
             yield
         finally:
             state.workers.shutdown()
+            state.keys.close()
             pool.close()
 
     app = FastAPI(
@@ -150,5 +152,5 @@ def create_app(
     )
     app.state.personae = state
     install_error_handlers(app)
-    app.include_router(openai_router)
+    app.include_router(openai_router, dependencies=[Depends(authenticate)])
     return app

@@ -38,8 +38,10 @@ class APIError(PersonaeError):
         code: str = "invalid_request",
         param: str | None = None,
         error_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, param=param)
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
         self.http_status = status
         self.code = code
         self.error_type = error_type or (
@@ -78,7 +80,8 @@ def error_response(exc: BaseException, headers: Mapping[str, str] | None = None)
     from starlette.responses import JSONResponse
 
     status, content = describe(exc)
-    return JSONResponse(content, status_code=status, headers=dict(headers or {}))
+    merged = {**getattr(exc, "headers", {}), **(headers or {})}
+    return JSONResponse(content, status_code=status, headers=merged)
 
 
 def sse_error(exc: BaseException) -> str:

@@ -96,6 +96,7 @@ class Job:
     user_name: str | None = None
     n: int = 1
     stored: StoredTarget | None = None
+    viewer: str | None = None  # the key's user: others' private characters don't exist
 
 
 # -- the workers -------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def run_job(workers: Workers, job: Job, emit: Emit, cancel: threading.Event) -> 
     try:
         if cancel.is_set():  # the client left while the job waited for a worker
             return
-        stored = find_character(workers.database(), job.character)
+        stored = find_character(workers.database(), job.character, viewer=job.viewer)
         backend = workers.backends.get(job.model)
         if job.stored is None:
             _stateless(workers, job, stored, backend, emit, cancel)
@@ -187,15 +188,16 @@ def run_job(workers: Workers, job: Job, emit: Emit, cancel: threading.Event) -> 
         emit(None)
 
 
-def find_character(db: Database, name: str) -> StoredCharacter:
-    """The character a model id names: its exact id, else its id or name in any case."""
+def find_character(db: Database, name: str, *, viewer: str | None = None) -> StoredCharacter:
+    """The character a model id names: its exact id, else its id or name in any case, among
+    those ``viewer`` may see (None: all)."""
     repo = CharacterRepository(db)
     try:
-        return repo.get(name)
+        return repo.get(name, visible_to=viewer)
     except PersonaeError:
         pass
     folded = name.casefold()
-    matches = [s for s in repo.all() if folded in (s.id.casefold(), s.character.name.casefold())]
+    matches = [s for s in repo.all(visible_to=viewer) if folded in (s.id.casefold(), s.character.name.casefold())]
     if len(matches) == 1:
         return matches[0]
     raise model_not_found(name)

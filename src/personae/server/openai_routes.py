@@ -37,6 +37,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from personae.agent import Turn
 from personae.backends.base import GenerationParams, Role
 from personae.errors import PersonaeError
+from personae.server.auth import Caller, get_caller
 from personae.server.backends import ModelId
 from personae.server.errors import APIError, error_response, model_not_found, sse_error
 from personae.server.jobs import (
@@ -76,9 +77,9 @@ def _model(stored: StoredCharacter, model_id: str | None = None) -> dict[str, An
 
 @router.get("/v1/models")
 def list_models(request: Request) -> dict[str, Any]:
-    """Every stored character, as a model."""
+    """Every character the caller may use, as a model."""
     with get_state(request).database() as db:
-        characters = CharacterRepository(db).all()
+        characters = CharacterRepository(db).all(visible_to=get_caller(request).viewer)
     return {"object": "list", "data": [_model(s) for s in characters]}
 
 
@@ -88,7 +89,7 @@ def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
     parsed = ModelId.parse(model_id)
     with get_state(request).database() as db:
         try:
-            stored = find_character(db, parsed.character)
+            stored = find_character(db, parsed.character, viewer=get_caller(request).viewer)
         except PersonaeError:
             raise model_not_found(model_id) from None
     return _model(stored, model_id)
@@ -101,7 +102,7 @@ def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
 async def chat_completions(request: Request) -> Response:
     state = get_state(request)
     req = parse_request(parse_json(await _read_body(request, state.max_body_bytes)))
-    job = to_job(req, state)
+    job = to_job(req, state, get_caller(request))
     channel = Channel(asyncio.get_running_loop())
     output = Output(model=req.model, include_usage=req.include_usage)
     state.workers.submit(job, channel.emit, channel.cancel)
@@ -161,7 +162,7 @@ def _split(req: ChatCompletionRequest) -> tuple[str, list[Turn]]:
     return "\n\n".join(instructions), turns
 
 
-def to_job(req: ChatCompletionRequest, state: ServerState) -> Job:
+def to_job(req: ChatCompletionRequest, state: ServerState, caller: Caller) -> Job:
     """Check a request for everything that needs no store, and describe its job."""
     model = ModelId.parse(req.model)
     if not model.character:
@@ -180,6 +181,7 @@ def to_job(req: ChatCompletionRequest, state: ServerState) -> Job:
         "instructions": instructions,
         "user_name": names[-1].strip() if names else None,
         "n": n,
+        "viewer": caller.viewer,
     }
     if not req.stateful:
         if req.new_chat:
@@ -197,7 +199,9 @@ def to_job(req: ChatCompletionRequest, state: ServerState) -> Job:
         )
     if req.new_chat and req.chat_id is not None:
         raise APIError("give either chat_id or new_chat, not both", param="new_chat")
-    user_id = check_user_id(req.user) if req.user is not None else None
+    asked = check_user_id(req.user) if req.user is not None else None
+    # With keys, the key decides whose chat it is; an open server takes the user asked for.
+    user_id = asked if caller.key_user is None else caller.user(asked)
     last = req.messages[-1]
     if last.role != "user" or not last.content.strip():
         raise APIError(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from personae.backends.base import GenerationParams
 from personae.config import Settings
+from personae.server.auth import KeyCheck
 from personae.server.jobs import Workers
 from personae.server.schemas import MAX_BODY_BYTES
 from personae.store import Database
@@ -23,6 +24,10 @@ class ServerState:
     workers: Workers
     params: GenerationParams  # the server's defaults; a request's own values win
     max_body_bytes: int = MAX_BODY_BYTES
+    keys: KeyCheck = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyCheck(self.db_path)
 
     def database(self) -> Database:
         """A short-lived connection for a quick read on the caller's thread (close it)."""

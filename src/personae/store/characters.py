@@ -45,6 +45,23 @@ class StoredCharacter:
     source: str
     created_at: float
     updated_at: float
+    owner_id: str | None = None  # None: added on this machine (bundled, CLI), not by a user
+    shared: bool = True  # False: only its owner sees it
+
+    def visible_to(self, user_id: str | None) -> bool:
+        """Whether ``user_id`` may see it (None: the operator, who sees everything)."""
+        return user_id is None or self.shared or self.owner_id == user_id
+
+    def editable_by(self, user_id: str | None) -> bool:
+        """Whether ``user_id`` may change or delete it: its owner, or the operator."""
+        return user_id is None or self.owner_id == user_id
+
+
+def _visible(user_id: str | None) -> tuple[str, tuple[str, ...]]:
+    """A WHERE condition (and its arguments) for the characters ``user_id`` may see."""
+    if user_id is None:
+        return "1", ()
+    return "(shared = 1 OR owner_id = ?)", (user_id,)
 
 
 class CharacterRepository:
@@ -58,8 +75,16 @@ class CharacterRepository:
         image: bytes | None = None,
         source: str = "import",
         character_id: str | None = None,
+        owner_id: str | None = None,
+        shared: bool = True,
     ) -> str:
-        """Store a character and return its new id (a unique slug of its name)."""
+        """Store a character and return its new id (a unique slug of its name).
+
+        ``owner_id``: the user who added it through the server (None: added on this machine);
+        ``shared`` False keeps it to its owner.
+        """
+        if owner_id is None and not shared:
+            raise InvalidInput("a private character needs an owner", param="shared")
         base = check_id(character_id) if character_id else slugify(character.name)
         now = time.time()
         card_json = json.dumps(character.to_card_dict(), ensure_ascii=False)
@@ -73,32 +98,60 @@ class CharacterRepository:
                 suffix += 1
             conn.execute(
                 "INSERT INTO characters (id, name, card_json, image, source, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (new_id, character.name, card_json, image, source, now, now),
+                "updated_at, owner_id, shared) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new_id, character.name, card_json, image, source, now, now, owner_id, shared),
             )
         return new_id
 
-    def update(self, character_id: str, character: Character) -> None:
+    def update(
+        self, character_id: str, character: Character, *, image: bytes | None = None
+    ) -> None:
+        """Replace the card (and the avatar, when ``image`` is given)."""
         card_json = json.dumps(character.to_card_dict(), ensure_ascii=False)
+        sets, args = "name = ?, card_json = ?, updated_at = ?", [character.name, card_json]
+        args.append(time.time())
+        if image is not None:
+            sets += ", image = ?"
+            args.append(image)
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "UPDATE characters SET name = ?, card_json = ?, updated_at = ? WHERE id = ?",
-                (character.name, card_json, time.time(), check_id(character_id)),
+                f"UPDATE characters SET {sets} WHERE id = ?", (*args, check_id(character_id))
             )
             if cur.rowcount == 0:
                 raise self._not_found(character_id)
 
-    def get(self, character_id: str) -> StoredCharacter:
+    def set_shared(self, character_id: str, shared: bool) -> None:
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT owner_id FROM characters WHERE id = ?", (check_id(character_id),)
+            ).fetchone()
+            if row is None:
+                raise self._not_found(character_id)
+            if row["owner_id"] is None and not shared:
+                raise InvalidInput(
+                    f"{character_id!r} was added on the server's machine and has no owner, so "
+                    "it stays shared",
+                    param="shared",
+                )
+            conn.execute(
+                "UPDATE characters SET shared = ?, updated_at = ? WHERE id = ?",
+                (int(shared), time.time(), character_id),
+            )
+
+    def get(self, character_id: str, *, visible_to: str | None = None) -> StoredCharacter:
+        """By exact id; ``visible_to``: a user id, for whom others' private ones don't exist."""
+        where, args = _visible(visible_to)
         row = self.db.conn.execute(
-            "SELECT * FROM characters WHERE id = ?", (check_id(character_id),)
+            f"SELECT * FROM characters WHERE id = ? AND {where}", (check_id(character_id), *args)
         ).fetchone()
         if row is None:
             raise self._not_found(character_id)
         return self._row(row)
 
-    def find(self, id_or_name: str) -> StoredCharacter:
+    def find(self, id_or_name: str, *, visible_to: str | None = None) -> StoredCharacter:
         """By id (any case), else by name (any case), else by a unique id prefix."""
         conn = self.db.conn
+        where, extra = _visible(visible_to)
         prefix = id_or_name.lower().replace("%", r"\%").replace("_", r"\_") + "%"
         for sql, arg in (
             ("SELECT * FROM characters WHERE id = ?", id_or_name),
@@ -106,7 +159,7 @@ class CharacterRepository:
             ("SELECT * FROM characters WHERE lower(name) = lower(?)", id_or_name),
             ("SELECT * FROM characters WHERE lower(id) LIKE ? ESCAPE '\\'", prefix),
         ):
-            rows = conn.execute(sql, (arg,)).fetchall()
+            rows = conn.execute(f"{sql} AND {where}", (arg, *extra)).fetchall()
             if len(rows) == 1:
                 return self._row(rows[0])
             if len(rows) > 1:
@@ -114,8 +167,11 @@ class CharacterRepository:
                 raise InvalidInput(f"{id_or_name!r} matches several characters ({ids}); use an id")
         raise self._not_found(id_or_name)
 
-    def all(self) -> list[StoredCharacter]:
-        rows = self.db.conn.execute("SELECT * FROM characters ORDER BY name, id").fetchall()
+    def all(self, *, visible_to: str | None = None) -> list[StoredCharacter]:
+        where, args = _visible(visible_to)
+        rows = self.db.conn.execute(
+            f"SELECT * FROM characters WHERE {where} ORDER BY name, id", args
+        ).fetchall()
         return [self._row(r) for r in rows]
 
     def ids(self) -> set[str]:
@@ -136,6 +192,8 @@ class CharacterRepository:
             source=row["source"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            owner_id=row["owner_id"],
+            shared=bool(row["shared"]),
         )
 
     @staticmethod

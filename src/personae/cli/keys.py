@@ -53,7 +53,9 @@ def list_command(include_revoked: bool, as_json: bool) -> None:
         err_console.print("[dim]No keys: the server is open to anyone who can reach it.[/]")
         return
     for k in keys:
-        state = f"revoked {_when(k.revoked_at)}" if k.revoked_at else f"used {_when(k.last_used_at)}"
+        state = (
+            f"revoked {_when(k.revoked_at)}" if k.revoked_at else f"used {_when(k.last_used_at)}"
+        )
         label = f"  {k.label}" if k.label else ""
         click.echo(f"{k.id}  {k.user_id:<20} created {_when(k.created_at)}  {state}{label}")
 

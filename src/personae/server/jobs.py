@@ -197,7 +197,11 @@ def find_character(db: Database, name: str, *, viewer: str | None = None) -> Sto
     except PersonaeError:
         pass
     folded = name.casefold()
-    matches = [s for s in repo.all(visible_to=viewer) if folded in (s.id.casefold(), s.character.name.casefold())]
+    matches = [
+        s
+        for s in repo.all(visible_to=viewer)
+        if folded in (s.id.casefold(), s.character.name.casefold())
+    ]
     if len(matches) == 1:
         return matches[0]
     raise model_not_found(name)

@@ -108,7 +108,8 @@ class CharacterRepository:
     ) -> None:
         """Replace the card (and the avatar, when ``image`` is given)."""
         card_json = json.dumps(character.to_card_dict(), ensure_ascii=False)
-        sets, args = "name = ?, card_json = ?, updated_at = ?", [character.name, card_json]
+        sets = "name = ?, card_json = ?, updated_at = ?"
+        args: list[str | float | bytes] = [character.name, card_json]
         args.append(time.time())
         if image is not None:
             sets += ", image = ?"

@@ -109,6 +109,8 @@ def create_app(
     from personae.server.auth import authenticate
     from personae.server.errors import install_error_handlers
     from personae.server.openai_routes import router as openai_router
+    from personae.server.rest import router as rest_router
+    from personae.server.web import router as web_router
 
     if workers < 1:
         raise ConfigError(f"workers must be 1 or more, not {workers}")
@@ -153,4 +155,6 @@ def create_app(
     app.state.personae = state
     install_error_handlers(app)
     app.include_router(openai_router, dependencies=[Depends(authenticate)])
+    app.include_router(rest_router, dependencies=[Depends(authenticate)])
+    app.include_router(web_router)  # the page itself is public; its API calls carry the key
     return app

@@ -209,3 +209,11 @@ def test_rolling_summary_appends_then_condenses() -> None:
     assert second == "They solved the case together."
     assert len(backend.calls) == 3
     assert summarizer.fold("same", []) == "same"
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "about themselves"), ("ko", "자기 자신")])
+def test_rolling_summary_asks_to_keep_personal_facts(language: str, words: str) -> None:
+    backend = ScriptedBackend().enqueue("#A# is a tailor.")
+    RollingSummarizer(backend, language=language).fold("", msgs(8))
+    request = backend.calls[0][0][-1].content
+    assert words in request and request.index("<dialogue>") < request.index(words)

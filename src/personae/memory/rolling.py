@@ -3,7 +3,8 @@
 After a reply, if the messages not yet summarized cost more than ``trigger`` of the room the
 prompt has for history, the oldest of them are summarized in whole blocks of
 :data:`~personae.agent.prompt.DROP_BLOCK` messages until what is left fits in ``keep`` of the
-room. Each block's summary (the dialogue summarizer, zero-shot, two sentences) is appended to the
+room. Each block's summary (the dialogue summarizer, zero-shot, up to three sentences, told to
+keep every fact a speaker gives about themselves) is appended to the
 running summary; when that grows past ``max_summary_tokens``, the running summary is itself
 condensed.
 
@@ -22,6 +23,7 @@ from personae.backends.base import Backend
 from personae.errors import InvalidInput
 from personae.summarization import Summarizer, SummaryConfig
 from personae.summarization.dialogue import dialogue_from_messages
+from personae.summarization.prompts import KEEP_PERSONAL_FACTS
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,12 @@ class RollingSummarizer:
         self.count = count_tokens or (lambda text: len(text.split()) * 2)
         self._block = Summarizer(
             backend,
-            SummaryConfig(max_words=max_words, max_sentences=3, language=self.language),
+            SummaryConfig(
+                max_words=max_words,
+                max_sentences=3,
+                language=self.language,
+                focus=KEEP_PERSONAL_FACTS[self.language],
+            ),
         )
 
     def fold(self, previous: str, messages: Sequence[Message]) -> str:

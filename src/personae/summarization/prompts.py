@@ -41,6 +41,21 @@ USER = {
 }
 
 
+# For summaries that stand in for a chat's old messages: what must survive is what a speaker said
+# about themselves, which a plot summary drops first (the long-chat benchmark recalled 0/20
+# planted facts from summaries written without this).
+KEEP_PERSONAL_FACTS = {
+    "en": (
+        "Above all, keep every fact a speaker states about themselves (name, age, work, family, "
+        "pets, home town, dates, likes and dislikes), with names and numbers exactly as said."
+    ),
+    "ko": (
+        "무엇보다 화자가 자기 자신에 대해 말한 사실(이름, 나이, 직업, 가족, 반려동물, 고향, 날짜, "
+        "좋아하고 싫어하는 것)은 이름과 숫자를 그대로 살려 모두 남기세요."
+    ),
+}
+
+
 def length_phrase(language: str, max_sentences: int) -> str:
     table = LENGTH[language]
     if max_sentences in table:
@@ -58,16 +73,19 @@ def build_messages(
     max_sentences: int,
     speakers: Sequence[str] = (),
     demos: Sequence[tuple[str, Sequence[str], str]] = (),
+    focus: str = "",
 ) -> list[Message]:
     """System instructions, each demonstration ``(dialogue, speakers, summary)`` as a
-    user/assistant pair, then the dialogue to summarize."""
+    user/assistant pair, then the dialogue to summarize; ``focus``: an extra instruction
+    appended to the request (e.g. :data:`KEEP_PERSONAL_FACTS`)."""
     lang = language if language in SYSTEM else "en"
     length = length_phrase(lang, max_sentences)
 
     def ask(text: str, names: Sequence[str]) -> str:
         fallback = "the names used" if lang == "en" else "대화의 이름"
         joined = ", ".join(names) if names else fallback
-        return USER[lang].format(dialogue=text, length=length, words=max_words, speakers=joined)
+        request = USER[lang].format(dialogue=text, length=length, words=max_words, speakers=joined)
+        return f"{request} {focus.strip()}" if focus.strip() else request
 
     messages = [Message("system", SYSTEM[lang])]
     for demo_dialogue, demo_speakers, demo_summary in demos:

@@ -33,6 +33,7 @@ class SummaryConfig:
     max_sentences: int = 2
     language: str | None = None  # None: detect from the dialogue
     seed: int = 0
+    focus: str = ""  # an extra instruction for every request (see prompts.KEEP_PERSONAL_FACTS)
 
     def __post_init__(self) -> None:
         if not 0 <= self.shots <= 8:
@@ -148,6 +149,7 @@ class Summarizer:
             max_sentences=cfg.max_sentences,
             speakers=dialogue.speakers,
             demos=[(d.dialogue, _speakers(d.dialogue), d.summary) for d in demos],
+            focus=cfg.focus,
         )
         max_tokens = min(512, int(cfg.max_words * (3.0 if language == "ko" else 2.0)) + 16)
         candidates: list[str] = []

@@ -127,10 +127,35 @@ class Chat:
     ) -> Chat:
         """A new chat; the character's greeting (``greeting`` picks among the alternates,
         ``None`` for a random one) is its first message."""
+        chat_id = cls.create(
+            db, character_id, user_name=user_name, user_id=user_id, greeting=greeting
+        )
+        return cls(
+            db,
+            chat_id,
+            backend,
+            params=params,
+            n_ctx=n_ctx,
+            memory=memory,
+            memory_settings=memory_settings,
+        )
+
+    @staticmethod
+    def create(
+        db: Database,
+        character_id: str,
+        *,
+        user_name: str = "User",
+        user_id: str = "local",
+        greeting: int | None = 0,
+        title: str = "",
+    ) -> int:
+        """Store a new chat, its greeting first, and return its id; no backend is needed (the
+        server makes chats this way, and opens them when a reply is asked for)."""
         stored = CharacterRepository(db).get(character_id)
         repo = ChatRepository(db)
-        chat_id = repo.create(stored.id, user_name=user_name, user_id=user_id)
         greetings = [g for g in stored.character.greetings() if g.strip()]
+        text = None
         if greetings:
             if greeting is None:
                 text = random.choice(greetings)
@@ -142,16 +167,10 @@ class Chat:
                     f"--greeting must be 0..{len(greetings) - 1}"
                 )
             text = expand_macros(text, char=stored.character.name, user=user_name).strip()
+        chat_id = repo.create(stored.id, user_name=user_name, user_id=user_id, title=title)
+        if text is not None:
             repo.add_message(chat_id, "assistant", text)
-        return cls(
-            db,
-            chat_id,
-            backend,
-            params=params,
-            n_ctx=n_ctx,
-            memory=memory,
-            memory_settings=memory_settings,
-        )
+        return chat_id
 
     @property
     def id(self) -> int:

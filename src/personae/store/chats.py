@@ -145,6 +145,15 @@ class ChatRepository:
             if conn.execute("DELETE FROM chats WHERE id = ?", (chat_id,)).rowcount == 0:
                 raise NotFound(f"no chat {chat_id}: see `personae chats list`", param="chat")
 
+    def rename(self, chat_id: int, title: str) -> None:
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE chats SET title = ?, updated_at = ? WHERE id = ?",
+                (title, time.time(), chat_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f"no chat {chat_id}: see `personae chats list`", param="chat")
+
     # -- messages -----------------------------------------------------------------------------
 
     def messages(self, chat_id: int, *, include_hidden: bool = False) -> list[StoredMessage]:
@@ -236,6 +245,19 @@ class ChatRepository:
         with self.db.transaction() as conn:
             conn.execute("UPDATE messages SET status = 'superseded' WHERE id = ?", (message_id,))
             return self._insert(conn, old.chat_id, old.role, content, "complete")
+
+    def rewrite(self, message_id: int, content: str) -> None:
+        """Replace a message's text where it stands (the web page's edit). Unlike :meth:`edit`
+        it keeps no old version, and the message keeps its place and status."""
+        if not content.strip():
+            raise InvalidInput("the new text is empty")
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE messages SET content = ? WHERE id = ?", (content, message_id)
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f"no message {message_id}")
+            self._touch(conn, message_id)
 
     # -- helpers ------------------------------------------------------------------------------
 

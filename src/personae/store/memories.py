@@ -185,6 +185,26 @@ class MemoryRepository:
             self._bump(conn, {old.partition})
         return self.get(memory_id)
 
+    def annotate(
+        self, memory_id: int, *, label: str | None = None, importance: float | None = None
+    ) -> MemoryItem:
+        """Change a memory's label and/or importance (None keeps it); text and keys stay."""
+        old = self.get(memory_id)
+        if importance is not None and not 0 <= importance <= 10:
+            raise InvalidInput(f"importance must be within 0-10, not {importance}")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE memories SET label = ?, importance = ?, updated_at = ? WHERE id = ?",
+                (
+                    old.label if label is None else label,
+                    old.importance if importance is None else float(importance),
+                    time.time(),
+                    memory_id,
+                ),
+            )
+            self._bump(conn, {old.partition})
+        return self.get(memory_id)
+
     def touch(self, memory_ids: Sequence[int], when: float | None = None) -> None:
         """Record that these memories were just retrieved (recency counts from here)."""
         if not memory_ids:
@@ -299,6 +319,22 @@ class MemoryRepository:
             )
             items += [self._item(r) for r in rows]
         return sorted(items, key=lambda i: i.id)
+
+    def of_user(
+        self, user_id: str, *, character_id: str | None = None, kinds: Sequence[str] = KINDS
+    ) -> list[MemoryItem]:
+        """Every memory of ``user_id``, in every chat (oldest first); with ``character_id``,
+        those with that character and those the user has with every character."""
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
+        sql = f"SELECT * FROM memories WHERE user_id = ? AND kind IN ({','.join('?' * len(kinds))})"
+        args: list[Any] = [user_id, *kinds]
+        if character_id is not None:
+            sql += " AND (character_id IS NULL OR character_id = ?)"
+            args.append(character_id)
+        rows = self.db.conn.execute(sql + " ORDER BY id", args)
+        return [self._item(r) for r in rows]
 
     @staticmethod
     def _where(

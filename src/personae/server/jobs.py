@@ -78,12 +78,14 @@ Emit = Callable[[Event | None], None]  # None: the job is over (always sent, las
 
 @dataclass(frozen=True)
 class StoredTarget:
-    """Stateful mode: which stored chat, and the one new user message."""
+    """Stateful mode: which stored chat, and the one new user message (with ``regenerate``:
+    no new message, the chat's last reply is replaced; ``chat_id`` is then required)."""
 
     text: str
     chat_id: int | None = None
     user_id: str | None = None
     new_chat: bool = False
+    regenerate: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,7 +359,11 @@ def _stateful(
                 n_ctx=workers.n_ctx,
             )
         emit(Opened(chat.id, chat.info.user_id))
-        if not _relay(chat.send(target.text, job.params), 0, emit, cancel):
+        if target.regenerate:
+            pieces = chat.regenerate(job.params)
+        else:
+            pieces = chat.send(target.text, job.params)
+        if not _relay(pieces, 0, emit, cancel):
             return
         reply = chat.last_reply
         assert reply is not None  # set by the generator before it ends

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from personae.backends.base import Backend, GenerationParams
 from personae.characters import Character
 from personae.config import Settings
 from personae.errors import NotFound, PersonaeError
+from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
 from personae.server.backends import BackendPool
 from personae.server.errors import APIError, model_not_found
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
@@ -106,32 +107,53 @@ class Job:
 
 @dataclass
 class Workers:
-    """A fixed pool of generation threads, each with its own store connection and memory."""
+    """``size`` generation slots, each a thread with its own store connection and memory, and
+    a fair, bounded queue in front of them (see :mod:`.admission`)."""
 
     db_path: Path
     settings: Settings
     backends: BackendPool
     memory: MemoryFactory | None = None
     memory_settings: MemorySettings | None = None
-    size: int = 8
+    size: int = 8  # replies generating at once
+    max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting for a slot; more get a 429
+    max_queue_per_user: int | None = None  # None: half the queue
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _busy: set[int] = field(default_factory=set, repr=False)
     _busy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _admission: Admission | None = field(default=None, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def submit(self, job: Job, emit: Emit, cancel: threading.Event) -> Future[None]:
+    @property
+    def admission(self) -> Admission:
         with self._pool_lock:
-            if self._pool is None:  # first use, or the app started again after a shutdown
-                self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="personae-gen")
-            return self._pool.submit(run_job, self, job, emit, cancel)
+            if self._admission is None:  # first use, or the app started again after a shutdown
+                self._admission = Admission(self.size, self.max_queue, self.max_queue_per_user)
+            return self._admission
+
+    def submit(
+        self, job: Job, emit: Emit, cancel: threading.Event, *, client: str | None = None
+    ) -> Future[None]:
+        """Run ``job`` in a slot, or queue it; over capacity, raises a 429 :class:`APIError`
+        (with ``Retry-After``). ``client``: the caller's address, which stands for the user of
+        a request that names none in the queue's turns."""
+
+        def dropped(reason: BaseException | None) -> None:
+            # It will not run: its client left (nobody listens), or the server is stopping.
+            if reason is not None:
+                emit(Failed(reason))
+            emit(None)
+
+        return self.admission.submit(
+            queue_user(job, client), lambda: run_job(self, job, emit, cancel), cancel, dropped
+        )
 
     def shutdown(self) -> None:
         with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
+            admission, self._admission = self._admission, None
+        if admission is not None:
             # Jobs in flight were cancelled by their requests; do not wait for a slow backend.
-            pool.shutdown(wait=False, cancel_futures=True)
+            admission.shutdown()
 
     def database(self) -> Database:
         db: Database | None = getattr(self._local, "db", None)
@@ -171,6 +193,16 @@ class Workers:
     def n_ctx(self) -> int | None:
         value = self.settings.backend_options.get("n_ctx")
         return int(value) if value else None
+
+
+def queue_user(job: Job, client: str | None = None) -> str:
+    """Whose turn a job waits for in the queue: the stored chat's user, else the API key's
+    user, else the caller's address (requests from one address are one user's)."""
+    if job.stored is not None and job.stored.user_id:
+        return f"user:{job.stored.user_id}"
+    if job.viewer:
+        return f"user:{job.viewer}"
+    return f"client:{client or 'anonymous'}"
 
 
 def run_job(workers: Workers, job: Job, emit: Emit, cancel: threading.Event) -> None:

@@ -163,3 +163,12 @@ def test_recall_note_keeps_to_its_token_budget(db: Database) -> None:
     note = tight.last_memory.prompt.recall
     assert "Biscuit" in note and "Your tan" not in note  # lines go first
     assert len(note.split()) < len(full.split())
+
+
+def test_the_query_embedding_reads_the_end_of_a_long_message() -> None:
+    from personae.memory.manager import query_text
+
+    assert query_text("What is my dog called?") == "What is my dog called?"
+    long = " ".join(f"w{i}" for i in range(100)) + " 강아지 이름이 뭐였지?"
+    assert query_text(long, words=4) == "w99 강아지 이름이 뭐였지?"
+    assert query_text("") == ""

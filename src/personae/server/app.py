@@ -1,10 +1,10 @@
 """The app factory. ``create_app()`` gives an ASGI app (FastAPI) to run with uvicorn, or to
 test with FastAPI's ``TestClient``; ``personae serve`` is the command-line way to run it.
 
-Each concern has its module: :mod:`.openai_routes` (the OpenAI-compatible API), :mod:`.errors`
-(OpenAI error bodies), :mod:`.jobs` (generation on worker threads), :mod:`.streaming` (events to
-chunks), :mod:`.backends` (model ids to backends). API keys, REST routes and the web page plug
-into the same factory as further routers.
+Each concern has its module: :mod:`.openai_routes` (the OpenAI-compatible API), :mod:`.rest`
+(the REST API under ``/api``), :mod:`.errors` (OpenAI error bodies), :mod:`.jobs` (generation on
+worker threads), :mod:`.replies` and :mod:`.streaming` (events to responses), :mod:`.backends`
+(model ids to backends), :mod:`.auth` (API keys), :mod:`.openapi` (``/openapi.json``).
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ def create_app(
     from personae.server.auth import authenticate
     from personae.server.errors import install_error_handlers
     from personae.server.openai_routes import router as openai_router
+    from personae.server.openapi import install_openapi
     from personae.server.rest import router as rest_router
     from personae.server.web import router as web_router
 
@@ -146,14 +147,14 @@ def create_app(
         title="personae",
         version=__version__,
         lifespan=lifespan,
-        # No generated docs: the routes read raw JSON (for OpenAI-shaped errors), so the
-        # schema would be empty, and the docs page loads scripts from a CDN.
+        # The schema, but no docs page: FastAPI's loads its scripts from a CDN.
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
     )
     app.state.personae = state
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(openai_router, dependencies=[Depends(authenticate)])
     app.include_router(rest_router, dependencies=[Depends(authenticate)])
     app.include_router(web_router)  # the page itself is public; its API calls carry the key

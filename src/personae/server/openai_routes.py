@@ -19,47 +19,38 @@ history, and ``{{char}}``/``{{user}}`` work in them); later ones stay in place i
 
 ``n`` > 1 asks for n separate generations (seeds ``seed``, ``seed + 1`` …); streamed, the
 candidates come one after another, each with its ``index`` and its own role, content and finish
-chunks. A stored chat keeps one reply per turn, so there ``n`` > 1 is a 400. A stream answers
-only once the first token is there, so a failure before it still gets its HTTP status; a failure
-after it is a ``data: {"error": …}`` event, with no ``[DONE]`` after it.
+chunks. A stored chat keeps one reply per turn, so there ``n`` > 1 is a 400. How a job's events
+become the response (and when errors keep their status) is :mod:`.replies`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response
 
 from personae.agent import Turn
-from personae.backends.base import GenerationParams, Role
+from personae.backends.base import Role
 from personae.errors import PersonaeError
 from personae.server.auth import Caller, get_caller
 from personae.server.backends import ModelId
-from personae.server.errors import APIError, error_response, model_not_found, sse_error
-from personae.server.jobs import (
-    Delta,
-    Event,
-    Failed,
-    Finished,
-    Job,
-    Opened,
-    StoredTarget,
-    find_character,
-)
+from personae.server.errors import APIError, model_not_found
+from personae.server.jobs import Job, StoredTarget, find_character
+from personae.server.openapi import ERROR_RESPONSES, request_body_schema
+from personae.server.replies import answer, read_body
 from personae.server.schemas import ChatCompletionRequest, parse_json, parse_request
 from personae.server.state import ServerState, get_state
-from personae.server.streaming import DONE, Channel, ClientGone, Output
+from personae.server.streaming import Output
 from personae.store import CharacterRepository, StoredCharacter, check_user_id
 
-CHAT_HEADER = "X-Personae-Chat-Id"
-# A status for the log only: the client that would read it has gone.
-CLIENT_CLOSED = 499
+TOO_LARGE_HINT = (
+    "send fewer or shorter messages (in a stored chat, with chat_id or user, send only the new "
+    "message)"
+)
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 
 
 # -- models --------------------------------------------------------------------------------------
@@ -75,7 +66,7 @@ def _model(stored: StoredCharacter, model_id: str | None = None) -> dict[str, An
     }
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", summary="List the characters as models (OpenAI-compatible)")
 def list_models(request: Request) -> dict[str, Any]:
     """Every character the caller may use, as a model."""
     with get_state(request).database() as db:
@@ -83,7 +74,9 @@ def list_models(request: Request) -> dict[str, Any]:
     return {"object": "list", "data": [_model(s) for s in characters]}
 
 
-@router.get("/v1/models/{model_id:path}")
+@router.get(
+    "/v1/models/{model_id:path}", summary="One character as a model (OpenAI-compatible)"
+)
 def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
     """One character as a model; ``character@model`` ids are echoed back."""
     parsed = ModelId.parse(model_id)
@@ -98,51 +91,21 @@ def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
 # -- chat completions ------------------------------------------------------------------------------
 
 
-@router.post("/v1/chat/completions")
+@router.post(
+    "/v1/chat/completions",
+    summary="Chat with a character (OpenAI-compatible)",
+    description="Stateless with the whole conversation, or a stored chat with `chat_id` or "
+    "`user`; `stream: true` answers with server-sent `chat.completion.chunk` events.",
+    openapi_extra=request_body_schema(ChatCompletionRequest),
+    response_model=None,
+)
 async def chat_completions(request: Request) -> Response:
     state = get_state(request)
-    req = parse_request(parse_json(await _read_body(request, state.max_body_bytes)))
+    raw = await read_body(request, state.max_body_bytes, TOO_LARGE_HINT)
+    req = parse_request(parse_json(raw))
     job = to_job(req, state, get_caller(request))
-    channel = Channel(asyncio.get_running_loop())
     output = Output(model=req.model, include_usage=req.include_usage)
-    state.workers.submit(job, channel.emit, channel.cancel)
-    if req.stream:
-        return await _stream(request, channel, output)
-    return await _complete(request, channel, output)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing one over ``limit`` bytes before reading it all into memory."""
-    too_large = APIError(
-        f"the request body is over {limit:,} bytes: send fewer or shorter messages "
-        "(in a stored chat, with chat_id or user, send only the new message)",
-        status=413,
-        code="request_too_large",
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdecimal() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
-def _params(req: ChatCompletionRequest, defaults: GenerationParams) -> GenerationParams:
-    values: dict[str, Any] = {
-        "temperature": req.temperature,
-        # OpenAI allows top_p 0 (greedy); samplers need a positive nucleus, so keep a sliver.
-        "top_p": None if req.top_p is None else max(req.top_p, 1e-3),
-        "top_k": req.top_k,
-        "min_p": req.min_p,
-        "repeat_penalty": req.repetition_penalty,
-        "max_tokens": req.max_completion_tokens or req.max_tokens,
-        "seed": req.seed,
-        "stop": req.stop or None,
-    }
-    return defaults.model_copy(update={k: v for k, v in values.items() if v is not None})
+    return await answer(request, state, job, output, stream=bool(req.stream))
 
 
 def _split(req: ChatCompletionRequest) -> tuple[str, list[Turn]]:
@@ -177,7 +140,7 @@ def to_job(req: ChatCompletionRequest, state: ServerState, caller: Caller) -> Jo
     common: dict[str, Any] = {
         "character": model.character,
         "model": model.model,
-        "params": _params(req, state.params),
+        "params": req.params(state.params),
         "instructions": instructions,
         "user_name": names[-1].strip() if names else None,
         "n": n,
@@ -211,85 +174,3 @@ def to_job(req: ChatCompletionRequest, state: ServerState, caller: Caller) -> Jo
         )
     target = StoredTarget(last.content, req.chat_id, user_id, bool(req.new_chat))
     return Job(stored=target, **common)
-
-
-def _opened(event: Opened, output: Output, headers: dict[str, str]) -> None:
-    if event.chat_id is not None:
-        output.personae = {"chat_id": event.chat_id, "user_id": event.user_id}
-        headers[CHAT_HEADER] = str(event.chat_id)
-
-
-async def _complete(request: Request, channel: Channel, output: Output) -> Response:
-    headers: dict[str, str] = {}
-    error: BaseException | None = None
-    try:
-        while (event := await channel.next(request)) is not None:
-            if isinstance(event, Opened):
-                _opened(event, output, headers)
-            elif isinstance(event, Delta):
-                output.add_text(event.index, event.text)
-            elif isinstance(event, Finished):
-                output.finished[event.index] = event
-            else:
-                error = event.error
-    except ClientGone:
-        return Response(status_code=CLIENT_CLOSED)
-    finally:
-        channel.cancel.set()  # a no-op when the job is over; stops it if we were cancelled
-    if error is not None:
-        return error_response(error, headers)
-    return JSONResponse(output.body(), headers=headers)
-
-
-async def _stream(request: Request, channel: Channel, output: Output) -> Response:
-    """Wait for the first token before answering, so that an error in set-up or in reaching the
-    backend still gets its HTTP status; after that, errors are sent as an event."""
-    headers: dict[str, str] = {}
-    try:
-        first = await channel.next(request)
-        while isinstance(first, Opened):
-            _opened(first, output, headers)
-            first = await channel.next(request)
-    except ClientGone:
-        return Response(status_code=CLIENT_CLOSED)
-    except BaseException:
-        channel.cancel.set()
-        raise
-    if first is None or isinstance(first, Failed):
-        channel.cancel.set()
-        error = first.error if first else RuntimeError("the job ended without a reply")
-        return error_response(error, headers)
-    headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    return StreamingResponse(
-        _events(request, channel, output, first),
-        media_type="text/event-stream",
-        headers=headers,
-    )
-
-
-async def _events(
-    request: Request, channel: Channel, output: Output, first: Event
-) -> AsyncIterator[str]:
-    started: set[int] = set()
-    event: Event | None = first
-    try:
-        while event is not None:
-            if isinstance(event, Delta | Finished) and event.index not in started:
-                started.add(event.index)
-                yield output.role_chunk(event.index)
-            if isinstance(event, Delta):
-                yield output.content_chunk(event.index, event.text)
-            elif isinstance(event, Finished):
-                yield output.finish_chunk(event)
-            elif isinstance(event, Failed):
-                # No [DONE] after an error: no client may take a broken reply as complete.
-                yield sse_error(event.error)
-                return
-            event = await channel.next(request)
-        if output.include_usage:
-            yield output.usage_chunk()
-        yield DONE
-    except ClientGone:
-        return
-    finally:
-        channel.cancel.set()

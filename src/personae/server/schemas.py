@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from personae.backends.base import GenerationParams
 from personae.server.errors import APIError, from_validation
 
 MAX_BODY_BYTES = 1_000_000
@@ -66,11 +67,10 @@ class StreamOptions(_Strict):
     include_usage: bool | None = None
 
 
-class ChatCompletionRequest(_Strict):
-    model: str = Field(min_length=1, max_length=256)
-    messages: list[RequestMessage]
-    stream: bool | None = None
-    stream_options: StreamOptions | None = None
+class SamplingRequest(_Strict):
+    """The sampling fields, named as ``/v1/chat/completions`` names them (regenerating a reply
+    takes the same ones)."""
+
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int | None = Field(default=None, ge=0)
@@ -80,17 +80,6 @@ class ChatCompletionRequest(_Strict):
     max_completion_tokens: int | None = Field(default=None, ge=1, le=32768)
     stop: tuple[str, ...] = ()
     seed: int | None = None
-    n: int | None = Field(default=None, ge=1, le=MAX_N)
-    user: str | None = None
-    chat_id: int | None = None
-    new_chat: bool | None = None
-
-    @field_validator("messages")
-    @classmethod
-    def _not_empty(cls, messages: list[RequestMessage]) -> list[RequestMessage]:
-        if not messages:
-            raise ValueError("must contain at least one message")
-        return messages
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -105,6 +94,39 @@ class ChatCompletionRequest(_Strict):
         if any(not s for s in stops):
             raise ValueError("a stop sequence cannot be empty")
         return tuple(stops)
+
+    def params(self, defaults: GenerationParams) -> GenerationParams:
+        """``defaults`` with the values this request gives."""
+        values: dict[str, Any] = {
+            "temperature": self.temperature,
+            # OpenAI allows top_p 0 (greedy); samplers need a positive nucleus: keep a sliver.
+            "top_p": None if self.top_p is None else max(self.top_p, 1e-3),
+            "top_k": self.top_k,
+            "min_p": self.min_p,
+            "repeat_penalty": self.repetition_penalty,
+            "max_tokens": self.max_completion_tokens or self.max_tokens,
+            "seed": self.seed,
+            "stop": self.stop or None,
+        }
+        return defaults.model_copy(update={k: v for k, v in values.items() if v is not None})
+
+
+class ChatCompletionRequest(SamplingRequest):
+    model: str = Field(min_length=1, max_length=256)
+    messages: list[RequestMessage]
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(default=None, ge=1, le=MAX_N)
+    user: str | None = None
+    chat_id: int | None = None
+    new_chat: bool | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _not_empty(cls, messages: list[RequestMessage]) -> list[RequestMessage]:
+        if not messages:
+            raise ValueError("must contain at least one message")
+        return messages
 
     @field_validator("chat_id", mode="before")
     @classmethod

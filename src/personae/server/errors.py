@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -111,6 +111,31 @@ def from_validation(exc: ValidationError, prefix: tuple[int | str, ...] = ()) ->
     return APIError(message, param=param, code="invalid_value")
 
 
+def from_request_validation(errors: Sequence[Any]) -> APIError:
+    """FastAPI's first validation error as a 400; the parameter is named without the part of
+    the request it is in (``title``, not ``body.title``)."""
+    first: Any = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = tuple(first.get("loc", ()))
+    if loc and loc[0] in ("body", "path", "query", "header"):
+        loc = loc[1:]
+    param = param_name(loc) or None
+    kind = first.get("type")
+    if kind == "json_invalid":
+        reason = first.get("ctx", {}).get("error", "")
+        return APIError(f"the request body is not valid JSON ({reason})", code="invalid_json")
+    if kind == "missing":
+        message = (
+            f"missing required parameter {param!r}"
+            if param
+            else "the request body is missing: send a JSON object"
+        )
+    elif param:
+        message = f"invalid value for {param!r}: {first.get('msg')}"
+    else:
+        message = f"the request body must be a JSON object (application/json): {first.get('msg')}"
+    return APIError(message, param=param, code="invalid_value")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure through :func:`describe`, including Starlette's own 404/405 and
     FastAPI's validation errors for routes that declare typed parameters."""
@@ -130,6 +155,8 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             message = "this route does not take that HTTP method"
             code = "method_not_allowed"
+        elif exc.status_code == 413:  # a body over its limit, found while it was read
+            message, code = str(exc.detail), "request_too_large"
         else:
             message, code = str(exc.detail), "http_error"
         error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
@@ -141,11 +168,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        param = param_name(tuple(first.get("loc", ()))) or None
-        err = APIError(f"invalid value for {param!r}: {first['msg']}", param=param)
-        return error_response(err)
+        return error_response(from_request_validation(exc.errors()))
 
     async def unexpected(_: Request, exc: Exception) -> Response:
         return error_response(exc)

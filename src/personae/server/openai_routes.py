@@ -74,9 +74,7 @@ def list_models(request: Request) -> dict[str, Any]:
     return {"object": "list", "data": [_model(s) for s in characters]}
 
 
-@router.get(
-    "/v1/models/{model_id:path}", summary="One character as a model (OpenAI-compatible)"
-)
+@router.get("/v1/models/{model_id:path}", summary="One character as a model (OpenAI-compatible)")
 def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
     """One character as a model; ``character@model`` ids are echoed back."""
     parsed = ModelId.parse(model_id)

@@ -13,6 +13,8 @@ from personae.backends.base import GenerationParams
 from personae.server.errors import APIError, from_validation
 
 MAX_BODY_BYTES = 1_000_000
+# Character cards uploaded to /api: PNG avatars make them far larger than a chat request.
+MAX_CARD_BYTES = 20 * 1024 * 1024
 MAX_N = 8
 MAX_STOPS = 32
 CHAT_ROLES = ("system", "developer", "user", "assistant")

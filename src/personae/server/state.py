@@ -10,7 +10,7 @@ from personae.backends.base import GenerationParams
 from personae.config import Settings
 from personae.server.auth import KeyCheck
 from personae.server.jobs import Workers
-from personae.server.schemas import MAX_BODY_BYTES
+from personae.server.schemas import MAX_BODY_BYTES, MAX_CARD_BYTES
 from personae.store import Database
 
 if TYPE_CHECKING:
@@ -23,7 +23,8 @@ class ServerState:
     settings: Settings
     workers: Workers
     params: GenerationParams  # the server's defaults; a request's own values win
-    max_body_bytes: int = MAX_BODY_BYTES
+    max_body_bytes: int = MAX_BODY_BYTES  # a chat request, or any other JSON body
+    max_card_bytes: int = MAX_CARD_BYTES  # a character card uploaded to /api
     keys: KeyCheck = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,8 +1,21 @@
 """The REST API under ``/api``: characters, chats, messages, memories and models, for the web
-page and for programs that manage what the OpenAI-compatible routes chat with."""
+page and for programs that manage what the OpenAI-compatible routes chat with.
+
+One module per resource (:mod:`.characters`, :mod:`.chats`, :mod:`.messages`,
+:mod:`.memories`, :mod:`.info`); their bodies are in :mod:`.schemas`, what they share (body
+limits, ownership lookups) in :mod:`.common`. Errors are OpenAI-shaped like everywhere else.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/api")
+from personae.server.openapi import ERROR_RESPONSES
+from personae.server.rest import characters, chats, info, memories, messages
+
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+for module in (info, characters, chats, messages, memories):
+    router.include_router(module.router)
+router.include_router(characters.uploads)
+
+__all__ = ["router"]

@@ -61,6 +61,7 @@ class Settings:
     user_id: str = "local"
     memory: dict[str, Any] = field(default_factory=dict)  # the [memory] table
     privacy: dict[str, Any] = field(default_factory=dict)  # the [privacy] table
+    server: dict[str, Any] = field(default_factory=dict)  # the [server] table (personae serve)
 
     def with_overrides(
         self,
@@ -117,6 +118,10 @@ def load_settings(config_file: Path | None = None) -> Settings:
         profile_scope = "user"   # or "character"
         [privacy]
         redaction = "mask"       # mask, redact, partial or off
+        [server]                 # personae serve; see `personae serve --help`
+        parallel = 4             # replies generated at once (the embedded model's slots)
+        max_queue = 64           # requests that may wait for a slot; more get a 429
+        cors_origins = ["http://localhost:3000"]
     """
     path = config_file or home() / "config.toml"
     data: dict[str, Any] = {}
@@ -129,7 +134,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     if not isinstance(options, dict):
         raise ConfigError(f"{path}: [backend_options] must be a table")
     tables: dict[str, dict[str, Any]] = {}
-    for name in ("memory", "privacy"):
+    for name in ("memory", "privacy", "server"):
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{name}] must be a table")
@@ -142,6 +147,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         user_id=_user_id(os.environ.get("PERSONAE_USER_ID"), data.get("user_id"), path),
         memory=tables["memory"],
         privacy=tables["privacy"],
+        server=tables["server"],
     )
     env_options: dict[str, Any] = {}
     for var, key in _ENV_OPTIONS.items():

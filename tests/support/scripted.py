@@ -1,12 +1,13 @@
 """A scriptable fake backend for unit tests: ``enqueue`` replies, then read what was asked.
 
 It follows the real protocol exactly (text deltas, then one final chunk with usage), can stream
-slowly (``delay``), fail after N chunks, and count tokens (one per whitespace word) so prompt
-budgeting is testable without a model.
+slowly (``delay``), hold every reply until a ``gate`` opens, fail after N chunks, and count tokens
+(one per whitespace word) so prompt budgeting is testable without a model.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ class ScriptedBackend:
         self.queue: list[Any] = []
         self.calls: list[tuple[list[Message], GenerationParams]] = []
         self.closed_early = 0
+        self.gate: threading.Event | None = None  # when set: replies wait for it to open
 
     @classmethod
     def from_options(cls, **options: Any) -> ScriptedBackend:
@@ -49,6 +51,8 @@ class ScriptedBackend:
         pieces = reply if isinstance(reply, list) else _words(reply)
         sent = 0
         finished = False
+        if self.gate is not None:
+            assert self.gate.wait(30), "the test never opened the gate"
         try:
             for piece in pieces[: params.max_tokens]:
                 if isinstance(piece, Exception):

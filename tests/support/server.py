@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,3 +104,11 @@ def live_server(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=20)
         sock.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15, what: str = "") -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
+        time.sleep(0.01)

@@ -63,7 +63,9 @@ def free_port() -> int:
         (["--port", "notaport"], "not a port number"),
         (["--port", "0"], "not a port number"),
         (["--port", "70000"], "not a port number"),
-        (["--workers", "0"], "--workers"),
+        (["--parallel", "0"], "--parallel"),
+        (["--parallel", "65"], "--parallel"),
+        (["--max-queue", "-1"], "--max-queue"),
         (["--ctx", "x"], "--ctx"),
         (["--log-level", "loud"], "--log-level"),
         (["--prot", "80"], "--prot"),
@@ -104,6 +106,36 @@ def test_serves_on_loopback_by_default(served: list[Any]) -> None:
     state = call["app"].state.personae
     assert state.params.seed == 3
     assert state.workers.backends.get("tiny").model == "tiny"  # the one loaded at startup
+
+
+def test_parallel_queue_and_cors_reach_the_app(served: list[Any]) -> None:
+    args = ["--backend", "serve-scripted", "--port", str(free_port()), "--parallel", "3"]
+    args += ["--max-queue", "5", "--cors-origin", "http://localhost:3000", "--cors-origin", "*"]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "3 at once" in result.stderr
+    app = served[0]["app"]
+    admission = app.state.personae.workers.admission
+    assert (admission.slots, admission.max_queue) == (3, 5)
+    [cors] = [m for m in app.user_middleware if m.cls.__name__ == "CORSMiddleware"]
+    assert cors.kwargs["allow_origins"] == ["http://localhost:3000", "*"]
+
+
+def test_no_cors_unless_asked(served: list[Any]) -> None:
+    assert run("--backend", "serve-scripted", "--port", str(free_port())).exit_code == 0
+    app = served[0]["app"]
+    assert not [m for m in app.user_middleware if m.cls.__name__ == "CORSMiddleware"]
+    assert app.state.personae.workers.admission.slots == 8  # a non-embedded backend's default
+
+
+def test_bad_server_settings_are_one_line(served: list[Any], personae_home: Any) -> None:
+    port = str(free_port())
+    bad_origin = run("--backend", "serve-scripted", "--port", port, "--cors-origin", "x/y")
+    assert "cors origin 'x/y' is not an origin" in one_line_error(bad_origin)
+    (personae_home / "config.toml").write_text("[server]\nmax_queue = -3\n", encoding="utf-8")
+    bad_config = run("--backend", "serve-scripted", "--port", port)
+    assert "[server] max_queue must be a whole number" in one_line_error(bad_config)
+    assert served == []
 
 
 def test_warns_when_listening_beyond_this_machine(served: list[Any]) -> None:

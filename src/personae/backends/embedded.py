@@ -6,7 +6,10 @@ into the pull-style ``Iterator[Chunk]`` of the backend protocol with a thread an
 
 Prompt caching: with ``n_parallel=1`` there is one slot whose KV cache survives between requests,
 and llama.cpp reuses the longest common token prefix of the next prompt. The agent keeps the
-prompt prefix byte-identical from turn to turn, so only the new turn is processed.
+prompt prefix byte-identical from turn to turn, so only the new turn is processed. With
+``n_parallel=N`` (``personae serve --parallel N``) there are N slots, each with the full ``n_ctx``,
+generating together (continuous batching); llama.cpp prefers a free slot whose cached prompt
+shares a long prefix with the request.
 
 xllamacpp also opens an HTTP listener on 127.0.0.1 (random port). We protect it with a random
 API key and use it for one thing the Python binding lacks: ``/tokenize``, for exact token counts.
@@ -90,8 +93,11 @@ class EmbeddedBackend:
         threads = self.options.threads or os.cpu_count() or 2
         params = xllamacpp.CommonParams()
         params.model.path = str(self.path)
+        # n_ctx is per slot: llama.cpp splits a non-unified KV cache evenly between the
+        # n_parallel slots (continuous batching decodes them together), so each gets n_ctx.
         params.n_ctx = self.n_ctx * self.options.n_parallel
         params.n_parallel = self.options.n_parallel
+        params.kv_unified = False
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.cache_prompt = True

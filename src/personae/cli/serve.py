@@ -59,11 +59,28 @@ def _is_loopback(host: str) -> bool:
     help="Port to listen on.",
 )
 @click.option(
-    "--workers",
+    "--parallel",
     type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Replies generated at once; further requests wait.",
+    metavar="N",
+    help="Replies generated at once. With the embedded backend these are llama.cpp's parallel "
+    "slots, batched together, each with the whole --ctx (memory grows with N). Default: "
+    "[server] parallel in config.toml, else the backend's n_parallel (1), or 8 with a remote "
+    "backend.",
+)
+@click.option(
+    "--max-queue",
+    type=click.IntRange(0, 10_000),
+    metavar="N",
+    help="Requests that may wait for a free slot, served in turn by user (half of them at most "
+    "from one user); more get 429 with Retry-After. Default: [server] max_queue, else 64.",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages from ORIGIN (e.g. http://localhost:3000; * for any) call the API from "
+    "a browser. Repeatable. Default: [server] cors_origins, else none.",
 )
 @click.option(
     "--memory/--no-memory",
@@ -81,21 +98,39 @@ def _is_loopback(host: str) -> bool:
 @backend_options
 @user_errors
 def serve_command(
-    host: str, port: int, workers: int, use_memory: bool, log_level: str, **flags: Any
+    host: str,
+    port: int,
+    parallel: int | None,
+    max_queue: int | None,
+    cors_origins: tuple[str, ...],
+    use_memory: bool,
+    log_level: str,
+    **flags: Any,
 ) -> None:
     """Serve the characters over an OpenAI-compatible API, until Ctrl-C.
 
     Point SillyTavern, Open WebUI or the openai client at http://HOST:PORT/v1; each character
     is a model (GET /v1/models), `sherlock@MODEL` picks the backend model as well. Send
     `chat_id` or `user` to have the server keep the chat and its memory.
+
+    It listens on 127.0.0.1 unless --host says otherwise. Up to --parallel replies generate
+    at once; further requests wait their turn (users take turns), and once --max-queue are
+    waiting the next get HTTP 429 with a Retry-After header.
     """
     from personae.server import create_app
     from personae.server import run as server_run
     from personae.server.app import require_server_extra
     from personae.server.backends import settings_factory
+    from personae.server.options import resolve
 
     require_server_extra()
-    settings = settings_from(flags)
+    # Checked before anything slow; with the embedded backend, --parallel becomes n_parallel.
+    settings, options = resolve(
+        settings_from(flags),
+        parallel=parallel,
+        max_queue=max_queue,
+        cors_origins=cors_origins or None,
+    )
     db = open_db()
     try:
         count = len(CharacterRepository(db).ids())
@@ -118,7 +153,10 @@ def serve_command(
             backend_factory=backend_for,
             params=generation_params(flags),
             memory=use_memory,
-            workers=workers,
+            parallel=options.parallel,
+            max_queue=options.max_queue,
+            max_queue_per_user=options.max_queue_per_user,
+            cors_origins=options.cors_origins,
         )
     except BaseException:
         sock.close()
@@ -127,7 +165,7 @@ def serve_command(
     shown = f"[{host}]" if ":" in host else host
     err_console.print(
         f"serving {count} characters on http://{shown}:{bound_port}/v1 with "
-        f"{default.name} {default.model} — Ctrl-C stops",
+        f"{default.name} {default.model}, {options.parallel} at once — Ctrl-C stops",
         markup=False,
     )
     if not _is_loopback(host):

@@ -246,31 +246,34 @@ class Admission:
     def _drive(self, first: Ticket) -> None:
         ticket: Ticket | None = first
         while ticket is not None:
-            ran = self._run(ticket)
+            live = ticket.future.set_running_or_notify_cancel()  # False: the future was cancelled
+            error = self._run(ticket) if live else None
             with self._lock:
                 started = self._running.pop(ticket)
-                if ran:
-                    self._durations.append(self._clock() - started)
-                ticket, gone = self._next()
+                if live and error is None and not ticket.cancel.is_set():
+                    self._durations.append(self._clock() - started)  # a whole job: typical
+                finished, (ticket, gone) = ticket, self._next()
                 if ticket is not None:
                     self._running[ticket] = self._clock()
+            # Settled only now, with the slot handed on, so that whoever waited on this job
+            # may submit the next at once without finding the slot still taken.
+            if live and error is not None:
+                finished.future.set_exception(error)
+            elif live:
+                finished.future.set_result(None)
             _drop(gone, None)
 
-    def _run(self, ticket: Ticket) -> bool:
-        """Run one job; True when it ran to its end (its time tells how long jobs take)."""
-        if not ticket.future.set_running_or_notify_cancel():
-            return False
+    @staticmethod
+    def _run(ticket: Ticket) -> BaseException | None:
+        """Run one job; the exception it raised, if any."""
         if ticket.cancel.is_set():  # the client left between the queue and the slot
             _notify(ticket, None)
-            ticket.future.set_result(None)
-            return False
+            return None
         try:
             ticket.work()
         except BaseException as exc:  # the future carries it to whoever waits on it
-            ticket.future.set_exception(exc)
-            return False
-        ticket.future.set_result(None)
-        return not ticket.cancel.is_set()
+            return exc
+        return None
 
     def _next(self) -> tuple[Ticket | None, list[Ticket]]:
         """The next live ticket in turn, and the abandoned ones passed over (under the lock)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from personae.config import Settings, load_settings
 from personae.errors import ConfigError
 from personae.server.backends import BackendFactory, BackendPool, settings_factory
 from personae.server.jobs import MemoryFactory, Workers
+from personae.server.options import resolve
 from personae.server.schemas import MAX_BODY_BYTES
 from personae.server.state import ServerState
 from personae.store import Database
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from personae.memory.manager import MemorySettings
 
 log = logging.getLogger("personae.server")
-
-DEFAULT_WORKERS = 8
 
 
 def require_server_extra() -> None:
@@ -88,7 +87,10 @@ def create_app(
     backend_factory: BackendFactory | None = None,
     params: GenerationParams | None = None,
     memory: MemoryFactory | bool = True,
-    workers: int = DEFAULT_WORKERS,
+    parallel: int | None = None,
+    max_queue: int | None = None,
+    max_queue_per_user: int | None = None,
+    cors_origins: Sequence[str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """An OpenAI-compatible server for the characters in ``db``.
@@ -99,8 +101,12 @@ def create_app(
     ``backend_factory``: model name → backend; whatever it builds is cached, one per model
     (default: from ``settings``). ``params``: default sampling, which a request's own values
     override. ``memory``: True for the configured memory, False for none, or a callable
-    ``Database -> MemoryBank``. ``workers``: how many replies generate at once (more wait).
-    ``max_body_bytes``: larger requests get a 413.
+    ``Database -> MemoryBank``. ``parallel``: how many replies generate at once (with the
+    embedded backend, its parallel slots); ``max_queue``: how many more may wait for one
+    (``max_queue_per_user`` of them from one user), beyond that a 429; ``cors_origins``: web
+    origins whose pages may call the API (none: no CORS). Each of these four defaults to the
+    ``[server]`` table of ``settings`` (see :mod:`.options`). ``max_body_bytes``: larger
+    requests get a 413.
     """
     require_server_extra()
     from fastapi import Depends, FastAPI
@@ -113,9 +119,13 @@ def create_app(
     from personae.server.rest import router as rest_router
     from personae.server.web import router as web_router
 
-    if workers < 1:
-        raise ConfigError(f"workers must be 1 or more, not {workers}")
-    settings = settings or load_settings()
+    settings, options = resolve(
+        settings or load_settings(),
+        parallel=parallel,
+        max_queue=max_queue,
+        max_queue_per_user=max_queue_per_user,
+        cors_origins=cors_origins,
+    )
     memory_factory, memory_settings = _memory(settings, memory)
     pool = BackendPool(backend_factory or settings_factory(settings), settings.model)
     db_path = _database_path(db)
@@ -128,7 +138,9 @@ def create_app(
             backends=pool,
             memory=memory_factory,
             memory_settings=memory_settings,
-            size=workers,
+            size=options.parallel,
+            max_queue=options.max_queue,
+            max_queue_per_user=options.max_queue_per_user,
         ),
         params=params or GenerationParams(),
         max_body_bytes=max_body_bytes,
@@ -155,7 +167,25 @@ def create_app(
     app.state.personae = state
     install_error_handlers(app)
     install_openapi(app)
+    if options.cors_origins:
+        add_cors(app, options.cors_origins)
     app.include_router(openai_router, dependencies=[Depends(authenticate)])
     app.include_router(rest_router, dependencies=[Depends(authenticate)])
     app.include_router(web_router)  # the page itself is public; its API calls carry the key
     return app
+
+
+def add_cors(app: FastAPI, origins: Sequence[str]) -> None:
+    """Let pages from ``origins`` (``*``: any) call the API from a browser: preflights are
+    answered, the key and JSON headers allowed, and the chat id and Retry-After readable. No
+    cookies are involved (the key travels in a header), so credentials stay off."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        expose_headers=["X-Personae-Chat-Id", "Retry-After"],
+        max_age=600,
+    )

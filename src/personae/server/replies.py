@@ -50,7 +50,9 @@ async def answer(
 ) -> Response:
     """Run ``job`` on a worker and answer with its reply, streamed or whole."""
     channel = Channel(asyncio.get_running_loop())
-    state.workers.submit(job, channel.emit, channel.cancel)
+    # Over capacity this raises the 429, before any response has started.
+    client = request.client.host if request.client else None
+    state.workers.submit(job, channel.emit, channel.cancel, client=client)
     if stream:
         return await _stream(request, channel, output)
     return await _complete(request, channel, output)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from personae.config import Settings
 from personae.errors import ConfigError
-from personae.server.admission import DEFAULT_MAX_QUEUE, default_queue_per_user
+from personae.server.admission import DEFAULT_MAX_QUEUE
 
 MAX_PARALLEL = 64  # the embedded backend's limit on n_parallel
 MAX_QUEUE = 10_000
@@ -94,12 +94,6 @@ def resolve(
     if embedded:
         settings = settings.with_overrides(n_parallel=slots)
     return settings, ServerOptions(slots, queue, per_user, origins)
-
-
-def queue_per_user(options: ServerOptions) -> int:
-    if options.max_queue_per_user is None:
-        return default_queue_per_user(options.max_queue)
-    return options.max_queue_per_user
 
 
 def _int(value: Any) -> Any:

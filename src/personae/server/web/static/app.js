@@ -3,6 +3,7 @@
 
 const KEY_STORE = 'personae.apiKey';
 const CHARACTER_STORE = 'personae.character';
+const NARROW = '(max-width: 800px)'; // as in app.css
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -23,10 +24,10 @@ const KO = {
   'Forget key': '키 지우기', 'Close': '닫기', 'Send': '보내기', 'Stop': '멈추기',
   'Edit': '고치기', 'Delete': '지우기', 'Regenerate': '다시 쓰기', 'Forget': '잊기',
   'Add': '추가', 'Add a memory': '기억 추가', 'Text': '내용', 'Kind': '종류', 'Label': '이름표',
-  'note': '메모', 'fact': '사실', 'Memories': '기억', 'What they know about you': '나에 대한 정보',
+  'note': '메모', 'fact': '사실', 'Memories': '저장된 기억', 'What they know about you': '나에 대한 정보',
   'Pick a character': '캐릭터를 고르세요', 'Your message': '메시지', 'You': '나',
   'Dismiss': '닫기', 'incomplete': '미완성', 'greeting': '첫인사', 'Nothing yet.': '아직 없어요.',
-  'messages': '메시지', 'No chats yet: send a message to start one.': '아직 대화가 없어요. 메시지를 보내면 시작돼요.',
+'No chats yet: send a message to start one.': '아직 대화가 없어요. 메시지를 보내면 시작돼요.',
   'Write a message (Enter sends, Shift+Enter for a new line)': '메시지를 쓰세요 (Enter 보내기, Shift+Enter 줄바꿈)',
   'Drop a character card to import it': '카드 파일을 놓으면 가져와요',
   'No characters yet: import a card (drop a .png, .json or .charx file here).':
@@ -212,8 +213,9 @@ async function loadCharacters() {
   renderCharacters();
   $('characters-empty').hidden = data.length > 0;
   const wanted = state.character ? state.character.id : localStorage.getItem(CHARACTER_STORE);
-  const pick = data.find((c) => c.id === wanted) || null;
+  const pick = data.find((c) => c.id === wanted);
   if (pick) await selectCharacter(pick.id);
+  else if (window.matchMedia(NARROW).matches) toggleSidebar(true); // on a phone: show the list
 }
 
 function renderCharacters() {
@@ -282,6 +284,8 @@ function chatLabel(chat) {
   return chat.title || `${t('Chat')} ${chat.id}`;
 }
 
+const countOf = (n) => (LANG === 'ko' ? `메시지 ${n}개` : `${n} message${n === 1 ? '' : 's'}`);
+
 function renderChats() {
   const list = $('chats');
   if (!state.chats.length) {
@@ -290,10 +294,10 @@ function renderChats() {
   }
   list.replaceChildren(...state.chats.map((chat) => {
     const current = state.chat && state.chat.id === chat.id;
-    const when = new Date(chat.updated_at * 1000).toLocaleString(LANG);
+    const when = new Date(chat.updated_at * 1000).toLocaleString(LANG, { dateStyle: 'medium', timeStyle: 'short' });
     const item = h('button', { type: 'button', class: 'chat-item', 'data-id': String(chat.id), 'aria-current': String(current) },
       h('span', { text: chatLabel(chat) }),
-      h('small', { text: `${when} · ${chat.message_count} ${t('messages')}` }));
+      h('small', { text: `${when} · ${countOf(chat.message_count)}` }));
     return h('li', {}, item);
   }));
 }
@@ -610,7 +614,7 @@ function watchComposer() {
 // -- wiring ------------------------------------------------------------------------------------------
 
 function closeSidebarIfNarrow() {
-  if (window.matchMedia('(max-width: 800px)').matches) toggleSidebar(false);
+  if (window.matchMedia(NARROW).matches) toggleSidebar(false);
 }
 
 function toggleSidebar(open) {

@@ -311,7 +311,6 @@ async function newChat() {
   const chat = await api('/api/chats', { method: 'POST', json: { character: state.character.id } });
   showChat(chat);
   await loadChats();
-  renderChats();
   return chat;
 }
 

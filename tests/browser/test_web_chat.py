@@ -25,6 +25,7 @@ from personae.characters.formats import card_bytes, placeholder_png
 from personae.store import Database
 from personae.store.keys import KeyRepository
 from tests.support.factories import make_character
+from tests.support.scripted import failing
 from tests.support.server import Backends, live_server, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,7 +90,13 @@ KEYS_JS = """() => {
 def server(tmp_path: Path) -> Iterator[tuple[str, str, Backends]]:
     backends = Backends()
     backends.default.delay = 0.05
-    backends.default.enqueue(ENGLISH_REPLY, KOREAN_REPLY, LONG_REPLY, REGENERATED)
+    backends.default.enqueue(
+        ENGLISH_REPLY,
+        KOREAN_REPLY,
+        failing(2, "Let me think", message="the model ran out of memory"),
+        LONG_REPLY,
+        REGENERATED,
+    )
     app = make_app(tmp_path, backends)
     with Database(tmp_path / "server.db") as db:
         _, key = KeyRepository(db).create("watson", "browser test")
@@ -207,13 +214,21 @@ def test_chatting_in_the_browser(server: tuple[str, str, Backends], page: Any) -
     korean_question = page.locator("#messages .msg.user").last
     expect(korean_question).to_contain_text("궁금해요.")
 
+    # A failure after streaming began arrives as an error event: its message is shown, and
+    # what arrived stays, marked incomplete.
+    _send(page, "And then?")
+    expect(page.locator("#notice.error")).to_contain_text("the model ran out of memory")
+    expect(_last_reply(page).locator(".text")).to_have_text("Let me")
+    expect(_last_reply(page).locator(".badge")).to_have_text("incomplete")
+    page.locator("#notice-close").click()
+
     # Stop a long reply: the partial reply is kept, marked incomplete.
     _send(page, "Tell me everything.")
     expect(_last_reply(page).locator(".text")).to_contain_text("clue3")
     page.locator("#stop").click()
     expect(page.locator("#notice")).to_contain_text("Stopped")
     expect(_last_reply(page).locator(".badge")).to_have_text("incomplete")
-    assert backends.default.closed_early == 1
+    assert backends.default.closed_early == 2  # the failed reply, then this one
 
     # Regenerate the (stopped) last reply.
     _last_reply(page).get_by_role("button", name="Regenerate").click()

@@ -71,7 +71,9 @@ def test_third_request_over_one_slot_and_one_place_gets_429(tmp_path: Path) -> N
 
         client = openai.OpenAI(base_url=url, api_key="x", max_retries=0)
         with pytest.raises(openai.RateLimitError) as limited:
-            client.chat.completions.create(model="holmes", messages=BODY["messages"])
+            client.chat.completions.create(
+                model="holmes", messages=[{"role": "user", "content": "And now?"}]
+            )
         assert limited.value.code == "rate_limit_exceeded"
 
         backends.default.gate.set()
@@ -279,7 +281,7 @@ def cors_client(tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-def preflight(client: TestClient, origin: str) -> httpx.Response:
+def preflight(client: TestClient, origin: str) -> Any:
     return client.options(
         "/v1/chat/completions",
         headers={

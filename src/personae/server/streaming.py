@@ -41,9 +41,9 @@ class Channel:
     is exactly what must not happen (or it would have to drop text). What a slow reader can
     pile up is bounded anyway: one response, at most ``n`` × ``max_tokens`` token events (8 ×
     32,768: tens of MB at the very worst, a few KB for a usual reply), held only until it reads
-    them or leaves; the job itself ends, and frees its slot, at generation speed. A client that disconnects is noticed even while the server
-    is blocked writing to it (Starlette listens for the disconnect during a stream, and
-    :meth:`next` checks too), and the job is cancelled.
+    them or leaves; the job itself ends, and frees its slot, at generation speed. A client that
+    disconnects is noticed even while the server is blocked writing to it (Starlette listens
+    for the disconnect during a stream, and :meth:`next` checks too), and the job is cancelled.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -136,7 +136,7 @@ def test_oversized_body_streamed_without_length(client: TestClient) -> None:
 def test_unknown_route_and_method(client: TestClient) -> None:
     assert error_of(client.get("/v1/nothing"), 404)["code"] == "not_found"
     assert error_of(client.get(URL), 405)["code"] == "method_not_allowed"
-    assert error_of(client.get("/"), 404)["type"] == "invalid_request_error"
+    assert error_of(client.get("/nothing-here"), 404)["type"] == "invalid_request_error"
 
 
 def test_streaming_request_errors_are_json_too(client: TestClient) -> None:

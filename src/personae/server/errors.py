@@ -150,7 +150,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
-            message = "no such route: the OpenAI-compatible API is under /v1"
+            message = "no such route: the OpenAI API is under /v1, the REST API under /api"
             code = "not_found"
         elif exc.status_code == 405:
             message = "this route does not take that HTTP method"

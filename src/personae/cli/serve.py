@@ -1,4 +1,5 @@
-"""`personae serve`: the characters over an OpenAI-compatible HTTP API."""
+"""`personae serve`: the characters over an OpenAI-compatible HTTP API, a REST API and a web
+chat page."""
 
 from __future__ import annotations
 
@@ -107,11 +108,16 @@ def serve_command(
     log_level: str,
     **flags: Any,
 ) -> None:
-    """Serve the characters over an OpenAI-compatible API, until Ctrl-C.
+    """Serve the characters until Ctrl-C: a web chat page at http://HOST:PORT/, an
+    OpenAI-compatible API under /v1 and a REST API under /api (its spec: /openapi.json).
 
     Point SillyTavern, Open WebUI or the openai client at http://HOST:PORT/v1; each character
     is a model (GET /v1/models), `sherlock@MODEL` picks the backend model as well. Send
     `chat_id` or `user` to have the server keep the chat and its memory.
+
+    With no API keys anyone who can reach the server may use it; once `personae keys create
+    --user NAME` has made one, every API request needs a key, and each key's user sees only
+    their own chats, memories and private characters.
 
     It listens on 127.0.0.1 unless --host says otherwise. Up to --parallel replies generate
     at once; further requests wait their turn (users take turns), and once --max-queue are

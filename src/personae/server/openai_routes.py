@@ -25,9 +25,9 @@ become the response (and when errors keep their status) is :mod:`.replies`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -38,7 +38,7 @@ from personae.server.auth import Caller, get_caller
 from personae.server.backends import ModelId
 from personae.server.errors import APIError, model_not_found
 from personae.server.jobs import Job, StoredTarget, find_character
-from personae.server.openapi import ERROR_RESPONSES, request_body_schema
+from personae.server.openapi import COMPLETION_RESPONSES, ERROR_RESPONSES, request_body_schema
 from personae.server.replies import answer, read_body
 from personae.server.schemas import ChatCompletionRequest, parse_json, parse_request
 from personae.server.state import ServerState, get_state
@@ -75,7 +75,10 @@ def list_models(request: Request) -> dict[str, Any]:
 
 
 @router.get("/v1/models/{model_id:path}", summary="One character as a model (OpenAI-compatible)")
-def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
+def retrieve_model(
+    model_id: Annotated[str, Path(description="A character's id.", examples=["sherlock"])],
+    request: Request,
+) -> dict[str, Any]:
     """One character as a model; ``character@model`` ids are echoed back."""
     parsed = ModelId.parse(model_id)
     with get_state(request).database() as db:
@@ -96,6 +99,7 @@ def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
     "`user`; `stream: true` answers with server-sent `chat.completion.chunk` events.",
     openapi_extra=request_body_schema(ChatCompletionRequest),
     response_model=None,
+    responses=COMPLETION_RESPONSES,
 )
 async def chat_completions(request: Request) -> Response:
     state = get_state(request)

@@ -52,6 +52,31 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# A chat completion's 200: one JSON body, or server-sent events when streamed.
+COMPLETION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A chat.completion object, or with `stream` chat.completion.chunk events.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            # One schema per event, as OpenAPI 3.2 describes streams.
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "data": {
+                            "type": "string",
+                            "description": "A chat.completion.chunk as JSON, an error object, "
+                            "or [DONE] at the end.",
+                        }
+                    },
+                }
+            },
+        },
+    }
+}
+
+
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     """``model``'s JSON schema with its ``$defs`` written in place (for ``openapi_extra``,
     which cannot add components). The models given here are not recursive."""

@@ -27,7 +27,7 @@ class _Strict(BaseModel):
 class RequestMessage(_Strict):
     """One message; ``content`` is a string or an array of text parts, held as one string."""
 
-    role: str
+    role: str = Field(json_schema_extra={"enum": list(CHAT_ROLES)})
     content: str = ""
     name: str | None = None
 
@@ -114,7 +114,20 @@ class SamplingRequest(_Strict):
 
 
 class ChatCompletionRequest(SamplingRequest):
-    model: str = Field(min_length=1, max_length=256)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"model": "sherlock", "messages": [{"role": "user", "content": "Who are you?"}]}
+            ]
+        }
+    )
+
+    model: str = Field(
+        min_length=1,
+        max_length=256,
+        description="A character's id, or character@model for another backend model.",
+        examples=["sherlock"],
+    )
     messages: list[RequestMessage]
     stream: bool | None = None
     stream_options: StreamOptions | None = None

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from personae.agent import Chat
 from personae.server.auth import get_caller
 from personae.server.jobs import Job, StoredTarget
+from personae.server.openapi import COMPLETION_RESPONSES
 from personae.server.replies import answer
 from personae.server.rest.common import (
     ChatId,
@@ -158,10 +159,6 @@ def delete_chat(chat_id: ChatId, request: Request) -> Response:
     return no_content()
 
 
-_COMPLETION = {"schema": {"type": "object", "description": "A chat.completion object."}}
-_CHUNKS = {"schema": {"type": "string", "description": "chat.completion.chunk events, [DONE]."}}
-
-
 @router.post(
     "/chats/{chat_id}/regenerate",
     response_model=None,
@@ -169,7 +166,7 @@ _CHUNKS = {"schema": {"type": "string", "description": "chat.completion.chunk ev
     description="The old reply is kept, hidden. Answers as POST /v1/chat/completions does: "
     "with `stream` (the default) server-sent `chat.completion.chunk` events and `data: [DONE]`, "
     "else one `chat.completion`; the `X-Personae-Chat-Id` header names the chat.",
-    responses={200: {"content": {"application/json": _COMPLETION, "text/event-stream": _CHUNKS}}},
+    responses=COMPLETION_RESPONSES,
 )
 async def regenerate(
     chat_id: ChatId,

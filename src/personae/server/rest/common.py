@@ -35,10 +35,10 @@ from personae.store import (
 )
 from personae.store.chats import VISIBLE
 
-ChatId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A chat's id.")]
-MessageId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A message's id.")]
-MemoryId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A memory's id.")]
-CharacterId = Annotated[str, Path(description="A character's id, e.g. sherlock.")]
+ChatId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A chat's id.", examples=[1])]
+MessageId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A message's id.", examples=[1])]
+MemoryId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A memory's id.", examples=[1])]
+CharacterId = Annotated[str, Path(description="A character's id.", examples=["sherlock"])]
 
 
 # -- body limits ---------------------------------------------------------------------------------

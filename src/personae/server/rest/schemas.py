@@ -112,7 +112,7 @@ class ChatList(BaseModel):
 
 
 class NewChat(_Body):
-    character: str = Field(description="The character's id.")
+    character: str = Field(description="The character's id.", examples=["sherlock"])
     title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
 
 
@@ -162,7 +162,9 @@ class NewMemory(_Body):
         "default other.",
     )
     character: str | None = Field(
-        default=None, description="Only with this character; none: with every character."
+        default=None,
+        description="Only with this character; none: with every character.",
+        examples=["sherlock"],
     )
 
 

@@ -60,7 +60,7 @@ def api_routes(client: TestClient) -> list[tuple[str, str]]:
 def test_every_route_wants_a_valid_key(keyed: Keyed, headers: dict[str, str]) -> None:
     client, _ = keyed
     routes = api_routes(client)
-    assert len(routes) >= 26  # every REST route, and the OpenAI ones
+    assert len(routes) >= 26  # 23 REST routes and 3 OpenAI ones
     for method, path in routes:
         response = client.request(method, path, json={}, headers=headers)
         error = error_of(response, 401)

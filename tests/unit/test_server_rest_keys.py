@@ -68,6 +68,18 @@ def test_every_route_wants_a_valid_key(keyed: Keyed, headers: dict[str, str]) ->
         assert response.headers["www-authenticate"] == "Bearer"
 
 
+def test_the_key_is_checked_before_the_body(keyed: Keyed) -> None:
+    client, _ = keyed
+    client.app.state.personae.max_card_bytes = 100  # type: ignore[attr-defined]
+    for response in (
+        client.post("/api/chats", content=b"{broken", headers={"Content-Type": "application/json"}),
+        client.patch("/api/memories/1", json=[1, 2]),
+        upload(client, b"x" * 1000),
+        upload(client, b"not a card"),
+    ):
+        assert error_of(response, 401)["code"] == "invalid_api_key"
+
+
 def test_a_revoked_key_stops_working(keyed: Keyed, tmp_path: Path) -> None:
     client, users = keyed
     with Database(tmp_path / "server.db") as db:

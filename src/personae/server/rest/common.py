@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive
 
 from personae.errors import InvalidInput, NotFound
+from personae.server.auth import authenticate
 from personae.server.errors import APIError
 from personae.server.replies import too_large
 from personae.server.rest.schemas import MAX_ROW_ID
@@ -45,9 +46,10 @@ CharacterId = Annotated[str, Path(description="A character's id.", examples=["sh
 
 
 class LimitedRoute(APIRoute):
-    """A route whose request body may be at most the server's ``max_body_bytes``: a larger
-    declared length is refused before anything is read, a larger stream as soon as it passes
-    the limit (so no body is ever held whole beyond it)."""
+    """A route that checks the API key before it reads anything (so a caller without a key gets
+    a 401 whatever its body), and whose request body may be at most the server's
+    ``max_body_bytes``: a larger declared length is refused at once, a larger stream as soon as
+    it passes the limit (so no body is ever held whole beyond it)."""
 
     limit_field = "max_body_bytes"
     hint = "send a smaller JSON body"
@@ -57,6 +59,7 @@ class LimitedRoute(APIRoute):
         field, hint = self.limit_field, self.hint
 
         async def limited(request: Request) -> Response:
+            await authenticate(request)  # FastAPI would read and parse the body first
             limit: int = getattr(get_state(request), field)
             declared = request.headers.get("content-length", "")
             if declared.isdecimal() and int(declared) > limit:

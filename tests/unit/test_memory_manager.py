@@ -172,3 +172,34 @@ def test_the_query_embedding_reads_the_end_of_a_long_message() -> None:
     long = " ".join(f"w{i}" for i in range(100)) + " 강아지 이름이 뭐였지?"
     assert query_text(long, words=4) == "w99 강아지 이름이 뭐였지?"
     assert query_text("") == ""
+
+
+def test_korean_said_to_an_english_card_is_learned_as_korean(db: Database) -> None:
+    # mina's card here is English, as the bundled one is; the user writes Korean.
+    backend = ScriptedBackend().enqueue("네!")
+    chat = chat_with(db, backend, character="mina", profile=True)
+    say(chat, "저는 치과위생사로 일하고, 복숭아 알레르기가 있어요.")
+    assert chat.last_learned is not None and chat.last_learned.facts >= 2
+    bank = MemoryBank(db, embedder=HashEmbedder())
+    facts = " ".join(f.text for f in bank.items(user_id="ana", character_id="mina", kinds=["fact"]))
+    assert "치과위생사" in facts and "복숭아" in facts
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [("I am a tailor in Leeds.", "about themselves"), ("저는 재단사예요.", "자기")],
+)
+def test_the_rolling_summary_follows_the_messages_language(text: str, asked: str) -> None:
+    from personae.memory.rolling import Message, RollingSummarizer
+
+    backend = ScriptedBackend().enqueue("#A# is a tailor.")
+    RollingSummarizer(backend).fold("", [Message(i, "A", text) for i in range(4)])
+    assert asked in backend.calls[0][0][-1].content
+
+
+def test_the_rolling_summary_refuses_an_unknown_language() -> None:
+    from personae.errors import InvalidInput
+    from personae.memory.rolling import RollingSummarizer
+
+    with pytest.raises(InvalidInput):
+        RollingSummarizer(ScriptedBackend(), language="fr")

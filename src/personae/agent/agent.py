@@ -17,6 +17,16 @@ from personae.characters import Character
 DEFAULT_CTX = 4096
 
 
+RETRY_TEMPERATURE = 0.8
+
+
+def retry_params(params: GenerationParams) -> GenerationParams:
+    """The second try after an empty reply: at least :data:`RETRY_TEMPERATURE`, the next seed."""
+    seed = None if params.seed is None else params.seed + 1
+    temperature = max(params.temperature, RETRY_TEMPERATURE)
+    return params.model_copy(update={"temperature": temperature, "seed": seed})
+
+
 class ReplyStream:
     """Iterate for the reply's text as it arrives; afterwards ``text``, ``finish_reason``,
     ``usage`` and timings describe it. Breaking out early cancels generation."""
@@ -30,6 +40,7 @@ class ReplyStream:
         self.usage: Usage | None = None
         self.ttft_ms: float | None = None
         self.duration_ms: float | None = None
+        self.retried = False  # the first try gave an empty reply
         self._started = False
 
     @property
@@ -46,7 +57,20 @@ class ReplyStream:
             raise RuntimeError("a reply stream can be iterated once")
         self._started = True
         start = time.perf_counter()
-        stream = self._agent.backend.stream(self.prompt.messages, self._params)
+        yield from self._attempt(self._params, start)
+        if not self._filter.text:
+            # Small models sometimes end at once (smollm2 does on some prompts, greedily, every
+            # time) or open with the user's line, which the filter cuts: an empty reply. Nothing
+            # was shown yet, so one warmer try with another seed costs only its own time.
+            self.retried = True
+            self.finish_reason = None
+            self._filter = ReplyFilter(self._agent.character.name, self._agent.user_name)
+            yield from self._attempt(retry_params(self._params), start)
+        self.finish_reason = self.finish_reason or "stop"
+        self.duration_ms = (time.perf_counter() - start) * 1000
+
+    def _attempt(self, params: GenerationParams, start: float) -> Iterator[str]:
+        stream = self._agent.backend.stream(self.prompt.messages, params)
         try:
             for chunk in stream:
                 if chunk.text:
@@ -70,8 +94,6 @@ class ReplyStream:
         tail = self._filter.finish()
         if tail:
             yield tail
-        self.finish_reason = self.finish_reason or "stop"
-        self.duration_ms = (time.perf_counter() - start) * 1000
 
     def read(self) -> str:
         """Consume the whole reply and return its text."""

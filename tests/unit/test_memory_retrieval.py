@@ -327,3 +327,17 @@ def test_embed_query_trims_only_with_a_token_counting_embedder(tmp_path: object)
     assert Counting.seen == ["three four", "one two three four"]
     plain = MemoryBank(db, embedder=HashEmbedder())
     assert plain.embed_query("one two three", max_tokens=1) is not None
+
+
+def test_searches_hold_blas_to_one_thread() -> None:
+    pytest.importorskip("threadpoolctl")
+    from personae.memory.vectors import _blas, one_blas_thread
+
+    def blas_threads() -> list[int]:  # numpy's BLAS, as the controller found it
+        return [lib["num_threads"] for lib in _blas().info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before, "numpy has a BLAS"
+    with one_blas_thread():
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before

@@ -102,11 +102,9 @@ async def raw_body(request: Request) -> bytes:
 
 
 def character_not_found(character_id: str) -> APIError:
-    return APIError(
+    return not_found(
+        "character",
         f"no character {character_id!r}: GET /api/characters lists the ones you can use",
-        status=404,
-        code="character_not_found",
-        param="character",
     )
 
 
@@ -150,11 +148,9 @@ def own_chat(db: Database, chat_id: int, user: str) -> ChatInfo:
     except NotFound:
         info = None
     if info is None or info.user_id != user:
-        raise APIError(
+        raise not_found(
+            "chat",
             f"no chat {chat_id}: GET /api/chats lists yours",
-            status=404,
-            code="chat_not_found",
-            param="chat",
         )
     return info
 
@@ -167,13 +163,17 @@ def own_message(db: Database, message_id: int, user: str) -> StoredMessage:
     except (NotFound, APIError):
         message = None
     if message is None or message.status not in VISIBLE:
-        raise APIError(
+        raise not_found(
+            "message",
             f"no message {message_id}: GET /api/chats/ID lists a chat's messages",
-            status=404,
-            code="message_not_found",
-            param="message",
         )
     return message
+
+
+def not_found(thing: str, message: str) -> APIError:
+    """A 404 for a ``thing`` (character, chat, message, memory) that does not exist or is not
+    the caller's: the two look the same, so nobody learns what others have."""
+    return APIError(message, status=404, code=f"{thing}_not_found", param=thing)
 
 
 def url_id(character_id: str) -> str:

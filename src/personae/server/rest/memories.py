@@ -24,6 +24,7 @@ from personae.server.rest.common import (
     LimitedRoute,
     MemoryId,
     no_content,
+    not_found,
     visible_character,
 )
 from personae.server.rest.schemas import Memory, MemoryChange, MemoryList, NewMemory
@@ -72,12 +73,10 @@ def _own(db: Database, memory_id: int, user: str) -> MemoryItem:
     except NotFound:
         item = None
     if item is None or item.user_id != user:
-        raise APIError(
+        raise not_found(
+            "memory",
             f"no memory {memory_id} of yours: GET /api/memories lists them (a character's "
             "lines change with its card)",
-            status=404,
-            code="memory_not_found",
-            param="memory",
         )
     return item
 

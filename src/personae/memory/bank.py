@@ -1,9 +1,11 @@
 """The memory bank: writes memories (redacted, tokenized, embedded) and searches them.
 
-Each ``(partition, kind)`` gets an in-memory :class:`~personae.memory.hybrid.HybridIndex`, built
-from the store the first time it is searched and then kept in step: this process's writes update
-it in place, and a write by another process (the server beside a CLI chat) is noticed through the
-partition's version number — one primary-key lookup per search — and triggers a rebuild.
+Each partition gets an in-memory :class:`~personae.memory.hybrid.HybridIndex` per group of
+kinds searched together (a character's lines; a user's episodes, reflections and notes, ranked
+as one list), built from the store the first time it is searched and then kept in step: this
+process's writes update it in place, and a write by another process (the server beside a CLI
+chat) is noticed through the partition's version number — one primary-key lookup per search —
+and triggers a rebuild.
 
 Scope is enforced by *which* indexes a search reads: a chat of user U with character C searches
 U's memories with C, U's character-independent memories, and C's own lines. No other user's
@@ -121,7 +123,8 @@ class MemoryBank:
             self._embedder = default_embedder()
         else:
             self._embedder = embedder
-        self._loaded: dict[tuple[str, str], _Loaded] = {}
+        # (partition, kinds searched together) → its index
+        self._loaded: dict[tuple[str, tuple[str, ...]], _Loaded] = {}
         self._lock = threading.RLock()
 
     # -- embedding ----------------------------------------------------------------------------
@@ -262,18 +265,18 @@ class MemoryBank:
         nobody else wrote in between, else by dropping them (they reload on next search)."""
         for part, before in versions.items():
             now = self.repo.version(part)
-            for (p, kind), loaded in list(self._loaded.items()):
+            for (p, kinds), loaded in list(self._loaded.items()):
                 if p != part:
                     continue
                 if loaded.version != before:
-                    del self._loaded[(p, kind)]
+                    del self._loaded[(p, kinds)]
                     continue
                 loaded.version = now
                 for item in removed:
-                    if item.partition == part and item.kind == kind:
+                    if item.partition == part and item.kind in kinds:
                         loaded.drop(item.id)
                 for i, item in enumerate(added):
-                    if item.partition == part and item.kind == kind:
+                    if item.partition == part and item.kind in kinds:
                         loaded.drop(item.id)
                         loaded.put(item, vectors[i] if vectors is not None else None)
 
@@ -283,15 +286,17 @@ class MemoryBank:
     def _part(user_id: str | None, character_id: str | None) -> str:
         return partition_key(user_id, character_id)
 
-    def _index(self, user_id: str | None, character_id: str | None, kind: str) -> _Loaded:
+    def _index(
+        self, user_id: str | None, character_id: str | None, kinds: tuple[str, ...]
+    ) -> _Loaded:
         part = self._part(user_id, character_id)
         version = self.repo.version(part)
-        loaded = self._loaded.get((part, kind))
+        loaded = self._loaded.get((part, kinds))
         if loaded is not None and loaded.version == version:
             return loaded
         dim = self._embedder.dim if self._embedder is not None else None
         loaded = _Loaded(version, HybridIndex(dim))
-        items = self.repo.partition(user_id, character_id, [kind])
+        items = self.repo.partition(user_id, character_id, list(kinds))
         tokenizer = tokenizer_name()
         stale = [i for i, item in enumerate(items) if item.tokenizer != tokenizer]
         for i in stale:
@@ -303,7 +308,7 @@ class MemoryBank:
         extra = dict(zip(missing, fresh, strict=True)) if fresh is not None else {}
         for i, item in enumerate(items):
             loaded.put(item, extra.get(i))
-        self._loaded[(part, kind)] = loaded
+        self._loaded[(part, kinds)] = loaded
         return loaded
 
     def search(
@@ -329,20 +334,19 @@ class MemoryBank:
         tokens = retrieval_tokens(query)
         if vector is None:
             vector = self.embed_query(query)
+        # Lines are the character's; the rest are the user's, with this character or with
+        # any. The user's kinds share one index, so they are ranked as one list.
+        groups: list[tuple[tuple[str, ...], list[tuple[str | None, str | None]]]] = []
+        if "line" in kinds and character_id is not None:
+            groups.append((("line",), [(None, character_id)]))
+        own = tuple(sorted({kind for kind in kinds if kind != "line"}))
+        if own and user_id is not None:
+            groups.append((own, [(user_id, character_id), (user_id, None)]))
         found: list[Recalled] = []
         with self._lock:
-            for kind in kinds:
-                scopes = (
-                    [(None, character_id)]
-                    if kind == "line"
-                    else [(user_id, character_id), (user_id, None)]
-                )
+            for group, scopes in groups:
                 for owner, character in scopes:
-                    if kind != "line" and owner is None:
-                        continue
-                    if kind == "line" and character is None:
-                        continue
-                    loaded = self._index(owner, character, kind)
+                    loaded = self._index(owner, character, group)
                     if not len(loaded.index):
                         continue
                     other_chats = {
@@ -355,7 +359,7 @@ class MemoryBank:
                         tokens, k, vector=vector, exclude=other_chats, depth=depth
                     )
                     found += [Recalled(loaded.items[h.key], h) for h in hits]
-        found.sort(key=lambda r: -r.hit.score)  # stable: ties keep kind, then scope order
+        found.sort(key=lambda r: -r.hit.score)  # stable: ties keep lines first, then scope order
         return found[:k]
 
     def items(

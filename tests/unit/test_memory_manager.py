@@ -146,6 +146,10 @@ def test_settings_validation() -> None:
         MemorySettings(profile_scope="team")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         MemorySettings.only(["dreams"])
+    with pytest.raises(InvalidInput, match="query_tokens must be at least 8"):
+        MemorySettings(query_tokens=7)
+    with pytest.raises(InvalidInput, match="counts must be >= 0"):
+        MemorySettings(search_depth=-1)
     assert MemorySettings.only(["profile"]).episodic is False
 
 

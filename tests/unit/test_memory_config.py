@@ -297,3 +297,15 @@ BAD_PRIVACY: list[tuple[dict[str, Any], str]] = [
 def test_bad_privacy_settings_name_the_key(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         redaction_policy(table)
+
+
+def test_the_readme_settings_block_is_valid_and_shows_the_defaults() -> None:
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[memory\].*?)```", readme, re.S)
+    assert block, "README.md lost its [memory] settings block"
+    table = tomllib.loads(block.group(1))
+    assert set(table["memory"]) == set(KEYS)
+    assert memory_settings(table["memory"]) == MemorySettings()
+    assert redaction_policy(table["privacy"]) == DEFAULT_POLICY

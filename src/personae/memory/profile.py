@@ -121,6 +121,12 @@ def render(label: str, value: str, language: str) -> str:
         if name:
             return _EN_KIN_NAMED.format(rel=rel, name=name)
         return _EN_KIN_HAS.format(a=_article(rel), v=rel)
+    if label == "job" and value.endswith(" for a living"):  # "tunes pianos for a living"
+        return f"The user {value}."
+    if label == "family" and re.match(
+        r"(?:eldest|oldest|youngest|middle|second|third|only) ", value
+    ):
+        return f"The user is the {value}."
     if (label == "age" and not value.isdigit()) or (
         label == "plan" and not re.match(r"(?:to|on)\s", value, re.I)
     ):

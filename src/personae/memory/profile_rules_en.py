@@ -12,13 +12,18 @@ from personae.memory.profile_rules_base import Handler, Pair, _compile, _one, _s
 _EN_LEAD = re.compile(
     r"^(?:(?:well|oh|ah|so|and|but|also|actually|honestly|btw|anyway|anyways|yes|yeah|yep|no|"
     r"nope|ok|okay|um+|uh+|hm+|hi|hello|hey|lol|haha+|sure|by the way|to be honest|tbh|"
-    r"fun fact)\b[\s,.!:-]*)+",
+    r"fun fact|do you know|you know|you see|i must (?:admit|say|confess|tell you)|"
+    r"i have to (?:admit|say)|i confess|as it happens|in fact|besides|mind you|truth be told|"
+    r"funnily enough|at last|speaking of [^,]+)\b[\s,.!:-]*)+",
     re.I,
 )
 _EN_SPLIT = re.compile(
     r"\s*[;:]\s+|\s+[-–—]+\s+"
-    r"|\s*,\s*(?:(?:and|but|so|plus|because|though|although|while|since)\s+)?"
+    r"|\s*,\s*(?:(?:and|but|so|plus|because|though|although|while|since|for)\s+)?"
     r"(?=(?:i|i'm|im|my|call me)\b)"
+    # not before an apposition: "the Pickwick Papers, my favourite book in the world, …"
+    r"(?!my (?:own |very )?(?:all-time )?favou?rite [\w-]+(?: (?!(?:is|are|was)\b)[\w-]+){0,3}?"
+    r"\s*(?:,|$))"
     r"|\s+(?:and|but|so|plus|because|though|although|while|whereas|since)\s+(?=(?:i|im|my)\b)"
     r"|,?\s+but\s+",
     re.I,
@@ -60,7 +65,9 @@ _JOBS = _set(
     "psychologist veterinarian vet consultant analyst secretary receptionist cleaner soldier "
     "translator interpreter salesperson entrepreneur freelancer technician intern caregiver "
     "midwife hairdresser barber butcher tailor janitor postman courier coach athlete dancer "
-    "singer streamer nanny housewife homemaker retiree pensioner undergraduate pupil"
+    "singer streamer nanny housewife homemaker retiree pensioner undergraduate pupil tuner "
+    "governess housekeeper gardener builder shopkeeper grocer locksmith jeweller jeweler "
+    "optician fisherman sailor printer bookkeeper typist"
 )
 PET = (
     "dog|cat|puppy|kitten|hamster|rabbit|bunny|parrot|bird|budgie|goldfish|fish|turtle|tortoise|"
@@ -83,6 +90,7 @@ _BAD_START = _set(
     "around along for at on in out our ours his their theirs"
 )
 _BAD_ANY = _set("me you your yours u ur i i'm im myself yourself")
+_ANAPHORS = _set("creatures things ones stuff same beasts animals brutes thing one lot")
 _BAD_TO = _set("be think say know see hear believe imagine tell ask let help talk chat call hope")
 _THING_CUT = re.compile(
     r"\s*(?:[,(]|\s-\s|\b(?:because|cause|since|when|whenever|which|who|that|but|if|though|"
@@ -140,6 +148,8 @@ def _thing(raw: str, *, max_words: int = 6) -> str | None:
     if not words or len(words) > max_words or len(value) > 60 or not re.search(r"\w", value):
         return None
     if words[0] in _BAD_START or words[1:2] in (["way"], ["idea"], ["fact"]):
+        return None
+    if words[0] == "the" and words[-1] in _ANAPHORS:  # "terrified of the creatures": which?
         return None
     if any(w in _BAD_ANY for w in words):
         return None
@@ -257,6 +267,56 @@ def _school(named: bool) -> Callable[[str], str | None]:
     return value
 
 
+def _third_person(verb: str) -> str:
+    """tune → tunes, teach → teaches, carry → carries."""
+    if re.search(r"[^aeiou]y$", verb):
+        return verb[:-1] + "ies"
+    return verb + ("es" if re.search(r"(?:s|sh|ch|x|z|o)$", verb) else "s")
+
+
+def _living(raw: str) -> str | None:
+    """ "I tune pianos for a living" → "tunes pianos for a living"."""
+    words = raw.lower().split()
+    if not 2 <= len(words) <= 3 or words[0] in _BAD_TO or words[0] in ("do", "work"):
+        return None
+    if any(w in _BAD_ANY or w in _BAD_START for w in words[1:]):
+        return None
+    return " ".join([_third_person(words[0]), *words[1:], "for a living"])
+
+
+def _rank_in_family(raw: str) -> str | None:
+    """ "the eldest of nine children" → "eldest of nine children"."""
+    found = re.fullmatch(
+        r"(?:the )?(?P<v>(?:eldest|oldest|youngest|middle|second|third|only) "
+        r"(?:child |one |son |daughter )?of (?:\w+) (?:children|kids|siblings|brothers|sisters))"
+        r"(?: .*)?",
+        raw,
+        re.I,
+    )
+    return found.group("v").lower() if found else None
+
+
+def _group(raw: str) -> str | None:
+    """ "the bell-ringing band at St Mary's" → "the bell-ringing band"."""
+    found = re.match(
+        r"(?:the |a |an )?(?P<v>(?:[\w-]+ ){0,2}(?:band|club|choir|team|society|"
+        r"orchestra|troupe|league|circle))\b",
+        raw,
+        re.I,
+    )
+    return found.group("v") if found else None
+
+
+_COLOURS = (
+    "red|orange|yellow|green|blue|purple|violet|pink|brown|black|white|grey|gray|gold|silver|"
+    "lavender|lilac|teal|navy|maroon|crimson|scarlet|turquoise|beige|cream|indigo"
+)
+_FAVOURED = (
+    "book|novel|film|movie|song|band|album|play|opera|show|series|game|author|writer|poet|"
+    "painter|singer|composer|dish|food|drink|flower|season|place|city|team|sport"
+)
+
+
 _PLAYED = _set(
     "piano guitar violin viola cello bass drums flute clarinet saxophone sax trumpet harp ukulele "
     "keyboard tennis football soccer basketball baseball volleyball golf chess badminton hockey "
@@ -352,22 +412,87 @@ _EN_RULES = _compile([
     (rf"(?:i {_ADV}plan|{_IM} {_ADV}planning) (?P<v>(?:to|on) .+)", _one("plan", _plan)),
     ("my plan is (?P<v>to .+)", _one("plan", _plan)),
     (rf"{_IM} (?:moving|relocating) to", _one("plan", _move)),
+    (rf"i {_ADV}(?P<v>[a-z]+(?: [a-z]+){{1,2}}) for a living", _one("job", _living)),
+    (r"i(?:'ve| have) (?:been|worked as) an?", _job(True)),
+    (rf"{_IM} the", _one("family", _rank_in_family)),
+    (rf"{_IM} (?:one of|a member of|in)", _one("hobby", _group)),
+    (r"(?:i|we)(?:'ve| have)? (?:\w+ )?(?:taken|rented|found|bought) (?:an? |two |three |some |"
+     r"the )?(?:\w+ )?(?:rooms?|flat|apartment|house|cottage|lodgings) (?:in|on|at)",
+     _one("lives_in", _place)),
+    (r"(?:i|we)(?:'ve| have) decided (?P<v>to .+)", _one("plan", _plan)),
     (_IM, _one("name", _strict)),
 ], re.I)
+# Found anywhere in a clause, when no rule above matched it at its start.
+_EN_INSIDE = [
+    (re.compile(rf"\b(?:my|our) (?P<rel>{KIN}),? (?P<v>[A-Z][\w'-]+(?: [A-Z][\w'-]+)?)"),
+     _kin("apposition")),
+    (re.compile(rf"(?P<v>(?:the |The )?[A-Z][\w']*(?: (?:[A-Z][\w']*|of|the|and|in|on))*),? "
+                rf"(?:which is )?my (?:own )?(?:very )?favou?rite (?:{_FAVOURED})\b"),
+     _one("likes", _thing)),
+    (re.compile(rf"(?P<v>(?:[a-z]+ )?(?:{_COLOURS})),? which (?:is|was) my (?:own )?favou?rite "
+                r"colou?r\b", re.I),
+     _one("likes", _thing)),
+]
+# "His name is Pilchard" names the pet or relative the message last mentioned.
+_EN_MENTION = re.compile(rf"\b(?:my|our) (?P<rel>{KIN})\b|\b(?P<engaged>{_IM} engaged)\b", re.I)
+_EN_PRONOUN_NAME = re.compile(
+    r"^(?P<pronoun>his|her|its|their) name(?:'s| is) (?P<v>.+)$"
+    r"|^(?P<pronoun2>he|she|it)(?:'s| is) (?:called|named) (?P<v2>.+)$",
+    re.I,
+)
+_MALE = _set("brother father dad son husband boyfriend uncle nephew grandfather grandpa "
+             "stepfather stepbrother fiancé fiance")
+_FEMALE = _set("sister mother mom mum daughter wife girlfriend aunt auntie niece grandmother "
+               "grandma granny stepmother stepsister fiancée fiancee")
 # fmt: on
 
 
-def english(sentence: str) -> list[Pair]:
-    if _EN_SKIP.search(sentence):
+def _named_by_pronoun(clause: str, kin: str | None) -> list[Pair]:
+    found = _EN_PRONOUN_NAME.match(clause)
+    if found is None or kin is None:
         return []
+    pronoun = (found.group("pronoun") or found.group("pronoun2")).lower()
+    base = kin.split()[-1]
+    if (pronoun in ("her", "she") and base in _MALE) or (
+        pronoun in ("his", "he") and base in _FEMALE
+    ):
+        return []
+    value = found.group("v") or found.group("v2")
+    matched = re.match(rf"(?P<rel>{re.escape(kin)}) (?P<v>.+)", f"{kin} {value}")
+    return _kin("named")(matched) if matched else []
+
+
+def english(sentence: str, mentioned: list[str] | None = None) -> list[Pair]:
+    """The facts in one sentence. ``mentioned`` carries, from sentence to sentence of one
+    message, the relatives and pets it spoke of ("my dog …"), so that a later "His name is
+    Pilchard" names the dog."""
+    kin = mentioned[-1] if mentioned else None
+    if mentioned is not None:
+        for m in _EN_MENTION.finditer(sentence):
+            mentioned.append(
+                " ".join(m.group("rel").lower().split()) if m.group("rel") else "fiancée"
+            )
     out: list[Pair] = []
-    for part in _EN_SPLIT.split(sentence):
+    for i, part in enumerate(_EN_SPLIT.split(sentence)):
+        # A hypothetical or hearsay opening ("If I had a dog, …") covers the whole sentence; a
+        # later clause ("…, and my sister asks whether …") drops only itself.
+        if _EN_SKIP.search(part):
+            if i == 0:
+                return []
+            continue
         clause = _EN_LEAD.sub("", part.strip()).strip(" ,")
         if not clause or _EN_NEG.search(_EN_STAND.sub("", clause)):
             continue
+        facts = _named_by_pronoun(clause, kin)
         for pattern, handler in _EN_RULES:
-            found = pattern.match(clause)
-            if found and (facts := handler(found)):
-                out += facts
+            if facts:
                 break
+            if found := pattern.match(clause):
+                facts = handler(found)
+        for pattern, handler in _EN_INSIDE:
+            if facts:
+                break
+            if found := pattern.search(clause):
+                facts = handler(found)
+        out += facts
     return out

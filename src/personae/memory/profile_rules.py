@@ -57,12 +57,12 @@ def find(text: str, language: str | None) -> list[tuple[str, str, str]]:
     """Every ``(label, value, language)`` the rules find in ``text``. ``language`` None runs
     both rule sets: each matches only its own script."""
     out: list[tuple[str, str, str]] = []
-    mentioned: list[str] = []  # relatives and pets named so far, for "His name is …"
+    mentioned: list[str] = []  # relatives and pets spoken of so far, for "His name is …"
     for sentence, question in sentences(text):
         if question:
             continue
         if language in (None, "en"):
             out += [(label, value, "en") for label, value in english(sentence, mentioned)]
         if language in (None, "ko"):
-            out += [(label, value, "ko") for label, value in korean(sentence)]
+            out += [(label, value, "ko") for label, value in korean(sentence, mentioned)]
     return out

@@ -21,7 +21,7 @@ _KO_LEAD = re.compile(
 )
 _KO_FIRST_PERSON = _set("저는 전 나는 난 제가 내가 저도 나도 저 나")
 _KO_CONN = re.compile(  # clause ends that join two statements; "살고 있어요" is one
-    r"(지만|는데|은데|인데|거든요|거든|[았었였랐]고|하고|이고|있고|살고|우고|니고|해서|라서|"
+    r"(지만|는데|은데|인데|거든요|거든|[았었였랐]고|하고|이고|있고|살고|우고|니고|해서|라서|이라|"
     r"어서|아서|여서)[,\s]+(?!있|싶|계)"
 )
 _KO_JOIN = re.compile(r"\s*,\s*|\s+(?:그리고|근데|그런데|하지만|그래도|그래서)\s+")
@@ -71,14 +71,17 @@ _WORK_KO = (
     r"(?:일해요|일합니다|일해|일하고\s*있(?:어요|습니다|어|고)|일하고요|일하고|"
     r"일하는데요?|일하거든요|근무해요|근무합니다|근무하고\s*있어요|근무하고|근무해)"
 )
-_COP_KO = r"(?:이에요|이야|입니다|이고|이요|이죠|이거든요|예요|야|이랍니다|이라서|인데요?|이다|임)?"
+_COP_KO = (
+    r"(?:이에요|이야|입니다|이고|이요|이죠|이거든요|예요|야|이랍니다|이라서|이라|라서|인데요?|"
+    r"이다|임)?"
+)
 _OBJ, _SUBJ = ("을", "를", "은", "는", "도"), ("이", "가", "은", "는", "도")
 
 
 def _feelings() -> dict[str, tuple[str, tuple[str, ...]]]:
     """Sentence-final verbs of liking, disliking and fearing, with the particles their object
     may carry: 커피를 좋아해요 (object), 거미가 무서워요 (subject of an adjective)."""
-    ha = _set("해요 합니다 해 한다 하고 하는데 하는데요 하거든요 하거든 함 하구요 하고요 해용")
+    ha = _set("해요 합니다 해 한다 하고 하는데 하는데요 하거든요 하거든 함 하구요 하고요 해용 해서")
     table: dict[str, tuple[str, tuple[str, ...]]] = {}
     for label, stems in (("likes", "좋아 사랑"), ("dislikes", "싫어"), ("fear", "무서워 두려워")):
         table |= {stem + end: (label, _OBJ) for stem in stems.split() for end in ha}
@@ -105,8 +108,8 @@ def _copula(rest: str) -> str | None:
     rest = rest.strip()
     for endings, batchim in (
         ("입니다 인데요 인데 임", None),
-        ("이거든요 이랍니다 이에요 이예요 이라서 이야 이고 이요 이죠 이다", True),
-        ("거든요 예요 에요 야 죠", False),
+        ("이거든요 이랍니다 이에요 이예요 이라서 이라 이야 이고 이요 이죠 이다", True),
+        ("거든요 예요 에요 라서 야 죠", False),
     ):
         for e in endings.split():
             stem = rest[: -len(e)].strip()
@@ -280,6 +283,49 @@ def _cop(max_tokens: int) -> Callable[[str], str | None]:
     return lambda v: _ko_value(_copula(v), max_tokens)
 
 
+def _ko_plan(raw: str) -> str | None:
+    """ "내년 1월에 친구랑 치앙마이 가기" — a plan may name who goes along."""
+    tokens = raw.strip(" .,!?~").split()
+    if not 1 <= len(tokens) <= 8 or any(t in _KO_BAD for t in tokens):
+        return None
+    return " ".join(tokens)
+
+
+def _ko_event(m: re.Match[str]) -> list[Pair]:
+    what = _ko_plan(m.group("v"))
+    return [("plan", f"{_day(m.group('when'))} {what}")] if what else []
+
+
+def _ko_hobby(raw: str) -> str | None:
+    value = _ko_value(raw, 2)
+    return None if value is None or value in ("학교", "학원", "회사", "직장", "병원") else value
+
+
+_SIBLINGS = r"(?:\d|한|두|세|네|다섯|여섯|일곱|여덟|아홉|[이삼사오육칠팔구])\s*(?:남매|형제|자매)"
+_ORDINAL = r"(?:첫째|둘째|셋째|넷째|다섯째|막내|장녀|장남|차녀|차남)"
+_FAVOURED_KO = "색|색깔|음식|책|노래|밴드|가수|영화|과일|동물|꽃|계절|음료|술|게임|드라마|작가"
+# fmt: off
+# Searched anywhere in a sentence (not only at a clause's start): they span the commas that
+# split clauses, or sit inside a longer clause.
+_KO_INSIDE = [
+    # 연보라색인데, 제가 제일 좋아하는 색이라 …
+    (re.compile(rf"(?:^|\s)(?P<v>\S+?)(?:인데|이에요|예요|이고),? (?:제가 |내가 )?(?:세상에서 )?"
+                rf"(?:제일|가장) 좋아하는 (?:{_FAVOURED_KO})"),
+     _one("likes", lambda v: _ko_value(v, 1))),
+    # 고등학교 때 제일 좋아했던 데미안을 …
+    (re.compile(r"(?:제일|가장) 좋아했던 (?P<v>\S+?)(?:을|를)(?=\s|$)"),
+     _one("likes", lambda v: _ko_value(v, 1))),
+    # 우리 집 강아지 콩떡이가 …, 제 여동생 서윤이랑 … (a name with the familiar 이: 콩떡이)
+    (re.compile(rf"(?:^|\s)(?:우리 ?집|우리|저희 ?집|저희|제|내) {_KIN_KO} "
+                r"(?P<name>[가-힣]{1,3}?)(?P<i>이)(?:가|는|를|랑|도|한테)(?=\s|$)"),
+     lambda m: _ko_kin(m) if _batchim(m.group("name")[-1]) else []),
+    # 제일 친한 친구 혜린이가 …
+    (re.compile(r"(?:제일|가장) 친한 친구 (?P<v>[가-힣]{1,3}?)이(?:가|는|를|랑|도|한테)(?=\s|$)"),
+     _one("other", lambda v: f"제일 친한 친구 {v}" if _ko_name(v) else None)),
+]
+# fmt: on
+
+
 # fmt: off
 _KO_RULES = _compile([
     (r"(?:제|내|저의|나의)\s*이름(?:은|이) (?P<v>\S+(?: \S+)?)",
@@ -289,7 +335,7 @@ _KO_RULES = _compile([
     (r"이름은 (?P<v>\S+)$", _one("name", lambda v: _ko_name(_ended(v)))),
     (r"(?P<v>\S+)\s*(?:불러\s*주세요|불러\s*줘|불러요|부르세요)",
      _one("name", lambda v: _ko_name(_quoted(v)))),
-    (r"(?:(?:제|내) )?(?:(?:나이는|나이가|올해|만) )*"
+    (r"(?:(?:제|내) )?(?:(?:나이는|나이가|올해|올해로|만|벌써|이제|어느덧|곧) )*"
      r"(?P<v>\d{1,3}|[가-힣]{1,5})\s*(?:살|세)" + _COP_KO,
      _ko_age),
     (r"(?:(?:제|내) )?생일(?:은|이) (?:바로 )?(?P<v>\d{1,2}\s*월\s*\d{1,2}\s*일)" + _COP_KO,
@@ -306,7 +352,7 @@ _KO_RULES = _compile([
      _ko_attend),
     (r"(?:(?:제|내) )?직업(?:은|이)", _one("job", _cop(2))),
     (r"(?:(?:제|내) )?취미(?:는|가)", _one("hobby", _cop(3))),
-    (r"(?:(?:제일|가장) )?좋아하는 \S+(?:은|는)", _one("likes", _cop(2))),
+    (r"(?:(?:세상에서 )?(?:제일|가장) )?좋아하는 \S+(?:은|는|이|가)", _one("likes", _cop(2))),
     (r"(?:(?:제일|가장) )?싫어하는 \S+(?:은|는)", _one("dislikes", _cop(2))),
     (rf"(?:(?:우리|제|내|저희) )?{_KIN_KO}(?:의)?\s*이름(?:은|이) (?P<v>\S+)", _ko_kin),
     (rf"(?P<name>\S+?)(?P<i>이)?라는 {_KIN_KO}(?:가|이|를|을)? {_HAVE_KO}$", _ko_kin),
@@ -318,6 +364,16 @@ _KO_RULES = _compile([
      _one("allergy", lambda v: _ko_object(v.split(), ("에",)))),
     (r"(?P<v>.+ (?:계획|예정))(?:이에요|입니다|이야|이고|이거든요|인데요?|이다|임)",
      _one("plan", partial(_ko_value, max_tokens=8))),
+    (rf"(?P<v>{_SIBLINGS} 중 {_ORDINAL})" + _COP_KO,
+     _one("family", partial(_ko_value, max_tokens=4))),
+    (r"(?:주말마다|매주|매일|평일마다|요즘|퇴근하고|퇴근 후에?) (?P<v>\S+?)(?:를|을)? "
+     r"(?:다녀요|다녀|다닙니다|다니는데요?|다니고(?:\s*있어요)?|다니거든요|하러 다녀요)",
+     _one("hobby", _ko_hobby)),
+    (r"(?P<v>.+?(?:가기|하기|보기|배우기|이사하기|시작하기|떠나기))로 "
+     r"(?:했어요|했거든요|했어|했습니다|했는데요?|결정했어요|정했어요)", _one("plan", _ko_plan)),
+    (r"(?P<when>\d{1,2}\s*월\s*\d{1,2}\s*일)에 (?:드디어 |처음으로 |또 )?"
+     r"(?P<v>.+?(?:시험|면접|수술|결혼식|여행|이사|발표|공연|대회))(?:이|가|을|를)? "
+     r"(?:봐요|봅니다|봐|쳐요|있어요|있습니다|있어|해요|가요|나가요)", _ko_event),
     (r"(?P<v>\S+(?: \S+)?)", _one("job", _ko_job)),
 ])
 _KO_CALLED = _compile([  # "저는 아나라고 해요" only with the first person said
@@ -336,23 +392,54 @@ def _feeling(clause: str) -> list[Pair]:
     return [(label, value)] if value else []
 
 
-def korean(sentence: str) -> list[Pair]:
-    if _KO_SKIP.search(sentence):
+# "이름이 서윤인데" names the relative or pet the message last mentioned.
+_KO_MENTION = re.compile(
+    rf"(?:^|\s)(?:(?:우리|제|내|저희) (?:집 )?)?{_KIN_KO}(?=\s|$|[이가은는을를도의랑]|하고|한테|들)"
+)
+_KO_PRONOUN_NAME = re.compile(r"(?:걔|그 ?애|얘)?\s*이름(?:이|은) (?P<v>\S+)")
+
+
+def _named_by_context(clause: str, kin: str | None) -> list[Pair]:
+    found = _KO_PRONOUN_NAME.fullmatch(clause) or _KO_PRONOUN_NAME.match(clause)
+    if found is None or kin is None:
         return []
+    matched = re.match(r"(?P<rel>\S+) (?P<v>\S+)", f"{kin} {found.group('v')}")
+    return _ko_kin(matched) if matched else []
+
+
+def korean(sentence: str, mentioned: list[str] | None = None) -> list[Pair]:
+    """The facts in one sentence; ``mentioned`` carries the relatives and pets a message spoke
+    of from sentence to sentence, so that "이름이 서윤인데" names the sister just mentioned."""
+    kin = mentioned[-1] if mentioned else None
+    if mentioned is not None:
+        mentioned += [m.group("rel") for m in _KO_MENTION.finditer(sentence)]
     out: list[Pair] = []
-    for part in _KO_JOIN.split(_KO_CONN.sub("\\1\n", sentence)):
-        for clause in part.split("\n"):
-            clause, first_person = clause.strip(), False
-            while lead := _KO_LEAD.match(clause):
-                first_person |= lead.group(1) in _KO_FIRST_PERSON
-                clause = clause[lead.end() :]
-            if not clause or _KO_NEG.search(clause):
-                continue
-            facts = _feeling(clause)
-            for pattern, handler in (_KO_CALLED if first_person else []) + _KO_RULES:
-                if facts:
-                    break
-                if found := pattern.match(clause):
-                    facts = handler(found)
-            out += facts
+    clauses = _KO_CONN.sub("\\1\n", sentence)
+    for i, clause in enumerate(c for part in _KO_JOIN.split(clauses) for c in part.split("\n")):
+        # A conditional or hearsay opening covers the sentence; a later clause drops itself.
+        if _KO_SKIP.search(clause):
+            if i == 0:
+                return []
+            continue
+        clause, first_person = clause.strip(), False
+        while lead := _KO_LEAD.match(clause):
+            first_person |= lead.group(1) in _KO_FIRST_PERSON
+            clause = clause[lead.end() :]
+        if not clause or _KO_NEG.search(clause):
+            continue
+        facts = _named_by_context(clause, kin) or _feeling(clause)
+        for pattern, handler in (_KO_CALLED if first_person else []) + _KO_RULES:
+            if facts:
+                break
+            if found := pattern.match(clause):
+                facts = handler(found)
+        out += facts
+    for pattern, handler in _KO_INSIDE:
+        found = pattern.search(sentence)
+        if not found or _KO_NEG.search(found.group(0)) or _KO_SKIP.search(found.group(0)):
+            continue
+        before = sentence[: found.start()].split()[-1:]
+        if before and _subject(before[0]) and before[0] not in _KO_FIRST_PERSON:
+            continue  # 친구가 제일 좋아했던 …: someone else's
+        out += [fact for fact in handler(found) if fact not in out]
     return out

@@ -1,11 +1,15 @@
 """Rules that find facts the user states about themselves, in English and Korean chat messages.
 
-Precision over recall. A rule fires only on a clause that *starts* with the user as subject
+Precision over recall. Most rules fire only on a clause that *starts* with the user as subject
 ("I …", "my …"; in Korean "저는 …" or no subject at all), that is not a question, not negated,
 not hypothetical and not reported speech, and whose value passes a shape check: a capitalised
-name, a place with capitals, a job from a list, an object that is not a pronoun. Text in quotes,
-brackets or ``*actions*`` is skipped: in a role-play chat that is usually the user's character
-speaking, not the user. :func:`find` returns ``(label, value, language)`` triples.
+name, a place with capitals, a job from a list, an object that is not a pronoun. A few shapes
+are found inside a clause ("a letter from my sister Winifred", "우리 집 강아지 콩떡이가"), and a
+message's earlier mention of a relative or pet lets "His name is Pilchard" / "이름이 서윤인데"
+name it. A hypothetical or hearsay opening drops the sentence; in a later clause it drops that
+clause only. Text in quotes, brackets or ``*actions*`` is skipped: in a role-play chat that is
+usually the user's character speaking, not the user. :func:`find` returns ``(label, value,
+language)`` triples.
 
 This module splits text into sentences and runs the rules; the English ones are in
 :mod:`profile_rules_en`, the Korean ones in :mod:`profile_rules_ko`, the rule-table helpers both

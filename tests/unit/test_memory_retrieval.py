@@ -373,6 +373,33 @@ def test_embed_query_trims_only_with_a_token_counting_embedder(tmp_path: object)
     assert plain.embed_query("one two three", max_tokens=1) is not None
 
 
+def test_query_embeddings_are_reused_for_the_same_message(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from personae.memory.bank import QUERY_CACHE, MemoryBank
+    from personae.store import Database
+    from tests.support.embedder import HashEmbedder
+
+    class Counting(HashEmbedder):
+        calls = 0
+
+        def embed(self, texts, *, query):  # type: ignore[no-untyped-def]
+            Counting.calls += 1
+            return super().embed(texts, query=query)
+
+    bank = MemoryBank(Database(Path(str(tmp_path)) / "m.db"), embedder=Counting())
+    first = bank.embed_query("What is my dog called?")
+    again = bank.embed_query("What is my dog called?")  # a regenerated reply asks again
+    assert Counting.calls == 1 and again is first and first is not None
+    assert not first.flags.writeable  # shared: nobody may change it
+    bank.embed_query("What is my dog called?", max_tokens=8)  # another cut, another vector
+    assert Counting.calls == 2
+    for i in range(QUERY_CACHE):
+        bank.embed_query(f"message {i}")
+    bank.embed_query("What is my dog called?")  # pushed out by newer ones
+    assert Counting.calls == 3 + QUERY_CACHE
+
+
 def test_searches_hold_blas_to_one_thread() -> None:
     pytest.importorskip("threadpoolctl")
     from personae.memory.vectors import _blas, one_blas_thread

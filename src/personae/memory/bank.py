@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -43,6 +44,7 @@ from personae.store import (
 )
 
 Notice = Callable[[str], None]
+QUERY_CACHE = 16
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,9 @@ class MemoryBank:
             self._embedder = embedder
         # (partition, kinds searched together) → its index
         self._loaded: dict[tuple[str, tuple[str, ...]], _Loaded] = {}
+        # The last few query embeddings: a regenerated reply (a "swipe") asks with the same
+        # message again, and need not pay the ~9 ms embedding twice.
+        self._queries: OrderedDict[tuple[str, int | None], np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
 
     # -- embedding ----------------------------------------------------------------------------
@@ -141,20 +146,35 @@ class MemoryBank:
         except EmbedderUnavailable as exc:
             self._embedder = None
             self._loaded.clear()  # rebuild without vectors
+            self._queries.clear()
             if self._notice:
                 self._notice(f"memory search falls back to words only: {exc}")
             return None
 
     def embed_query(self, text: str, *, max_tokens: int | None = None) -> np.ndarray | None:
         """The ``query:`` embedding of ``text`` (None without an embedder); ``max_tokens``: embed
-        only the last words that fit, when the embedder can count its tokens."""
+        only the last words that fit, when the embedder can count its tokens. The last
+        :data:`QUERY_CACHE` are kept."""
+        key = (text, max_tokens)
+        with self._lock:
+            if (cached := self._queries.get(key)) is not None:
+                self._queries.move_to_end(key)
+                return cached
         tail = getattr(self._embedder, "query_tail", None)
         if max_tokens is not None and tail is not None:
             # When the model cannot load, _embed below reports it and falls back to words only.
             with contextlib.suppress(EmbedderUnavailable):
                 text = tail(text, max_tokens)
         vectors = self._embed([text], query=True)
-        return None if vectors is None else vectors[0]
+        if vectors is None:
+            return None
+        vector: np.ndarray = vectors[0]
+        vector.setflags(write=False)  # shared by every caller that asks again
+        with self._lock:
+            self._queries[key] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector
 
     # -- writing ------------------------------------------------------------------------------
 

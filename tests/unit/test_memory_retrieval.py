@@ -88,6 +88,21 @@ def test_bad_parameters() -> None:
         LexicalIndex(b=1.5)
     with pytest.raises(InvalidInput):
         LexicalIndex(k1=-1)
+    with pytest.raises(InvalidInput, match="max_terms"):
+        LexicalIndex().search(["a"], 3, max_terms=0)
+
+
+def test_a_long_query_is_scored_on_its_rarest_terms() -> None:
+    index = LexicalIndex()
+    for key in range(50):
+        index.add(key, ["common", "filler", f"w{key}"])
+    index.add(99, ["common", "filler", "pilchard"])
+    long_query = ["common", "filler", "pilchard", *[f"w{i}" for i in range(10)]]
+    # Two terms allowed: the rarest, "pilchard" and "w0" (ties keep the query's order).
+    found = dict(index.search(long_query, 60, max_terms=2))
+    assert set(found) == {99, 0}  # only documents with those terms
+    assert found[99] < index.scores(long_query)[99]  # "common" and "filler" not counted
+    assert len(index.search(long_query, 60, max_terms=None)) == 51
 
 
 words = st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=6)

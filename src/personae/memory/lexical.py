@@ -18,6 +18,8 @@ import numpy as np
 
 from personae.errors import InvalidInput
 
+MAX_QUERY_TERMS = 16
+
 
 class LexicalIndex:
     """``index.add(7, tokens)``; ``index.search(query_tokens, k)`` → ``[(key, score), …]``,
@@ -141,20 +143,33 @@ class LexicalIndex:
         slots, values = self._score_slots(tokens)
         return {self._keys[s]: float(v) for s, v in zip(slots, values, strict=True)}
 
-    def _score_slots(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _score_slots(
+        self, tokens: Sequence[str], max_terms: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = len(self._slot_of)
         terms = [t for t in dict.fromkeys(tokens) if t in self._df]
+        if max_terms is not None and len(terms) > max_terms:
+            # The rarest terms: they carry most of the score, and the common ones cost the most
+            # to score (a 60-word message took 2-4 ms at 90k documents; 16 terms take < 1 ms).
+            terms = sorted(terms, key=lambda t: self._df[t])[:max_terms]
         if not n or not terms:
             return np.empty(0, dtype=np.int64), np.empty(0)
         avg = self._total_length / n or 1.0
         lengths = self._lengths
         total = np.zeros(len(self._keys))
+        k1, b = self.k1, self.b
         for term in terms:
             df = self._df[term]
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             slots, tfs = self._term_arrays(term)
-            norm = self.k1 * (1 - self.b + self.b * lengths[slots] / avg)
-            total[slots] += idf * tfs * (self.k1 + 1) / (tfs + norm)
+            # idf·tf·(k1+1) / (tf + k1·(1 − b + b·len/avg)), in place: one array, not six
+            part = lengths[slots]
+            part *= k1 * b / avg
+            part += k1 * (1 - b)
+            part += tfs
+            np.divide(tfs, part, out=part)
+            part *= idf * (k1 + 1)
+            total[slots] += part
         if self._dead:
             total[~self._alive[: len(self._keys)]] = 0.0
         hit = np.flatnonzero(total > 0)
@@ -167,14 +182,18 @@ class LexicalIndex:
         *,
         allow: Collection[int] | Callable[[int], bool] | None = None,
         exclude: Collection[int] = (),
+        max_terms: int | None = MAX_QUERY_TERMS,
     ) -> list[tuple[int, float]]:
         """The ``k`` best ``(key, score)`` pairs; ``allow`` (keys or a predicate) and
-        ``exclude`` restrict which documents may be returned."""
+        ``exclude`` restrict which documents may be returned. A query of more than
+        ``max_terms`` distinct known terms is scored on its rarest ones (None: all)."""
         if k < 0:
             raise InvalidInput(f"k must be >= 0, not {k}")
         if k == 0:
             return []
-        slots, values = self._score_slots(tokens)
+        if max_terms is not None and max_terms < 1:
+            raise InvalidInput(f"max_terms must be >= 1, not {max_terms}")
+        slots, values = self._score_slots(tokens, max_terms)
         check = allow if callable(allow) else (allow.__contains__ if allow is not None else None)
         out: list[tuple[int, float]] = []
         seen = 0

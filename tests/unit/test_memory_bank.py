@@ -212,3 +212,22 @@ def test_summaries_round_trip(db: Database) -> None:
         repo.set_summary(chat, " ", 10)
     bank_of(db).wipe(chat_id=chat)
     assert repo.summary(chat) is None
+
+
+def test_many_lines_are_searched_through_the_prefilter(db: Database) -> None:
+    from personae.memory.bank import LINES_EXACT_LIMIT
+
+    bank = bank_of(db, embedder=HashEmbedder(dim=64))
+    n = LINES_EXACT_LIMIT + 500
+    bank.remember(
+        [
+            Draft("line", f"Line {i}: the case of the w{i} and the x{i % 97}.", None, "holmes")
+            for i in range(n)
+        ]
+    )
+    query = "Line 1234: the case of the w1234 and the x70."  # words and vector both match
+    found = bank.search(query, kinds=["line"], user_id="ana", character_id="holmes")
+    assert texts(found)[0].startswith("Line 1234:")
+    [(_, loaded)] = [(k, v) for k, v in bank._loaded.items() if k[1] == ("line",)]  # noqa: SLF001
+    assert loaded.index.vectors is not None
+    assert loaded.index.vectors.exact_limit == LINES_EXACT_LIMIT < n

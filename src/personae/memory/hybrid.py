@@ -15,7 +15,7 @@ import numpy as np
 from personae.errors import InvalidInput
 from personae.memory.fusion import reciprocal_rank_fusion
 from personae.memory.lexical import LexicalIndex
-from personae.memory.vectors import VectorIndex
+from personae.memory.vectors import EXACT_LIMIT, VectorIndex
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,9 @@ class Hit:
 class HybridIndex:
     """Keys indexed by tokens and (when ``dim`` is given) by a vector."""
 
-    def __init__(self, dim: int | None = None) -> None:
+    def __init__(self, dim: int | None = None, *, exact_limit: int = EXACT_LIMIT) -> None:
         self.lexical = LexicalIndex()
-        self.vectors = VectorIndex(dim) if dim else None
+        self.vectors = VectorIndex(dim, exact_limit=exact_limit) if dim else None
 
     def __len__(self) -> int:
         return len(self.lexical)

@@ -325,7 +325,9 @@ class VectorIndex:
                 distance[~mask] = np.iinfo(np.int32).max
                 depth = min(live, max(self.rescore, 4 * k, live // 50))
                 slots = np.argpartition(distance, depth - 1)[:depth]
-                scores = dequantize(self._codes[slots], self._scales[slots]) @ query
+                # codes·query scaled per row: one float copy of the rows, not two
+                scores = self._codes[slots].astype(np.float32) @ query
+                scores *= self._scales[slots]
         top = min(k, len(slots))
         best = np.argpartition(-scores, top - 1)[:top] if top < len(slots) else np.arange(top)
         best = best[np.lexsort((slots[best], -scores[best]))]

@@ -32,6 +32,7 @@ from personae.backends.embedded import EmbeddedBackend
 from personae.cli.common import ensure_pulled
 from personae.memory.bank import MemoryBank
 from personae.memory.manager import MemorySettings
+from personae.runtime import tune_allocator
 from personae.store import Database
 from personae.store.library import install_bundled
 
@@ -90,6 +91,7 @@ def personae_decode_rate(agent: Agent, history: list[Turn], params: GenerationPa
 
 
 def main() -> None:
+    tune_allocator()  # as the `personae` command does (personae/runtime.py)
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--turns", type=int, default=30)

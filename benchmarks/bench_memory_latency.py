@@ -37,6 +37,7 @@ from personae.memory.bank import MemoryBank
 from personae.memory.manager import ChatMemory
 from personae.memory.tokens import retrieval_tokens, tokenizer_name
 from personae.memory.vectors import quantize, to_blob
+from personae.runtime import tune_allocator
 from personae.store import (
     CharacterRepository,
     ChatRepository,
@@ -200,6 +201,7 @@ def run_size(n: int, turns: int, history: list[Turn], queries: list[str]) -> dic
 
 
 def main() -> int:
+    tune_allocator()  # as the `personae` command does (personae/runtime.py)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--turns", type=int, default=150)

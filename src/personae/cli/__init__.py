@@ -15,6 +15,7 @@ from personae.cli.models import backends_command, models_group
 from personae.cli.redact import redact_command
 from personae.cli.serve import serve_command
 from personae.cli.summarize import summarize_command
+from personae.runtime import tune_allocator
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,4 +43,5 @@ cli.add_command(keys_group)
 
 
 def main() -> None:
+    tune_allocator()
     cli()

@@ -231,3 +231,14 @@ def test_many_lines_are_searched_through_the_prefilter(db: Database) -> None:
     [(_, loaded)] = [(k, v) for k, v in bank._loaded.items() if k[1] == ("line",)]  # noqa: SLF001
     assert loaded.index.vectors is not None
     assert loaded.index.vectors.exact_limit == LINES_EXACT_LIMIT < n
+
+
+def test_search_takes_tokens_already_computed(db: Database) -> None:
+    bank = bank_of(db, embedder=None)
+    bank.remember([Draft("episode", "My dog is called Biscuit.", "ana", "holmes")])
+    # The words come from ``tokens`` (a turn tokenizes its message once for both searches).
+    found = bank.search(
+        "zzz", kinds=["episode"], user_id="ana", character_id="holmes", tokens=["biscuit"]
+    )
+    assert texts(found) == ["My dog is called Biscuit."]
+    assert bank.search("zzz", kinds=["episode"], user_id="ana", character_id="holmes") == []

@@ -347,17 +347,20 @@ class MemoryBank:
         chat_id: int | None = None,
         k: int = 5,
         vector: np.ndarray | None = None,
+        tokens: Sequence[str] | None = None,
         depth: int | None = None,
     ) -> list[Recalled]:
         """The ``k`` best memories a chat of ``user_id`` with ``character_id`` may see (lines
-        are the character's, the rest must belong to ``user_id``). Pass the query ``vector``
-        when one is already computed, to embed the query once for several searches."""
+        are the character's, the rest must belong to ``user_id``). Pass the query ``vector`` and
+        its retrieval ``tokens`` when already computed, to embed and tokenize the query once for
+        several searches."""
         bad = [kind for kind in kinds if kind not in KINDS]
         if bad:
             raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
         if k <= 0:
             return []
-        tokens = retrieval_tokens(query)
+        if tokens is None:
+            tokens = retrieval_tokens(query)
         if vector is None:
             vector = self.embed_query(query)
         # Lines are the character's; the rest are the user's, with this character or with

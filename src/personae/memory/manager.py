@@ -39,6 +39,7 @@ from personae.memory.episodic import (
 )
 from personae.memory.rolling import Message as SummaryMessage
 from personae.memory.rolling import RollingSummarizer, plan_fold
+from personae.memory.tokens import retrieval_tokens
 from personae.summarization.dialogue import text_language
 
 MEMORY_KINDS = ("lines", "episodic", "summary", "profile")
@@ -84,8 +85,9 @@ class MemorySettings:
     episodes_k: int = 4
     search_depth: int = 30
     # The query embedding's token cap (``query: `` and the model's two markers included). On
-    # the retrieval benchmark (benchmarks/bench_retrieval.py) 16–32 found as many planted facts,
-    # 14 lost 2–4 of 20 Korean ones and 12 lost 6–8; 18 keeps a margin and embeds in ~8 ms.
+    # the retrieval benchmark (benchmarks/bench_retrieval.py) 18–20 found the most planted facts,
+    # 16 one fewer per language, 14 lost 2–4 of 20 Korean ones and 12 lost 6–8; 18 embeds in
+    # ~8.5 ms on 2 cores.
     query_tokens: int = 18
     weights: Weights = field(default_factory=Weights)
     decay: float = DEFAULT_DECAY
@@ -197,6 +199,7 @@ class ChatMemory:
         if (s.lines and s.lines_k) or (s.episodic and s.episodes_k):
             vector = self.bank.embed_query(query_text(user_text), max_tokens=s.query_tokens)
         timings["embed"] = (time.perf_counter() - start) * 1000
+        tokens = retrieval_tokens(user_text)  # once for both searches (kiwi for Korean)
         lines: list[Recalled] = []
         if s.lines and s.lines_k:
             mark = time.perf_counter()
@@ -205,6 +208,7 @@ class ChatMemory:
                 kinds=["line"],
                 k=s.lines_k,
                 vector=vector,
+                tokens=tokens,
                 user_id=self.user_id,
                 character_id=self.character_id,
             )
@@ -217,6 +221,7 @@ class ChatMemory:
                 kinds=list(RECALL_KINDS),
                 k=s.search_depth,
                 vector=vector,
+                tokens=tokens,
                 chat_id=self.chat_id,
                 user_id=self.user_id,
                 character_id=self.character_id,

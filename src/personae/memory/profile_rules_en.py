@@ -34,7 +34,7 @@ _EN_NEG = re.compile(
     re.I,
 )
 _EN_STAND = re.compile(r"\b(?:can't|cannot|can not|cant)\s+stand\b", re.I)
-_EN_SKIP = re.compile(  # hypotheticals, hedges and reported speech: the whole sentence goes
+_EN_SKIP = re.compile(  # hypotheticals, hedges, hearsay: first clause drops the sentence
     r"\b(?:if|unless|suppose|imagine|pretend|pretending|wish|would|could|might|maybe|perhaps|"
     r"whether|said|says|told|tells|asked|think|thinks|thought|believes|claims|guess|kidding|"
     r"joking|lying|dream|dreamt|dreamed|roleplay|role-play|\w+'d)\b",

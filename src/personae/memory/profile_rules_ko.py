@@ -3,7 +3,8 @@ counts as one and runs these through :func:`korean` on each sentence.
 
 A clause may open with the first person ("저는", "제가") or, as Korean allows, with no subject;
 "저는 아나라고 해요" is a name only when the first person is said. Conditionals, hearsay
-("-대요", "-다고 했어요"), dreams and role-play drop the sentence; negation drops the clause.
+("-대요", "-다고 했어요"), dreams and role-play drop the sentence when its first clause has
+them, else only their own clause; negation drops the clause.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def memory_bank(db: Database) -> MemoryBank:
 def _read_script(file: str) -> tuple[str, str]:
     """FILE's text (``-``: stdin) and the name its lines are imported under."""
     if file == "-":
-        data = click.get_binary_stream("stdin").read()
+        data = sys.stdin.buffer.read()
         try:
             return data.decode("utf-8-sig"), "stdin"
         except UnicodeDecodeError as exc:

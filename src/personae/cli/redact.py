@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -34,8 +35,10 @@ def redact_command(as_json: bool, mode: str, types: str | None) -> None:
     digits, the first letter of an email). With --json each line becomes
     {"text": ..., "spans": [{"type", "start", "end"}]}, offsets into the input line."""
     policy = RedactionPolicy(mode=mode, types=parse_types(types))
-    source = click.get_binary_stream("stdin")
-    out = click.get_text_stream("stdout", encoding="utf-8")
+    # Bytes both ways: input that is not UTF-8 gets a clear error, and the output is UTF-8
+    # whatever the locale says (click's stream helpers for this are deprecated since 8.5).
+    source = sys.stdin.buffer
+    out = sys.stdout.buffer
     interactive = out.isatty()
     for number, raw in enumerate(source, start=1):
         try:
@@ -49,10 +52,10 @@ def redact_command(as_json: bool, mode: str, types: str | None) -> None:
         result = redact(body, policy)
         if as_json:
             spans = [{"type": s.type, "start": s.start, "end": s.end} for s in result.spans]
-            out.write(json.dumps({"text": result.text, "spans": spans}, ensure_ascii=False))
-            out.write("\n")
+            record = json.dumps({"text": result.text, "spans": spans}, ensure_ascii=False)
+            out.write((record + "\n").encode("utf-8"))
         else:
-            out.write(result.text + ending)
+            out.write((result.text + ending).encode("utf-8"))
         if interactive:
             out.flush()
     out.flush()

@@ -4,7 +4,9 @@ app served by uvicorn on 127.0.0.1 with the scripted backend streaming determini
 One walk through what a user does: give the API key, pick a character, chat in English and in
 Korean (an IME composition must not be sent by its Enter), stop a reply, regenerate, edit and
 delete messages, look at and add memories, import a card by dropping it on the page. It ends
-with screenshots under benchmarks/results/web/ (desktop and a 375 px phone).
+with screenshots (desktop and a 375 px phone) in the test's tmp dir, or in the folder named by
+PERSONAE_SCREENSHOTS: the README's are refreshed with
+``PERSONAE_SCREENSHOTS=benchmarks/results/web python -m pytest tests/browser``.
 
 Playwright's own browser downloads are never used: without /usr/bin/chromium (apt-get install
 chromium) or the playwright package, the test is skipped.
@@ -13,6 +15,7 @@ chromium) or the playwright package, the test is skipped.
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +32,8 @@ from tests.support.scripted import failing
 from tests.support.server import Backends, live_server, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "web"
+# The README's screenshots, committed: a test run must leave them alone.
+README_SHOTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "web"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -105,6 +109,20 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, Backends]]:
 
 
 @pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go: only into the tree when asked, so a test run leaves it clean."""
+    wanted = os.environ.get("PERSONAE_SCREENSHOTS")
+    folder = Path(wanted) if wanted else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _file_states(folder: Path) -> dict[str, tuple[int, int]]:
+    files = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    return {f.name: (f.stat().st_mtime_ns, f.stat().st_size) for f in files}
+
+
+@pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
@@ -155,8 +173,9 @@ def _api(base: str, key: str, method: str, path: str, **kwargs: Any) -> Any:
     return response.json() if response.content else None
 
 
-def test_chatting_in_the_browser(server: tuple[str, str, Backends], page: Any) -> None:
+def test_chatting_in_the_browser(server: tuple[str, str, Backends], page: Any, shots: Path) -> None:
     base, key, backends = server
+    committed = _file_states(README_SHOTS)
     problems = _problems(page)
     expect = sync_api.expect
 
@@ -304,9 +323,12 @@ def test_chatting_in_the_browser(server: tuple[str, str, Backends], page: Any) -
 
     holmes.click()
     expect(page.locator("#memories")).to_contain_text("tea with milk")
-    _screenshot_desktop(page)
-    _screenshot_phone(page, holmes)
+    _screenshot_desktop(page, shots)
+    _screenshot_phone(page, holmes, shots)
     assert problems == []
+    assert {"chat.png", "chat-mobile.png"} <= set(_file_states(shots))
+    if "PERSONAE_SCREENSHOTS" not in os.environ:
+        assert _file_states(README_SHOTS) == committed, "the test rewrote committed screenshots"
 
 
 def _blob_url() -> re.Pattern[str]:
@@ -323,13 +345,12 @@ def _dismiss_notice(page: Any) -> None:
     sync_api.expect(page.locator("#notice")).to_be_hidden()
 
 
-def _screenshot_desktop(page: Any) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def _screenshot_desktop(page: Any, shots: Path) -> None:
     _dismiss_notice(page)
-    page.screenshot(path=str(SHOTS / "chat.png"))
+    page.screenshot(path=str(shots / "chat.png"))
 
 
-def _screenshot_phone(page: Any, holmes: Any) -> None:
+def _screenshot_phone(page: Any, holmes: Any, shots: Path) -> None:
     page.set_viewport_size({"width": 375, "height": 740})
     _dismiss_notice(page)
     page.get_by_role("button", name="Close").click()
@@ -337,4 +358,4 @@ def _screenshot_phone(page: Any, holmes: Any) -> None:
     holmes.click()
     sync_api.expect(page.locator("#sidebar")).not_to_have_class("sidebar open")
     sync_api.expect(page.locator("#messages")).to_contain_text("you came from the surgery")
-    page.screenshot(path=str(SHOTS / "chat-mobile.png"))
+    page.screenshot(path=str(shots / "chat-mobile.png"))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from personae.characters import Character, Lorebook, LoreEntry
-from personae.errors import CardError, LorebookError
+from personae.errors import CardError
 
 NESTED_EXT = {"tool": {"deep": {"list": [1, {"x": None}], "flag": True}}, "talkativeness": "0.5"}
 
@@ -246,9 +246,12 @@ def test_deep_nesting_is_refused() -> None:
         Character.from_card_dict(v2_card(extensions=deep))
 
 
-def test_bad_regex_key_raises_lorebook_error_at_load() -> None:
-    book = {"entries": [{"keys": ["(unclosed"], "content": "x", "use_regex": True, "name": "Bad"}]}
-    with pytest.raises(LorebookError, match="Bad"):
+def test_regex_looking_key_loads_as_text_but_an_overlong_key_fails_at_load() -> None:
+    # As in SillyTavern, only a /pattern/ key is a regex: "(unclosed" is text, not an error.
+    book = {"entries": [{"keys": ["(unclosed"], "content": "x", "use_regex": True, "name": "Ok"}]}
+    assert Character.from_card_dict(v2_card(character_book=book)).character_book is not None
+    book = {"entries": [{"keys": ["k" * 1001], "content": "x", "name": "Bad"}]}
+    with pytest.raises(CardError, match="1,000|1000"):
         Character.from_card_dict(v2_card(character_book=book))
 
 

@@ -106,6 +106,7 @@ def test_multi_word_and_symbol_keys() -> None:
     assert active(book, ["I write C++ daily"]) == ["C"]
     assert active(book, ["see #tag"]) == ["T"]
     assert active(book, ["ABC++"]) == []
+    assert active(book, ["C++x", "a#tag"]) == []  # a boundary on both sides, as SillyTavern
 
 
 def test_empty_keys_never_match() -> None:
@@ -116,45 +117,51 @@ def test_empty_keys_never_match() -> None:
 # --- regex keys ----------------------------------------------------------------------------
 
 
-def test_regex_keys() -> None:
+def test_regex_keys_are_the_slash_form_only() -> None:
     book = book_of(
-        entry([r"colou?r"], "bare", use_regex=True),
+        entry([r"/colou?r/i"], "slash", use_regex=True),
+        entry([r"colou?r"], "bare"),  # use_regex does not make a bare key a pattern
         entry([r"/^ship\s+\d+$/im"], "js", use_regex=True),
-        entry([r"SHOUT"], "bare-cs", use_regex=True, case_sensitive=True),
-        entry([r"/(?<word>ab)\k<word>/"], "named", use_regex=True),
+        entry([r"/SHOUT/"], "regex-cs"),  # a regex key's own flags decide its case
+        entry([r"/(?<word>ab)\k<word>/"], "named"),
         scan_depth=5,
     )
-    assert active(book, ["what COLOR", "shout", "first line\nShip 42"]) == ["bare", "js"]
-    assert active(book, ["SHOUT abab"]) == ["bare-cs", "named"]
+    assert active(book, ["what COLOR", "shout", "first line\nShip 42"]) == ["slash", "js"]
+    assert active(book, ["SHOUT abab"]) == ["regex-cs", "named"]
+    assert active(book, ["the word colou?r itself"]) == ["bare"]
 
 
-def test_js_literal_without_use_regex_is_still_a_regex() -> None:
-    book = book_of(entry(["/gr[ae]y/"], "regex"), entry(["/(/"], "plain"))
+def test_slash_form_as_sillytavern_parses_it() -> None:
+    book = book_of(
+        entry(["/gr[ae]y/"], "regex"),
+        entry(["/(/"], "bad pattern"),
+        entry(["/a/b/"], "inner slash"),
+        entry(["/x/q"], "bad flag"),
+        entry(["/x/ii"], "twice"),
+        entry(["/^hi/y"], "sticky"),
+    )
     assert active(book, ["a grey day"]) == ["regex"]
-    assert active(book, ["path /(/ here"]) == ["plain"]
+    assert active(book, ["path /(/ here"]) == ["bad pattern"]
+    assert active(book, ["see /a/b/ and /x/q"]) == ["inner slash", "bad flag"]
+    assert active(book, ["hi there", "/x/ii"]) == ["twice", "sticky"]
+    assert active(book, ["oh hi"]) == []
 
 
-@pytest.mark.parametrize("bad", ["(unclosed", "/[a-/i", "*start", "a{99999999999}"])
-def test_bad_regex_is_a_load_time_error(bad: str) -> None:
-    book = book_of(entry(["fine"]), entry([bad], name="Broken", use_regex=True))
-    with pytest.raises(LorebookError) as info:
-        validate_lorebook(book)
-    message = str(info.value)
-    assert "Broken" in message and "#1" in message and "\n" not in message
-    with pytest.raises(LorebookError):
-        activate_entries(book, ["x"], count_tokens=words)
+@pytest.mark.parametrize("odd", ["(unclosed", "/[a-/i", "*start", "a{99999999999}"])
+def test_keys_that_are_no_valid_regex_are_plain_text(odd: str) -> None:
+    book = book_of(entry(["fine"]), entry([odd], "odd", name="Odd", use_regex=True))
+    validate_lorebook(book)
+    assert active(book, [f"quote: {odd} ."]) == ["odd"]
+    assert active(book, ["unclosed start a"]) == []
 
 
-def test_bad_secondary_regex_is_caught_too() -> None:
-    book = book_of(entry(["a"], use_regex=True, selective=True, secondary_keys=["(x"]))
-    with pytest.raises(LorebookError):
-        validate_lorebook(book)
-
-
-def test_card_reader_validates_the_book() -> None:
-    card = {"name": "A", "character_book": {"entries": [{"keys": ["["], "use_regex": True}]}}
-    with pytest.raises(LorebookError):
-        Character.from_card_dict(card)
+def test_card_with_odd_keys_loads() -> None:
+    card = {
+        "name": "A",
+        "character_book": {"entries": [{"keys": ["["], "use_regex": True, "content": "L"}]},
+    }
+    book = Character.from_card_dict(card).character_book
+    assert book is not None and active(book, ["[ here"]) == ["L"]
 
 
 def test_overlong_key_is_rejected() -> None:

@@ -54,7 +54,7 @@ class LoreEntry(BaseModel):
     enabled: bool = True
     insertion_order: int = 100
     case_sensitive: bool | None = None
-    use_regex: bool = False
+    use_regex: bool = False  # kept as written; only a /pattern/ key is a regex (see _keys)
     constant: bool | None = None
     selective: bool | None = None
     secondary_keys: list[str] = Field(default_factory=list)

@@ -7,8 +7,16 @@ Semantics (Character Card V2/V3, with the choices the spec leaves open made expl
 * A primary key found in the last ``scan_depth`` messages activates an entry. ``scan_depth``
   comes from the book (or a SillyTavern per-entry ``extensions.scan_depth`` / ``@@scan_depth``),
   default :data:`DEFAULT_SCAN_DEPTH` = 2, the same as SillyTavern's default; 0 scans nothing.
-* Matching is case-insensitive unless ``case_sensitive``. Plain keys match whole words in
-  spaced scripts and substrings in Korean/CJK (see :mod:`personae.characters._keys`).
+* Keys follow SillyTavern (see :mod:`personae.characters._keys`): a key is a regular
+  expression only when written ``/pattern/flags``, whatever ``use_regex`` says; other keys are
+  plain text, case-insensitive and whole-word unless the entry says otherwise (its
+  ``case_sensitive``, else ``extensions.case_sensitive``; ``extensions.match_whole_words``),
+  or the book does (the same two names in the book's ``extensions``). Whole words use
+  script-aware boundaries, so Korean/CJK keys still match with particles attached.
+* Regex keys run under a time budget per scan (:data:`~personae.characters._keys.SCAN_BUDGET_S`
+  in all, :data:`~personae.characters._keys.KEY_TIMEOUT_S` per key); a key that runs out
+  counts as no match and is reported in :attr:`LoreScan.skipped`. A scan reads at most the
+  last :data:`MAX_SCAN_CHARS` characters of its messages.
 * ``selective`` entries with ``secondary_keys`` also need a secondary match (SillyTavern's
   ``extensions.selectiveLogic`` 1-3 — NOT ALL, NOT ANY, AND ALL — is honoured).
 * With ``recursive_scanning`` the content of activated entries is scanned for further keys, at
@@ -23,15 +31,24 @@ Semantics (Character Card V2/V3, with the choices the spec leaves open made expl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from personae.characters._keys import BadKey, Hay, Key, compile_key
+from personae.characters._keys import SCAN_BUDGET_S, BadKey, Hay, Key, RegexBudget, compile_key
 from personae.characters.card import Lorebook, LoreEntry
 from personae.errors import InvalidInput, LorebookError
 
 DEFAULT_SCAN_DEPTH = 2
+# A scan reads at most this much of the newest text: plenty for any window of chat messages,
+# and a bound on what every key of a big book is searched through.
+MAX_SCAN_CHARS = 100_000
 _AND_ANY, _NOT_ALL, _NOT_ANY, _AND_ALL = 0, 1, 2, 3
+
+log = logging.getLogger(__name__)
+# Regex keys already logged as skipped: a card's bad key is reported once, not on every turn.
+_REPORTED: set[str] = set()
+_MAX_REPORTED = 10_000
 
 
 def entry_decorators(entry: LoreEntry) -> dict[str, str]:
@@ -70,11 +87,29 @@ def _depth(value: object) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
+class _Defaults:
+    """The book's matching defaults for entries that leave them unset."""
+
+    case_sensitive: bool
+    whole_words: bool
+
+    @classmethod
+    def of(cls, book: Lorebook) -> _Defaults:
+        ext = book.extensions
+        case_sensitive = _flag(ext.get("case_sensitive"))
+        whole_words = _flag(ext.get("match_whole_words"))
+        return cls(
+            case_sensitive=bool(case_sensitive),
+            whole_words=True if whole_words is None else whole_words,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     primary: tuple[Key, ...]
     secondary: tuple[Key, ...]
     logic: int
-    always: bool
+    always: str | None  # why the entry activates without a key, if it does
     never: bool
     scan_depth: int | None
     exclude_recursion: bool
@@ -82,35 +117,38 @@ class _Plan:
     text: str
 
 
-def _keys(entry: LoreEntry, index: int, keys: list[str]) -> tuple[Key, ...]:
+def _keys(entry: LoreEntry, index: int, keys: list[str], defaults: _Defaults) -> tuple[Key, ...]:
     ext = entry.extensions
     case_sensitive = entry.case_sensitive
     if case_sensitive is None:
-        case_sensitive = _flag(ext.get("case_sensitive")) or False
+        case_sensitive = _flag(ext.get("case_sensitive"))
+    if case_sensitive is None:
+        case_sensitive = defaults.case_sensitive
     whole = _flag(ext.get("match_whole_words"))
+    if whole is None:
+        whole = defaults.whole_words
     compiled = []
     for key in keys:
         if not key.strip():
             continue  # an empty key would match every message
         try:
-            compiled.append(compile_key(key, entry.use_regex, case_sensitive, whole))
+            compiled.append(compile_key(key, case_sensitive, whole))
         except BadKey as exc:
-            raise LorebookError(
-                f"{entry.label(index)}: {exc}; fix the key or set use_regex to false"
-            ) from None
+            raise LorebookError(f"{entry.label(index)}: {exc}; shorten or remove it") from None
     return tuple(compiled)
 
 
-def _plan(entry: LoreEntry, index: int) -> _Plan:
+def _plan(entry: LoreEntry, index: int, defaults: _Defaults) -> _Plan:
     decorators, text = _split(entry.content)
     ext = entry.extensions
     logic = ext.get("selectiveLogic", _AND_ANY)
-    secondary = _keys(entry, index, entry.secondary_keys) if entry.selective else ()
+    secondary = _keys(entry, index, entry.secondary_keys, defaults) if entry.selective else ()
+    always = "constant" if entry.constant else "@@activate" if "activate" in decorators else None
     return _Plan(
-        primary=_keys(entry, index, entry.keys),
+        primary=_keys(entry, index, entry.keys, defaults),
         secondary=secondary,
         logic=logic if type(logic) is int and logic in (_NOT_ALL, _NOT_ANY, _AND_ALL) else 0,
-        always=bool(entry.constant) or "activate" in decorators,
+        always=always,
         never="dont_activate" in decorators,
         scan_depth=_depth(decorators.get("scan_depth", ext.get("scan_depth"))),
         exclude_recursion=bool(_flag(ext.get("exclude_recursion"))),
@@ -120,37 +158,48 @@ def _plan(entry: LoreEntry, index: int) -> _Plan:
 
 
 def validate_lorebook(book: Lorebook) -> None:
-    """Check what would otherwise fail mid-chat: regex keys that do not compile, negative
-    scan depth or budget. Card readers call this; it raises :class:`LorebookError`."""
+    """Check what would otherwise fail mid-chat: over-long keys, a negative scan depth or
+    budget. Card readers call this; it raises :class:`LorebookError`. It also compiles every
+    key, so a scan finds them cached. A ``/pattern/`` key that does not compile is plain text
+    (as in SillyTavern) and never fails a card."""
     if not isinstance(book, Lorebook):
         raise InvalidInput(f"expected a Lorebook, got {type(book).__name__}")
     for name in ("scan_depth", "token_budget"):
         value = getattr(book, name)
         if value is not None and value < 0:
             raise LorebookError(f"lorebook {name} is {value}; use 0 or a positive number")
+    defaults = _Defaults.of(book)
     for index, entry in enumerate(book.entries):
-        _keys(entry, index, entry.keys)
-        _keys(entry, index, entry.secondary_keys)
+        _keys(entry, index, entry.keys, defaults)
+        _keys(entry, index, entry.secondary_keys, defaults)
 
 
-def _matches(plan: _Plan, hays: Sequence[Hay]) -> bool:
+def _matches(plan: _Plan, hays: Sequence[Hay], budget: RegexBudget) -> Key | None:
+    """The primary key that activates the entry, or None when it does not activate."""
+
     def hit(key: Key) -> bool:
-        return any(key.hit(hay) for hay in hays)
+        return any(key.hit(hay, budget) for hay in hays)
 
-    if not any(hit(key) for key in plan.primary):
-        return False
-    if not plan.secondary:
-        return True
+    primary = next((key for key in plan.primary if hit(key)), None)
+    if primary is None or not plan.secondary:
+        return primary
     if plan.logic == _AND_ALL:
-        return all(hit(key) for key in plan.secondary)
-    if plan.logic == _NOT_ALL:
-        return not all(hit(key) for key in plan.secondary)
-    found = any(hit(key) for key in plan.secondary)
-    return not found if plan.logic == _NOT_ANY else found
+        passed = all(hit(key) for key in plan.secondary)
+    elif plan.logic == _NOT_ALL:
+        passed = not all(hit(key) for key in plan.secondary)
+    else:
+        found = any(hit(key) for key in plan.secondary)
+        passed = not found if plan.logic == _NOT_ANY else found
+    return primary if passed else None
 
 
 def _check_args(
-    book: object, messages: object, count_tokens: object, budget: object, max_recursion: object
+    book: object,
+    messages: object,
+    count_tokens: object,
+    budget: object,
+    max_recursion: object,
+    time_budget: object,
 ) -> None:
     if not isinstance(book, Lorebook):
         raise InvalidInput(f"expected a Lorebook, got {type(book).__name__}")
@@ -163,54 +212,78 @@ def _check_args(
     for name, value in (("token_budget", budget), ("max_recursion", max_recursion)):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise InvalidInput(f"{name} must be a whole number >= 0, got {value!r}")
+    if isinstance(time_budget, bool) or not isinstance(time_budget, int | float) or time_budget < 0:
+        raise InvalidInput(f"time_budget must be a number of seconds >= 0, got {time_budget!r}")
 
 
-def activate_entries(
+@dataclass(frozen=True)
+class LoreScan:
+    """What one scan of a book found.
+
+    ``entries`` is what :func:`activate_entries` returns. ``reasons`` says, by index into the
+    book's entries, why each activated entry did (``"constant"``, ``"@@activate"``, or the key
+    that matched, as written), including entries the token budget then dropped. ``skipped``
+    lists regex keys that were not run or were stopped, with why (see :class:`RegexBudget`).
+    """
+
+    entries: list[LoreEntry]
+    reasons: dict[int, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def scan_lorebook(
     book: Lorebook,
     recent_messages: Sequence[str],
     *,
     count_tokens: Callable[[str], int],
     token_budget: int | None = None,
     max_recursion: int = 3,
-) -> list[LoreEntry]:
-    """The entries to insert this turn, ordered by ``insertion_order``.
+    time_budget: float = SCAN_BUDGET_S,
+) -> LoreScan:
+    """Scan ``book`` like :func:`activate_entries` and say why each entry activated.
 
-    ``recent_messages`` run oldest to newest. ``count_tokens`` measures an entry's text for the
-    budget, which is ``token_budget`` when given, else the book's (see the module notes).
+    ``time_budget`` is the seconds all regex keys together may run in this scan.
     """
-    _check_args(book, recent_messages, count_tokens, token_budget, max_recursion)
+    _check_args(book, recent_messages, count_tokens, token_budget, max_recursion, time_budget)
     entries = book.entries
-    plans = {i: _plan(entry, i) for i, entry in enumerate(entries) if entry.enabled}
+    defaults = _Defaults.of(book)
+    plans = {i: _plan(entry, i, defaults) for i, entry in enumerate(entries) if entry.enabled}
     book_depth = book.scan_depth if book.scan_depth is not None and book.scan_depth >= 0 else None
     default_depth = DEFAULT_SCAN_DEPTH if book_depth is None else book_depth
     windows: dict[int, Hay] = {}
+    budget = RegexBudget(seconds=float(time_budget))
 
     def window(plan: _Plan) -> Hay:
         depth = default_depth if plan.scan_depth is None else plan.scan_depth
         if depth not in windows:
             recent = recent_messages[max(0, len(recent_messages) - depth) :] if depth else []
-            windows[depth] = Hay.of("\n".join(recent))
+            windows[depth] = Hay.of("\n".join(recent)[-MAX_SCAN_CHARS:])
         return windows[depth]
 
     # Dicts keep insertion order, so every later step is deterministic.
-    active: dict[int, None] = {}
+    active: dict[int, str] = {}
     for index, plan in plans.items():
-        if not plan.never and (plan.always or _matches(plan, [window(plan)])):
-            active[index] = None
+        if plan.never:
+            continue
+        if plan.always:
+            active[index] = plan.always
+        elif (key := _matches(plan, [window(plan)], budget)) is not None:
+            active[index] = key.source
     fresh = [i for i in active if not plans[i].prevent_recursion]
     rounds = max_recursion if book.recursive_scanning else 0
     for _ in range(rounds):
         if not fresh:
             break
-        scanned = Hay.of("\n".join(plans[i].text for i in active if not plans[i].prevent_recursion))
-        found = [
-            index
-            for index, plan in plans.items()
-            if index not in active
-            and not (plan.never or plan.exclude_recursion)
-            and _matches(plan, [window(plan), scanned])
-        ]
-        active.update(dict.fromkeys(found))
+        scanned = "\n".join(plans[i].text for i in active if not plans[i].prevent_recursion)
+        recursion = Hay.of(scanned[-MAX_SCAN_CHARS:])
+        found: dict[int, str] = {}
+        for index, plan in plans.items():
+            if index in active or plan.never or plan.exclude_recursion:
+                continue
+            key = _matches(plan, [window(plan), recursion], budget)
+            if key is not None:
+                found[index] = key.source
+        active.update(found)
         fresh = [i for i in found if not plans[i].prevent_recursion]
 
     chosen = list(active)
@@ -220,7 +293,47 @@ def activate_entries(
     if limit is not None:
         chosen = _fit(chosen, entries, plans, limit, count_tokens)
     chosen.sort(key=lambda i: (entries[i].insertion_order, i))
-    return [entries[i] for i in chosen]
+    _report(book, budget.skipped)
+    return LoreScan([entries[i] for i in chosen], active, dict(budget.skipped))
+
+
+def _report(book: Lorebook, skipped: dict[str, str]) -> None:
+    fresh = {key: why for key, why in skipped.items() if key not in _REPORTED}
+    if not fresh:
+        return
+    if len(_REPORTED) < _MAX_REPORTED:
+        _REPORTED.update(fresh)
+    log.warning(
+        "lorebook %r: regex keys that count as no match: %s",
+        book.name or "",
+        "; ".join(f"{key[:60]!r} ({why})" for key, why in fresh.items()),
+    )
+
+
+def activate_entries(
+    book: Lorebook,
+    recent_messages: Sequence[str],
+    *,
+    count_tokens: Callable[[str], int],
+    token_budget: int | None = None,
+    max_recursion: int = 3,
+    time_budget: float = SCAN_BUDGET_S,
+) -> list[LoreEntry]:
+    """The entries to insert this turn, ordered by ``insertion_order``.
+
+    ``recent_messages`` run oldest to newest. ``count_tokens`` measures an entry's text for the
+    budget, which is ``token_budget`` when given, else the book's (see the module notes).
+    ``time_budget`` bounds the seconds regex keys may run; :func:`scan_lorebook` also says
+    which keys activated what and which regex keys were skipped.
+    """
+    return scan_lorebook(
+        book,
+        recent_messages,
+        count_tokens=count_tokens,
+        token_budget=token_budget,
+        max_recursion=max_recursion,
+        time_budget=time_budget,
+    ).entries
 
 
 def _fit(

@@ -166,6 +166,48 @@ def test_json_output_is_pretty_utf8() -> None:
     assert "춘향".encode() in raw and raw.startswith(b"{\n")
 
 
+V1_FIELDS = ("name", "description", "personality", "scenario", "first_mes", "mes_example")
+
+
+def v1_view(card: dict[str, Any]) -> dict[str, Any]:
+    """What a V1-only reader (aichar and the like) sees: the top-level fields, nothing else."""
+    return {name: card.get(name, "") for name in V1_FIELDS}
+
+
+def exported_cards(character: Character, spec: str) -> list[dict[str, Any]]:
+    """Every card JSON an export writes: the JSON file, and each PNG text chunk."""
+    found = [json.loads(card_bytes(character, "json", spec=spec))]
+    chunks = texts(card_bytes(character, "png", spec=spec))
+    return found + [card for cards in chunks.values() for card in cards]
+
+
+@pytest.mark.parametrize("spec", ["v2", "v3"])
+def test_exports_carry_the_v1_fields_at_the_top_level(spec: str) -> None:
+    original = Character.from_card_dict(full_card(spec))
+    original.extensions["talkativeness"] = "0.7"
+    cards = exported_cards(original, spec)
+    assert len(cards) == (2 if spec == "v2" else 3)
+    for card in cards:
+        assert v1_view(card) == {name: card["data"][name] for name in V1_FIELDS}
+        assert v1_view(card)["name"] == "Aria" and v1_view(card)["first_mes"]
+        assert card["creatorcomment"] == card["data"]["creator_notes"]
+        assert card["tags"] == ["sea"] and card["talkativeness"] == "0.7"
+        assert card["spec"] in ("chara_card_v2", "chara_card_v3")
+
+
+def test_data_wins_over_the_top_level_copies() -> None:
+    card = {**full_card("v2"), "name": "Stale", "description": "old", "first_mes": "old"}
+    character = Character.from_card_dict(card)
+    assert (character.name, character.description) == (
+        "Aria",
+        full_card("v2")["data"]["description"],
+    )
+    # And a round trip through every writer keeps data as it was (the copies are regenerated).
+    for fmt in ("json", "png"):
+        again = read_card_bytes(card_bytes(character, fmt)).character
+        assert again.to_card_dict() == character.to_card_dict()
+
+
 # --- PNG -----------------------------------------------------------------------------------
 
 

@@ -11,6 +11,9 @@ from personae.characters.card import Character, SpecVersion
 from personae.errors import CardError
 
 MAX_JSON_BYTES = 20 * 1024 * 1024
+# The character's V1 fields, which SillyTavern also writes at the top level of V2/V3 cards and
+# which V1-only readers (e.g. aichar) look for there; without them such readers see a blank card.
+V1_FIELDS = ("name", "description", "personality", "scenario", "first_mes", "mes_example")
 
 
 def _finite(literal: str) -> float:
@@ -72,6 +75,23 @@ def encode_json(value: Any, *, indent: int | None = None) -> bytes:
         raise CardError(f"the card cannot be written as JSON ({exc}); fix its extensions") from None
 
 
+def export_card_dict(character: Character, spec: SpecVersion | None = None) -> dict[str, Any]:
+    """The card as files carry it: :meth:`Character.to_card_dict` plus, at the top level, the
+    V1 fields and the old fields SillyTavern writes beside them (``creatorcomment``, ``tags``,
+    and ``talkativeness``/``fav`` when the card's extensions hold them). Readers take ``data``
+    whenever it is there, so the copies change nothing on import."""
+    card = character.to_card_dict(spec)
+    data: dict[str, Any] = card["data"]
+    legacy: dict[str, Any] = {name: data[name] for name in V1_FIELDS}
+    legacy["creatorcomment"] = data["creator_notes"]
+    legacy["tags"] = list(data["tags"])
+    for name in ("talkativeness", "fav"):
+        if name in character.extensions:
+            legacy[name] = character.extensions[name]
+    return {"spec": card["spec"], "spec_version": card["spec_version"], **legacy, "data": data}
+
+
 def card_json_bytes(character: Character, spec: SpecVersion | None = None) -> bytes:
-    """The card as pretty-printed UTF-8 JSON (keeps Korean readable, not ``\\uXXXX``)."""
-    return encode_json(character.to_card_dict(spec), indent=2)
+    """The card as pretty-printed UTF-8 JSON (keeps Korean readable, not ``\\uXXXX``), with
+    the V1 fields at the top level as well (see :func:`export_card_dict`)."""
+    return encode_json(export_card_dict(character, spec), indent=2)

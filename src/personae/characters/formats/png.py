@@ -14,7 +14,12 @@ import hashlib
 import zlib
 
 from personae.characters.card import Character, SpecVersion
-from personae.characters.formats.json_card import MAX_JSON_BYTES, encode_json, parse_card_json
+from personae.characters.formats.json_card import (
+    MAX_JSON_BYTES,
+    encode_json,
+    export_card_dict,
+    parse_card_json,
+)
 from personae.errors import CardError
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -176,9 +181,9 @@ def png_card_bytes(
     kept = [(kind, data) for kind, data in chunks(image) if not _is_card_chunk(kind, data)]
     if spec is None:
         spec = "v3" if character.spec == "chara_card_v3" else "v2"
-    new = [_text("chara", character.to_card_dict("v2"))]
+    new = [_text("chara", export_card_dict(character, "v2"))]
     if spec == "v3":
-        new.append(_text("ccv3", character.to_card_dict("v3")))
+        new.append(_text("ccv3", export_card_dict(character, "v3")))
     return assemble(kept[:-1] + new + kept[-1:])
 
 

@@ -10,6 +10,7 @@ from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
 from personae.cli.evaluate import eval_group
 from personae.cli.keys import keys_group
+from personae.cli.lorebook import lorebook_group
 from personae.cli.memory import memory_group
 from personae.cli.models import backends_command, models_group
 from personae.cli.redact import redact_command
@@ -30,6 +31,7 @@ def cli() -> None:
 cli.add_command(chat_command)
 cli.add_command(ask_command)
 cli.add_command(card_group)
+cli.add_command(lorebook_group)
 cli.add_command(chats_group)
 cli.add_command(models_group)
 cli.add_command(backends_command)

@@ -25,6 +25,7 @@ from personae.cli.common import (
 )
 from personae.errors import InvalidInput, PersonaeError
 from personae.store import CharacterRepository, ChatRepository, Database, check_user_id
+from personae.store.lorebooks import played_character
 
 HELP = """\
 /help               this list
@@ -254,7 +255,7 @@ def ask_command(
         settings = settings.with_overrides(user_name=user_name)
     backend = make_backend(settings)
     agent = Agent(
-        stored.character,
+        played_character(db, stored, user_id=settings.user_id),  # with its attached lorebooks
         backend,
         user_name=settings.user_name,
         params=generation_params(flags),

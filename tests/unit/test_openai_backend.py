@@ -224,13 +224,28 @@ def test_connect_timeout_and_unknown_host(raised: Exception, expected: str) -> N
     assert len(calls) == 1
 
 
-def test_slow_server_times_out_after_retries(stub: StubOpenAI, make: Make) -> None:
-    stub.default = Reply(hang=5.0, events=completion("too late"))
+@pytest.mark.parametrize(
+    "hung",
+    [Reply(hang=5.0, events=completion("too late")), Reply(events=completion("x"), stall_after=1)],
+    ids=["before-the-status", "after-the-headers"],
+)
+def test_a_hung_server_is_asked_once(stub: StubOpenAI, make: Make, hung: Reply) -> None:
+    """It took the request and went silent: asking twice more only triples the wait (the
+    default 120 s read timeout with two retries kept a client waiting 362 s)."""
+    stub.default = hung
     started = time.monotonic()
     with pytest.raises(BackendTimeout, match=r"sent nothing for 0\.2s"):
-        run(make(timeout=0.2, max_retries=1))
-    assert len(stub.requests) == 2
-    assert time.monotonic() - started < 2.0
+        run(make(timeout=0.2, max_retries=2))
+    assert len(stub.requests) == 1
+    assert time.monotonic() - started < 1.5
+
+
+def test_default_timeouts() -> None:
+    options = OpenAICompatOptions(base_url="http://127.0.0.1:1/v1", model="m")
+    assert (options.connect_timeout, options.timeout) == (10.0, 120.0)
+    with OpenAICompatBackend(options) as backend:
+        timeout = backend._client.timeout
+    assert (timeout.connect, timeout.read) == (10.0, 120.0)
 
 
 @pytest.mark.parametrize(
@@ -299,6 +314,43 @@ def test_http_errors(stub: StubOpenAI, make: Make, case: HttpCase) -> None:
     assert says in message and stub.url in message
     assert KEY not in message  # never echoed, even when the server echoes it
     assert len(stub.requests) == attempts
+
+
+LONG_KEY = "sk-proj-Xy7Qa9Lm2Pz8Rt4Vb6Nc1Kd3Wf5Hg0Js"
+ECHOES = [
+    f"Incorrect API key provided: {LONG_KEY[:12]}****{LONG_KEY[-4:]}.",  # OpenAI's way
+    f"invalid key {LONG_KEY[:12]}…",
+    f"key '{LONG_KEY[8:20]}' unknown",  # the middle of it
+    f"auth failed for Bearer {LONG_KEY}",
+    "someone else's key sk-abcdefghijklmnop leaked",
+    "upstream said: Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig",
+]
+
+
+@pytest.mark.parametrize("status", [401, 400, 500])
+@pytest.mark.parametrize("echo", ECHOES)
+def test_no_part_of_a_key_is_echoed(stub: StubOpenAI, make: Make, echo: str, status: int) -> None:
+    stub.default = answer(status, error_body(echo))
+    with pytest.raises(BackendError) as caught:
+        run(make(api_key=LONG_KEY, max_retries=0))
+    message = str(caught.value)
+    assert "***" in message
+    for start in range(len(LONG_KEY) - 5):
+        assert LONG_KEY[start : start + 6] not in message
+    for leaked in ("abcdefghijklmnop", "eyJhbGciOiJIUzI1NiJ9"):
+        assert leaked not in message
+
+
+def test_keys_in_headers_and_broken_streams_are_scrubbed(stub: StubOpenAI, make: Make) -> None:
+    header_key = "azure-0123456789abcdef"
+    stub.default = Reply(events=[chunk("Hi"), f"data: {{oops {header_key[:14]}\n\n", DONE])
+    backend = make(extra_headers={"api-key": header_key, "X-Title": "my application"})
+    with pytest.raises(StreamInterrupted) as caught:
+        run(backend)
+    assert "malformed event" in str(caught.value) and header_key[:14] not in str(caught.value)
+    stub.default = answer(400, error_body("expected my application/json here"))
+    with pytest.raises(BackendError, match="my application/json"):  # not a secret: kept
+        run(backend)
 
 
 def test_missing_key(stub: StubOpenAI, make: Make) -> None:

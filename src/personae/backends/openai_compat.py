@@ -3,7 +3,12 @@
 ``base_url`` is used as given, like the openai client: for most servers it ends in ``/v1``. The
 request stays strictly OpenAI-standard so OpenAI itself accepts it; server-specific knobs
 (``top_k``, ``min_p``, ``repeat_penalty``) go in ``extra_body``. A request is retried only where
-that is safe (connection errors, timeouts, 429, 500/502/503/504), only before the first token.
+that is safe (connection errors, 429, 500/502/503/504), only before the first token. A server
+that accepted the request and then said nothing for ``timeout`` seconds is not asked again: it
+is busy or hung, and asking twice more would keep the caller waiting three times as long.
+
+Text from the server (error messages, broken events) reaches users and logs only after
+:func:`scrub_secrets`: servers echo the key they rejected, whole or in part.
 """
 
 from __future__ import annotations
@@ -42,6 +47,14 @@ _MAX_RETRY_AFTER = 30.0
 # JSON may carry unescaped inside a string, so lines are split on bytes here.
 _EOL = re.compile(rb"\r\n|\r|\n")
 _DNS_HINTS = ("name or service", "nodename", "name resolution", "getaddrinfo")
+# Runs of characters a key is written with, masks ("sk-abc1****wxyz") included.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=*]+")
+_KEY_LIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-.*]{6,}")
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9_\-.~+/=*]+")
+# A run sharing this many characters in a row with a secret is taken for (part of) it.
+_SECRET_OVERLAP = 6
+REDACTED = "***"
+_SECRET_HEADER = re.compile(r"(?i)key|auth|token|secret|cookie|password")
 
 
 class OpenAICompatOptions(BackendOptions):
@@ -100,6 +113,13 @@ class OpenAICompatBackend:
         self._sleep = sleep
         # Messages name the server, never credentials that may sit in the URL.
         self._where = str(httpx.URL(options.base_url).copy_with(username=None, password=None))
+        # Keys also travel in headers of their own (api-key, x-api-key, cookies …).
+        self._secrets = [options.api_key] if options.api_key else []
+        self._secrets += [
+            value
+            for name, value in options.extra_headers.items()
+            if _SECRET_HEADER.search(name) and value
+        ]
         headers = {"User-Agent": "personae"}
         if options.api_key:
             headers["Authorization"] = f"Bearer {options.api_key}"
@@ -187,6 +207,8 @@ class OpenAICompatBackend:
     def _send(self, request: httpx.Request, *, stream: bool = True) -> httpx.Response:
         try:
             response = self._client.send(request, stream=stream)
+        except httpx.ReadTimeout as exc:
+            raise self._timeout_error() from exc  # not retried: see the module's notes
         except httpx.TransportError as exc:
             raise _Retry(self._unreachable(exc)) from exc
         if response.status_code >= 300:  # redirects too: a POST must not silently become a GET
@@ -210,7 +232,7 @@ class OpenAICompatBackend:
         elif any(hint in text for hint in _DNS_HINTS):
             why = "host name not found"
         else:
-            why = _describe(exc)
+            why = self._scrub(_describe(exc))
         return BackendUnavailable(f"cannot reach {self._where}: {why} — is the server running?")
 
     def _status_error(self, response: httpx.Response, body: bytes) -> Exception:
@@ -222,7 +244,7 @@ class OpenAICompatBackend:
         said = self._scrub(f"HTTP {status}: {message}" if message else f"HTTP {status}")
         where = self._where
         if status < 400:
-            to = response.headers.get("location", "elsewhere")
+            to = self._scrub(response.headers.get("location", "elsewhere"))
             return BackendError(f"{where} redirects to {to} ({said}); change base_url to match")
         if status in (401, 403):
             what = "rejected the API key" if self.options.api_key else "wants an API key"
@@ -256,7 +278,7 @@ class OpenAICompatBackend:
                 try:
                     payload = json.loads(data)
                 except ValueError as exc:
-                    why = f"malformed event ({exc}): {_one_line(data, 80)}"
+                    why = f"malformed event ({exc}): {self._scrub(_one_line(data, 80))}"
                     raise self._interrupted(parts, why) from None
                 if event == "error" or (isinstance(payload, dict) and payload.get("error")):
                     why = f"the server reported an error: {self._scrub(_error_fields(payload)[0])}"
@@ -264,7 +286,8 @@ class OpenAICompatBackend:
                         raise BackendError(f"{self._where}: {why}")
                     raise self._interrupted(parts, why)
                 if not isinstance(payload, dict):
-                    raise self._interrupted(parts, f"not a JSON object: {_one_line(data, 80)}")
+                    shown = self._scrub(_one_line(data, 80))
+                    raise self._interrupted(parts, f"not a JSON object: {shown}")
                 usage = _usage(payload) or usage
                 for choice in payload.get("choices") or ():
                     if not isinstance(choice, dict):
@@ -280,8 +303,12 @@ class OpenAICompatBackend:
             if finish is None:  # after it only the usage is lost; the reply itself is complete
                 timed_out = isinstance(exc, httpx.TimeoutException)
                 if timed_out and not parts:
-                    raise _Retry(self._timeout_error()) from exc
-                why = f"no data for {self.options.timeout:g}s" if timed_out else _describe(exc)
+                    raise self._timeout_error() from exc  # not retried: see the module's notes
+                why = (
+                    f"no data for {self.options.timeout:g}s"
+                    if timed_out
+                    else self._scrub(_describe(exc))
+                )
                 error = self._interrupted(parts, why)
                 raise error if parts else _Retry(error) from exc
         if not done and finish is None:
@@ -306,8 +333,32 @@ class OpenAICompatBackend:
 
     def _scrub(self, text: str) -> str:
         # Servers sometimes echo the key they rejected; it must never reach a log or a screen.
-        key = self.options.api_key
-        return text.replace(key, "***") if key else text
+        return scrub_secrets(text, self._secrets)
+
+
+def scrub_secrets(text: str, secrets: Sequence[str] = ()) -> str:
+    """``text`` without anything that is or looks like a credential: each of ``secrets``, any
+    run of key characters sharing six in a row with one of them (a server's "sk-abc123****wxyz"
+    echo of a key), ``sk-…`` keys and ``Bearer`` tokens."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    grams = {
+        secret[i : i + _SECRET_OVERLAP]
+        for secret in secrets
+        for i in range(len(secret) - _SECRET_OVERLAP + 1)
+    }
+    if grams:
+
+        def hide(match: re.Match[str]) -> str:
+            run = match.group()
+            for i in range(len(run) - _SECRET_OVERLAP + 1):
+                if run[i : i + _SECRET_OVERLAP] in grams:
+                    return REDACTED
+            return run
+
+        text = _TOKEN.sub(hide, text)
+    text = _KEY_LIKE.sub(lambda m: m.group()[:3] + REDACTED, text)
+    return _BEARER.sub("Bearer " + REDACTED, text)
 
 
 def _events(response: httpx.Response) -> Iterator[tuple[str, str]]:

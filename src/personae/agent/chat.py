@@ -28,6 +28,7 @@ from personae.store import (
     StoredCharacter,
     StoredMessage,
 )
+from personae.store.lorebooks import played_character
 
 if TYPE_CHECKING:
     from personae.memory.bank import MemoryBank
@@ -76,7 +77,8 @@ class Chat:
         self.info = self.chats.get(chat_id)
         self.stored: StoredCharacter = CharacterRepository(db).get(self.info.character_id)
         self.agent = Agent(
-            self.stored.character,
+            # Books attached to the character or to this chat are scanned with the card's own.
+            played_character(db, self.stored, chat=self.info),
             backend,
             user_name=self.info.user_name,
             params=params,

@@ -28,6 +28,7 @@ from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
 from personae.server.backends import BackendPool
 from personae.server.errors import APIError, model_not_found
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
+from personae.store.lorebooks import played_character
 
 if TYPE_CHECKING:
     from personae.memory.bank import MemoryBank
@@ -282,7 +283,9 @@ def _stateless(
     cancel: threading.Event,
 ) -> None:
     agent = Agent(
-        with_instructions(stored.character, job.instructions),
+        with_instructions(
+            played_character(workers.database(), stored, user_id=job.viewer), job.instructions
+        ),
         backend,
         user_name=job.user_name or workers.settings.user_name,
         params=job.params,
@@ -384,7 +387,7 @@ def _stateful(
     with _claimed(workers, chat_id, open_chat) as chat:
         if job.instructions.strip():
             chat.agent = Agent(
-                with_instructions(chat.stored.character, job.instructions),
+                with_instructions(chat.agent.character, job.instructions),  # attached books too
                 backend,
                 user_name=chat.info.user_name,
                 params=job.params,

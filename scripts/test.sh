@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The test command: installs personae with its test tools, Debian's Chromium (and a Hangul font,
-# so the page's screenshot shows Korean) for the web page's browser test — never a browser
-# download of Playwright's own — then runs the whole suite.
-# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not integration"`.
+# The test command: installs personae with its test tools at the versions pinned in
+# constraints/test.txt (into whichever Python is active: PYTHON, else python, else python3;
+# use a virtual environment), Debian's Chromium (and a Hangul font, so the page's screenshot
+# shows Korean) for the web page's browser test — never a browser download of Playwright's own —
+# then runs the suite. Tests marked `slow` are skipped unless --run-slow is given.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh --run-slow` or
+# `bash scripts/test.sh tests/unit/test_cli.py`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pip install -e '.[test]'
+python=${PYTHON:-python}
+command -v "$python" >/dev/null || python=python3
+"$python" -m pip install --disable-pip-version-check -c constraints/test.txt -e '.[test]'
 if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-nanum >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
@@ -18,4 +23,10 @@ if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-nanum >/dev/null 2>&1; then
             "chromium-driver), so the browser test will be skipped" >&2
     fi
 fi
-exec python -m pytest "$@"
+status=0
+"$python" -m pytest "$@" || status=$?
+if [ "$status" = 5 ]; then
+    # pytest's "no tests collected": a path or -m expression that matches nothing is a failure.
+    echo "error: pytest ran no tests (exit 5): check the paths and -m/-k expressions given" >&2
+fi
+exit "$status"

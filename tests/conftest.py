@@ -1,10 +1,32 @@
-"""Every test gets its own data directory, so nothing touches a real user's state."""
+"""Every test gets its own data directory, so nothing touches a real user's state. Tests marked
+``slow`` (minutes each on 2 cores) are skipped unless ``--run-slow`` is given, which keeps the
+default suite within about ten minutes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+RUN_SLOW = "--run-slow"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        RUN_SLOW,
+        action="store_true",
+        help="also run the tests marked slow (skipped by default: minutes each)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption(RUN_SLOW):
+        return
+    # A skip rather than a deselection, so the summary says what did not run and how to run it.
+    skip = pytest.mark.skip(reason=f"slow: run with {RUN_SLOW} (bash scripts/test.sh {RUN_SLOW})")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -219,3 +219,8 @@ def test_users_never_see_each_others_books(tmp_path: Path, backends: Backends) -
             f"/api/lorebooks/{shared['id']}/attach", json={"character": "moriarty"}, headers=bob
         )
         error_of(moriarty, 404)
+
+
+def test_a_world_info_file_posted_as_a_card_is_sent_here(client: TestClient) -> None:
+    sent = client.post("/api/characters", content=json.dumps(WORLD), headers=JSON)
+    assert "/api/lorebooks" in error_of(sent, 400)["message"]

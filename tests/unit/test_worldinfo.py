@@ -193,7 +193,8 @@ def test_file_name_names_the_book(tmp_path: Path) -> None:
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe", "UTF-8"),
         (b"[" * 50_000 + b"]" * 50_000, "nested"),
-        (b'{"entries": 5}', "neither a World Info file nor a character card"),
+        (b'{"entries": 5}', "must be an object keyed by uid or a list"),
+        (b'{"entrees": {}}', "neither a World Info file nor a character card"),
         (b'"just a string"', "neither"),
         (b'{"entries": {"0": [1, 2]}}', "entry 0 is not an object"),
         (b'{"entries": {"0": {"uid": 0, "key": {"a": 1}}}}', "'key' must be a list of strings"),
@@ -244,3 +245,14 @@ def test_export_is_pretty_utf8_json() -> None:
     book = make_book(LoreEntry(keys=["홍길동"], content="조선의 의적."))
     text = world_info_bytes(book).decode("utf-8")
     assert "홍길동" in text and text.startswith("{\n")
+
+
+def test_a_world_info_file_given_as_a_card_says_where_it_belongs(tmp_path: Path) -> None:
+    from personae.characters import Character, read_card_bytes
+    from personae.errors import CardError
+
+    for world in (st_world(st_entry(0)), [st_entry(0)]):
+        with pytest.raises(CardError, match="personae lorebook import"):
+            Character.from_card_dict(world)
+        with pytest.raises(CardError, match="World Info lorebook, not a character card"):
+            read_card_bytes(json.dumps(world).encode(), filename="world.json")

@@ -223,6 +223,9 @@ def _data(raw: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def normalise_card(card: Any) -> tuple[dict[str, Any], str]:
     """Clean ``data`` and the spec name (``chara_card_v2``/``_v3``) of a decoded card."""
+    from personae.characters.worldinfo import not_a_card  # it imports this module
+
+    not_a_card(card)
     if not isinstance(card, dict):
         raise CardError(
             f"a character card must be a JSON object, not {type(card).__name__}; "

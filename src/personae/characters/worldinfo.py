@@ -123,10 +123,20 @@ def is_world_info(obj: Any) -> bool:
     """Whether decoded JSON is a World Info file (or a bare lorebook) rather than a card: an
     object whose ``entries`` sit at the top level, or a list of entries."""
     if isinstance(obj, list):
-        return all(isinstance(item, dict) for item in obj)
-    if not isinstance(obj, dict) or "spec" in obj or "data" in obj:
+        return bool(obj) and all(isinstance(item, dict) for item in obj)
+    if not isinstance(obj, dict) or any(key in obj for key in ("spec", "data", "first_mes")):
         return False
     return isinstance(obj.get("entries"), dict | list)
+
+
+def not_a_card(obj: Any) -> None:
+    """Raise the error that sends a World Info file given as a card to where it belongs (the
+    card readers call this before anything else)."""
+    if is_world_info(obj):
+        raise CardError(
+            "this is a World Info lorebook, not a character card: import it with "
+            "`personae lorebook import FILE` (or POST it to /api/lorebooks)"
+        )
 
 
 def _card_style(entries: list[Any]) -> bool:
@@ -269,7 +279,7 @@ def world_info_to_lorebook(obj: Any, *, name: str | None = None) -> Lorebook:
     _parse.check_json_tree(obj)
     if isinstance(obj, list):
         obj = {"entries": obj}
-    if not is_world_info(obj):
+    if not isinstance(obj, dict) or "entries" not in obj or "spec" in obj or "data" in obj:
         raise WorldInfoError(
             "this is not a World Info file: it must be a JSON object with 'entries' "
             "(a SillyTavern world or lorebook export)"
@@ -456,12 +466,12 @@ def read_lorebook_bytes(data: bytes, *, filename: str = "") -> Lorebook:
             f"{MAX_WORLD_INFO_BYTES // 1024 // 1024} MiB are refused (split the book)"
         )
     obj = decode_card_json(data, source=label)
-    if is_world_info(obj):
-        return world_info_to_lorebook(obj, name=stem)
     if isinstance(obj, dict) and ("spec" in obj or "data" in obj or "first_mes" in obj):
         from personae.characters.card import Character
 
         return _card_lorebook(Character.from_card_dict(obj).model_dump())
+    if isinstance(obj, list) or (isinstance(obj, dict) and "entries" in obj):
+        return world_info_to_lorebook(obj, name=stem)
     raise WorldInfoError(
         f"{label} is neither a World Info file nor a character card: a World Info file is a "
         "JSON object with 'entries'"

@@ -10,6 +10,7 @@
 //   chat.js     the chat list, sending and streaming, message actions, the message box
 //   memory.js   the memory panel
 //   cards.js    the character list, avatars, card import (file picker and drag and drop)
+//   lorebooks.js a World Info file imported (picked or dropped) and attached to the character
 
 import { forgetAvatars, importCard, loadCharacters, selectCharacter, watchDrops } from './cards.js';
 import { MESSAGE_ACTIONS, newChat, openChat, stopReply, watchComposer } from './chat.js';

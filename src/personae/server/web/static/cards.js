@@ -1,9 +1,10 @@
 // Characters: the list with avatars, picking one (remembered across visits), and importing a
-// card from the file picker or dropped on the page.
+// card from the file picker or dropped on the page (a World Info file goes to lorebooks.js).
 
 import { api, request } from './api.js';
 import { loadChats, openChat, showGreeting } from './chat.js';
 import { setLangOf, t } from './i18n.js';
+import { importLorebook, readWorldInfo } from './lorebooks.js';
 import { loadMemory } from './memory.js';
 import { $, closeSidebarIfNarrow, h, isNarrow, notify, showError, toggleSidebar } from './page.js';
 import { state } from './state.js';
@@ -86,6 +87,11 @@ function cardType(file) {
 
 export async function importCard(file) {
   if (!file) return;
+  const world = await readWorldInfo(file);
+  if (world) {
+    await importLorebook(file, world);
+    return;
+  }
   const detail = await api('/api/characters', { method: 'POST', body: file, type: cardType(file) });
   notify(`${t('Imported')} ${detail.name}`);
   await loadCharacters();

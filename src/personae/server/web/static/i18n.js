@@ -18,7 +18,7 @@ const KO = {
   'Imported': '가져왔어요:', 'Stopped.': '멈췄어요.', 'Delete this message?': '이 메시지를 지울까요?',
   'The reply ended before it was complete.': '답이 끝나기 전에 끊겼어요.',
   'This server needs an API key.': '이 서버는 API 키가 필요해요.',
-  'Characters and chats': '캐릭터와 대화', 'Chat': '대화',
+  'Characters and chats': '캐릭터와 대화', 'Chat': '대화', 'Imported lorebook': '로어북을 가져왔어요:',
 };
 export const LANG = (new URLSearchParams(location.search).get('lang') || navigator.language || 'en')
   .toLowerCase().startsWith('ko') ? 'ko' : 'en';

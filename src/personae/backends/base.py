@@ -1,8 +1,10 @@
 """The backend protocol: one method, ``stream(messages, params) -> Iterator[Chunk]``.
 
 A backend yields text deltas (``Chunk(text=...)``) and ends with exactly one final chunk that
-carries ``finish_reason`` and, when the backend knows it, ``usage``. Capabilities are class
-attributes, options a pydantic model with ``extra="forbid"`` so a typo is an error, not a no-op.
+carries ``finish_reason`` and, when the backend knows it, ``usage``. A last message marked
+``prefix`` is continued; any other last message is followed by a new assistant message.
+Capabilities are class attributes, options a pydantic model with ``extra="forbid"`` so a typo
+is an error, not a no-op.
 """
 
 from __future__ import annotations
@@ -20,8 +22,13 @@ FinishReason = Literal["stop", "length", "cancelled", "error"]
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One chat message. ``prefix`` (only on a last, ``assistant`` message) asks the backend to
+    continue that message instead of starting a new one: the reply is what follows
+    ``content`` (assistant prefill; Mistral's and DeepSeek's APIs name it the same way)."""
+
     role: Role
     content: str
+    prefix: bool = False
 
     def as_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}

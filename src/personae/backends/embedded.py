@@ -11,8 +11,17 @@ prompt prefix byte-identical from turn to turn, so only the new turn is processe
 generating together (continuous batching); llama.cpp prefers a free slot whose cached prompt
 shares a long prefix with the request.
 
+Continuing a message (a last message marked ``prefix``): llama.cpp's own "assistant prefill"
+continues *any* last assistant message, which would turn "the character speaks again" after its
+own message into a continuation, so it is switched off and a continuation is asked for
+explicitly: the chat template renders the messages before the partial one (ending with the
+generation prompt that opens the assistant's turn), the partial text is appended, and the raw
+completion path generates what follows. That is the prompt llama.cpp's prefill builds, so the
+prompt cache is shared with ordinary turns.
+
 xllamacpp also opens an HTTP listener on 127.0.0.1 (random port). We protect it with a random
-API key and use it for one thing the Python binding lacks: ``/tokenize``, for exact token counts.
+API key and use it for what the Python binding lacks: ``/tokenize``, for exact token counts, and
+``/apply-template``, to render the chat template for a continuation.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import queue
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -102,6 +111,9 @@ class EmbeddedBackend:
         params.cpuparams_batch.n_threads = threads
         params.cache_prompt = True
         params.cache_ram_mib = self.options.cache_ram_mib
+        # A last assistant message is a finished turn; continuing one is asked for with
+        # Message.prefix (see the module docstring).
+        params.prefill_assistant = False
         params.warmup = False
         params.verbosity = -1
         params.api_keys = [self._api_key]
@@ -117,8 +129,32 @@ class EmbeddedBackend:
     # -- the protocol -------------------------------------------------------------------------
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
+        request = self._sampling(params)
+        if messages and messages[-1].prefix:
+            request["prompt"] = self._render(messages[:-1]) + messages[-1].content
+            return self._run(request, self._server.handle_completions)
+        request["messages"] = [m.as_dict() for m in messages]
+        return self._run(request, self._server.handle_chat_completions)
+
+    def _render(self, messages: Sequence[Message]) -> str:
+        """The chat template applied to ``messages``, ending with the assistant's turn opened."""
+        response = self._http.post(
+            "/apply-template", json={"messages": [m.as_dict() for m in messages]}
+        )
+        try:
+            prompt = response.json().get("prompt") if response.status_code == 200 else None
+        except ValueError:
+            prompt = None
+        if not isinstance(prompt, str):
+            raise BackendError(
+                f"llama.cpp could not apply {self.model}'s chat template to continue a message "
+                f"(HTTP {response.status_code}: {response.text[:200]})"
+            )
+        return prompt
+
+    @staticmethod
+    def _sampling(params: GenerationParams) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "messages": [m.as_dict() for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
             "max_tokens": params.max_tokens,
@@ -136,9 +172,9 @@ class EmbeddedBackend:
             request["seed"] = params.seed
         if params.stop:
             request["stop"] = list(params.stop)
-        return self._run(request)
+        return request
 
-    def _run(self, request: dict[str, Any]) -> Iterator[Chunk]:
+    def _run(self, request: dict[str, Any], handle: Callable[..., Any]) -> Iterator[Chunk]:
         events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         cancel = threading.Event()
 
@@ -148,7 +184,7 @@ class EmbeddedBackend:
 
         def work() -> None:
             try:
-                self._server.handle_chat_completions(request, on_chunk)
+                handle(request, on_chunk)
             except Exception as exc:  # surfaced to the consumer, never swallowed
                 events.put(exc)
             finally:
@@ -170,7 +206,8 @@ class EmbeddedBackend:
                 if "error" in item:
                     raise self._error(item["error"])
                 for choice in item.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content")
+                    # Chat chunks carry a delta; the raw completion path (a continuation), text.
+                    text = (choice.get("delta") or {}).get("content") or choice.get("text")
                     if text:
                         yield Chunk(text=text)
                     if choice.get("finish_reason"):

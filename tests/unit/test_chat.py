@@ -159,3 +159,50 @@ def test_two_empty_tries_give_up(db: Database) -> None:
     backend = ScriptedBackend().enqueue([], [])
     stream = Agent(make_character(), backend).reply([Turn("user", "Well?")])
     assert stream.read() == "" and len(backend.calls) == 2 and stream.finish_reason == "stop"
+
+
+def test_speak_adds_a_reply_with_no_message_of_the_users(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Pray, sit down.")
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    assert "".join(chat.speak()) == "Pray, sit down."
+    assert [(m.role, m.complete) for m in chat.messages()] == [
+        ("assistant", True),
+        ("assistant", True),
+    ]
+    sent = [m for m in backend.calls[0][0] if m.role != "system"]
+    assert [(m.role, m.prefix) for m in sent] == [("assistant", False)]  # after the greeting
+
+
+def test_continue_reply_grows_the_last_reply(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Your tan, and", [" your", " limp."])
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    "".join(chat.send("How?"))
+    assert "".join(chat.continue_reply()) == " your limp."
+    last = chat.messages()[-1]
+    assert (last.content, last.complete) == ("Your tan, and your limp.", True)
+    assert [m.role for m in chat.messages()] == ["assistant", "user", "assistant"]
+    partial = backend.calls[-1][0][-1]
+    assert (partial.content, partial.prefix) == ("Your tan, and", True)
+
+
+def test_a_failed_continuation_leaves_the_reply_as_it_was(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("Your tan, and", BackendError("down"))
+    backend.enqueue([" one", BackendError("down")])
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    "".join(chat.send("How?"))
+    with pytest.raises(BackendError):
+        "".join(chat.continue_reply())
+    last = chat.messages()[-1]
+    assert (last.content, last.complete) == ("Your tan, and", True)
+    with pytest.raises(BackendError):  # what arrived before a failure is kept, incomplete
+        "".join(chat.continue_reply())
+    last = chat.messages()[-1]
+    assert (last.content, last.status) == ("Your tan, and one", "incomplete")
+
+
+def test_continue_reply_needs_a_reply_of_the_characters(db: Database) -> None:
+    chat = Chat.start(db, "holmes", ScriptedBackend().enqueue(BackendError("down")))
+    with pytest.raises(BackendError):
+        "".join(chat.send("How?"))
+    with pytest.raises(InvalidInput, match="nothing to continue"):
+        chat.continue_reply()

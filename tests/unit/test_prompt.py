@@ -143,3 +143,23 @@ def test_history_room_leaves_space_for_the_card_and_reserve() -> None:
     room = b.history_room(100)
     assert 0 < room < 1000 - 100
     assert b.history_room(100, reserve=50) == room - 50
+
+
+def test_continuing_puts_the_partial_message_last_as_the_prefix() -> None:
+    book = make_book(entry(["moriarty"], "Moriarty is a professor of mathematics."))
+    b = builder(post_history_instructions="Reply in two sentences.", character_book=book)
+    turns = [Turn("user", "Tell me about Moriarty."), Turn("assistant", "He is a")]
+    prompt = b.build(turns, max_tokens=50, continuing=True)
+    shape = [(m.role, m.prefix) for m in prompt.messages]
+    assert shape == [
+        ("system", False),
+        ("system", False),  # the lore, before the user's message
+        ("user", False),
+        ("system", False),  # post-history instructions
+        ("assistant", True),  # written on from its last word
+    ]
+    assert prompt.messages[-1].content == "He is a"
+    # A new reply after the same history leaves that message an ordinary, finished one.
+    assert not any(m.prefix for m in b.build(turns, max_tokens=50).messages)
+    with pytest.raises(ValueError, match="character's"):
+        b.build(turns[:1], max_tokens=50, continuing=True)

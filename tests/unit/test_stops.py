@@ -71,3 +71,18 @@ def test_start_marker_later_ends_the_reply() -> None:
 
 def test_text_that_merely_starts_like_the_marker_is_kept() -> None:
     assert run(["<", "b>bold</b>"]) == ("<b>bold</b>", False)
+
+
+def test_a_continuation_keeps_its_joining_space_and_starts_mid_line() -> None:
+    f = ReplyFilter("Sherlock", "Mina", continues="He looked at")
+    shown = "".join(f.feed(d) for d in [" Sherlock", ": the", " door.", "\nMina:", " hi"])
+    shown += f.finish()
+    # Mid-line, "Sherlock:" is words of the message, not a speaker's label; a new line is.
+    assert shown == f.text == " Sherlock: the door." and f.stopped
+
+
+def test_a_continuation_after_a_line_break_is_checked_like_a_new_line() -> None:
+    f = ReplyFilter("Sherlock", "Mina", continues="Quite so.\n")
+    assert f.feed("Mina: and I?") + f.finish() == "" and f.stopped
+    f = ReplyFilter("Sherlock", "Mina", continues="Quite so.\n")
+    assert f.feed("\n*He nods.*") + f.finish() == "\n*He nods.*"

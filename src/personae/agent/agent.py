@@ -31,11 +31,19 @@ class ReplyStream:
     """Iterate for the reply's text as it arrives; afterwards ``text``, ``finish_reason``,
     ``usage`` and timings describe it. Breaking out early cancels generation."""
 
-    def __init__(self, agent: Agent, prompt: AssembledPrompt, params: GenerationParams) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        prompt: AssembledPrompt,
+        params: GenerationParams,
+        *,
+        continues: str | None = None,
+    ) -> None:
         self.prompt = prompt
+        self.continues = continues  # the text of the message this reply continues, if any
         self._agent = agent
         self._params = params
-        self._filter = ReplyFilter(agent.character.name, agent.user_name)
+        self._filter = self._new_filter()
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.ttft_ms: float | None = None
@@ -64,10 +72,14 @@ class ReplyStream:
             # was shown yet, so one warmer try with another seed costs only its own time.
             self.retried = True
             self.finish_reason = None
-            self._filter = ReplyFilter(self._agent.character.name, self._agent.user_name)
+            self._filter = self._new_filter()
             yield from self._attempt(retry_params(self._params), start)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000
+
+    def _new_filter(self) -> ReplyFilter:
+        agent = self._agent
+        return ReplyFilter(agent.character.name, agent.user_name, continues=self.continues)
 
     def _attempt(self, params: GenerationParams, start: float) -> Iterator[str]:
         stream = self._agent.backend.stream(self.prompt.messages, params)
@@ -138,12 +150,21 @@ class Agent:
         history: Sequence[Turn],
         params: GenerationParams | None = None,
         memory: PromptMemory | None = None,
+        *,
+        continuing: bool = False,
     ) -> ReplyStream:
-        """Stream the next reply to ``history``; ``memory`` adds a summary and recalled notes."""
+        """Stream the next reply to ``history``; ``memory`` adds a summary and recalled notes.
+        With ``continuing``, stream the rest of ``history``'s last message (the character's):
+        only the new text, which may start with the space or line break that joins it on."""
         params = params or self.params
-        prompt = self.builder.build(history, max_tokens=params.max_tokens, memory=memory)
+        prompt = self.builder.build(
+            history, max_tokens=params.max_tokens, memory=memory, continuing=continuing
+        )
         stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
-        return ReplyStream(self, prompt, params.model_copy(update={"stop": stops}))
+        continues = history[-1].content if continuing else None
+        return ReplyStream(
+            self, prompt, params.model_copy(update={"stop": stops}), continues=continues
+        )
 
     def warm_up(
         self, history: Sequence[Turn], memory: PromptMemory | None = None

@@ -244,6 +244,30 @@ class Chat:
         _, reply_id = self.chats.begin_turn(self.id, None)
         return self._generate(reply_id, stream)
 
+    def speak(self, params: GenerationParams | None = None) -> Iterator[str]:
+        """The character speaks again: a new reply after the chat so far, with no message of
+        the user's (a front end's empty Send)."""
+        history = self.history()
+        stream = self.agent.reply(history, params, self._recall(_latest_text(history)))
+        _, reply_id = self.chats.begin_turn(self.id, None)
+        return self._generate(reply_id, stream)
+
+    def continue_reply(self, params: GenerationParams | None = None) -> Iterator[str]:
+        """Continue the chat's last reply where it stops: streams only the new text, and the
+        stored reply grows by it (Continue in a front end)."""
+        visible = self.messages()
+        last = visible[-1] if visible else None
+        if last is None or last.role != "assistant" or not last.content.strip():
+            raise InvalidInput(
+                "nothing to continue: the chat's last message is not the character's; send a "
+                "message instead"
+            )
+        history = self.history()
+        memory = self._recall(_latest_text(history))
+        stream = self.agent.reply(history, params, memory, continuing=True)
+        self.chats.set_status([last.id], "incomplete")  # complete again once it has grown
+        return self._generate(last.id, stream, prefix=last.content)
+
     def edit_last(self, text: str, params: GenerationParams | None = None) -> Iterator[str]:
         """Replace your last message with ``text`` and get a new reply to it."""
         if not text.strip():
@@ -268,21 +292,34 @@ class Chat:
         raise InvalidInput(f"there is no {what} in this chat yet")
 
     def _generate(
-        self, reply_id: int, stream: ReplyStream, learn: tuple[int | None, str] | None = None
+        self,
+        reply_id: int,
+        stream: ReplyStream,
+        learn: tuple[int | None, str] | None = None,
+        *,
+        prefix: str = "",
     ) -> Iterator[str]:
+        """Stream ``stream`` into the reply ``reply_id``; with ``prefix`` (a continuation) the
+        reply's text is ``prefix`` followed by the new text."""
         try:
             last_save = time.monotonic()
             for piece in stream:
                 yield piece
                 now = time.monotonic()
                 if now - last_save >= self.checkpoint_seconds:
-                    self.chats.save_partial(reply_id, stream.text)
+                    self.chats.save_partial(reply_id, prefix + stream.text)
                     last_save = now
         except BaseException as exc:
             # Ctrl-C, a closed consumer (GeneratorExit) or a backend failure: keep what arrived.
             reason = "cancelled" if isinstance(exc, KeyboardInterrupt | GeneratorExit) else "error"
-            self.chats.interrupt_reply(reply_id, stream.text, reason)
-            self.last_reply = Reply(reply_id, stream.text, False, reason, None, None)
+            text = prefix + stream.text
+            if prefix and not stream.text:
+                # A continuation that added nothing: the reply is as it was, complete.
+                self.chats.set_status([reply_id], "complete")
+                self.last_reply = Reply(reply_id, text, True, reason, None, None)
+            else:
+                self.chats.interrupt_reply(reply_id, text, reason)
+                self.last_reply = Reply(reply_id, text, False, reason, None, None)
             raise
         usage = stream.usage
         stats = ReplyStats(
@@ -295,10 +332,10 @@ class Chat:
             duration_ms=stream.duration_ms,
             finish_reason=stream.finish_reason,
         )
-        self.chats.complete_reply(reply_id, stream.text, stats)
+        self.chats.complete_reply(reply_id, prefix + stream.text, stats)
         self.last_reply = Reply(
             reply_id,
-            stream.text,
+            prefix + stream.text,
             True,
             stream.finish_reason,
             stream.ttft_ms,
@@ -337,3 +374,12 @@ class Chat:
             self.memory_error = None
         except PersonaeError as exc:
             self.memory_error = str(exc)
+
+
+def _latest_text(history: list[Turn]) -> str:
+    """What memory searches with when no new user message came: the user's latest message,
+    else the latest message of all."""
+    for turn in reversed(history):
+        if turn.role == "user":
+            return turn.content
+    return history[-1].content if history else ""

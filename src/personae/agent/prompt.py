@@ -14,6 +14,10 @@ grows):
    message (they change turn to turn, so they must not sit in the prefix);
 4. the card's post-history instructions, last.
 
+To *continue* a message (``continuing=True``: the history ends with the character's unfinished
+message), that message goes after everything else and is marked as the prefix of the reply, so
+the model writes on from its last word.
+
 With memory on, the running summary of turns no longer in the history sits between 1 and 2: it
 changes only when the history's first message moves, which changes the prefix anyway.
 
@@ -171,9 +175,17 @@ class PromptBuilder:
         return self.n_ctx - max_tokens - SAFETY_MARGIN - used - reserve
 
     def build(
-        self, history: Sequence[Turn], *, max_tokens: int, memory: PromptMemory | None = None
+        self,
+        history: Sequence[Turn],
+        *,
+        max_tokens: int,
+        memory: PromptMemory | None = None,
+        continuing: bool = False,
     ) -> AssembledPrompt:
-        """Messages for the next reply to ``history`` (oldest first, newest last)."""
+        """Messages for the next reply to ``history`` (oldest first, newest last); with
+        ``continuing``, for the rest of its last message, which must be the character's."""
+        if continuing and (not history or history[-1].role != "assistant"):
+            raise ValueError("only a last message of the character's can be continued")
         budget = self.n_ctx - max_tokens - SAFETY_MARGIN
         if budget <= 0:
             raise ContextOverflow(
@@ -235,6 +247,11 @@ class PromptBuilder:
             messages.insert(last_user, Message("system", lore_text))
         if post:
             messages.append(Message("system", post))
+        if continuing:
+            # Last of all, even after the post-history instructions: the model writes on
+            # from its final word (the lore note before it does not move the prefix).
+            partial = max(i for i, m in enumerate(messages) if m.role == "assistant")
+            messages.append(Message("assistant", messages.pop(partial).content, prefix=True))
         total = system_cost + fixed + suffix[start]
         return AssembledPrompt(
             messages=messages,

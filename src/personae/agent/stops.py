@@ -33,13 +33,25 @@ class ReplyFilter:
     most). A line that starts with a user name ends the reply (``stopped`` becomes true); a
     line that starts with the character's name loses that prefix. ``<START>`` opening the reply
     is dropped; on a later line it ends the reply.
+
+    ``continues``: the text of the message this reply continues. The reply then starts inside
+    that message's last line, where no "Name:" can begin (unless it ended with a line break),
+    and keeps its leading space or line break: it is glued straight onto that text.
     """
 
-    def __init__(self, char_name: str, user_name: str, extra_user_names: Iterable[str] = ()):
+    def __init__(
+        self,
+        char_name: str,
+        user_name: str,
+        extra_user_names: Iterable[str] = (),
+        *,
+        continues: str | None = None,
+    ):
         self._users = _labels([user_name, *extra_user_names, *_GENERIC_USER_NAMES])
         self._chars = _labels([char_name, "{{char}}", "<bot>"])
         self._buf = ""
-        self._checking = True
+        self._continuing = continues is not None
+        self._checking = continues is None or continues.endswith("\n")
         self._spaces = ""
         self.text = ""
         self.stopped = False
@@ -77,7 +89,7 @@ class ReplyFilter:
                     break
                 if verdict == "char":
                     body = body[size:].lstrip(" \t")
-                if not self.text and not out:
+                if not self.text and not out and not self._continuing:
                     lead = ""  # no leading blank lines in a reply
                 self._buf = lead + body
                 start = len(lead)
@@ -91,7 +103,7 @@ class ReplyFilter:
             self._buf = self._buf[newline:]
             self._checking = True
         text = "".join(out)
-        if not self.text:
+        if not self.text and not self._continuing:
             text = text.lstrip()
         if text:
             # Spaces are shown only once something follows them, so a reply never ends in one.

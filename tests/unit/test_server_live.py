@@ -24,7 +24,7 @@ def test_openai_client_stateless_and_stateful(tmp_path: Path, backends: Backends
     backends.default.enqueue("Your tan, Watson.", "I observed.", "Your limp.")
     with live_server(make_app(tmp_path, backends)) as base_url:
         client = openai.OpenAI(base_url=base_url, api_key="anything", max_retries=0)
-        assert [m.id for m in client.models.list()] == ["holmes", "irene"]
+        assert [m.id for m in client.models.list()] == ["holmes", "irene", "raw:scripted-default"]
 
         # Stateless, streamed: the client keeps the history.
         pieces = []

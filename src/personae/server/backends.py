@@ -1,6 +1,7 @@
-"""Which backend answers a request: model ids are ``character`` or ``character@model``, and one
-backend per model is built on first use and kept (loading an embedded model takes seconds and
-hundreds of MB, so never twice)."""
+"""Which backend answers a request: model ids are ``character`` or ``character@model`` (or
+``raw:`` / ``raw:model``, the model with no character), and one backend per model is built on
+first use and kept (loading an embedded model takes seconds and hundreds of MB, so never
+twice)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,37 @@ from personae.errors import ModelError
 BackendFactory = Callable[[str], Backend]
 
 
+RAW_PREFIX = "raw:"
+
+
 @dataclass(frozen=True)
 class ModelId:
     """``sherlock@qwen2.5-coder-1.5b`` → character ``sherlock``, backend model ``qwen2.5…``;
-    ``model`` is None when the request leaves it to the server's default."""
+    ``model`` is None when the request leaves it to the server's default.
+
+    ``raw:qwen2.5-coder-1.5b`` (``raw:`` alone: the default model) is the model itself with no
+    character (``raw`` is True, ``character`` empty): for clients such as SillyTavern that
+    send their own prompt with the card in it. No character id can look like it: ids never
+    contain ':' (see personae.store.check_id)."""
 
     character: str
     model: str | None
+    raw: bool = False
 
     @classmethod
     def parse(cls, text: str) -> ModelId:
+        text = text.strip()
+        if text[: len(RAW_PREFIX)].lower() == RAW_PREFIX:
+            return cls("", text[len(RAW_PREFIX) :].strip() or None, raw=True)
         # Character ids never contain '@' (see personae.store.check_id), so the first one
         # separates them; a backend model name may contain more.
-        character, _, model = text.strip().partition("@")
+        character, _, model = text.partition("@")
         return cls(character.strip(), model.strip() or None)
+
+    @staticmethod
+    def raw_id(model: str) -> str:
+        """The id of ``model`` with no character."""
+        return f"{RAW_PREFIX}{model}"
 
 
 class BackendPool:

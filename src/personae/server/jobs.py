@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from personae.agent import Agent, Chat, Turn
-from personae.backends.base import Backend, GenerationParams
-from personae.characters import Character
+from personae.agent.tokens import token_counter
+from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.config import Settings
 from personae.errors import NotFound, PersonaeError
 from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
 from personae.server.backends import BackendPool
+from personae.server.client_prompt import with_instructions
 from personae.server.errors import APIError, model_not_found
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
 from personae.store.lorebooks import played_character
@@ -80,14 +81,17 @@ Emit = Callable[[Event | None], None]  # None: the job is over (always sent, las
 
 @dataclass(frozen=True)
 class StoredTarget:
-    """Stateful mode: which stored chat, and the one new user message (with ``regenerate``:
-    no new message, the chat's last reply is replaced; ``chat_id`` is then required)."""
+    """Stateful mode: which stored chat, and what to do there: reply to the one new user
+    message ``text``; with an empty ``text``, let the character speak again (a new reply with
+    no user message); with ``continue_reply``, continue the chat's last reply; with
+    ``regenerate``, replace the last reply (``chat_id`` is then required)."""
 
     text: str
     chat_id: int | None = None
     user_id: str | None = None
     new_chat: bool = False
     regenerate: bool = False
+    continue_reply: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,9 @@ class Job:
     model: str | None
     params: GenerationParams
     history: tuple[Turn, ...] = ()  # stateless: the whole conversation, oldest first
+    continuing: bool = False  # stateless: the reply continues history's last message
     instructions: str = ""  # the client's leading system messages
+    raw: bool = False  # the model alone: ``history`` is the whole prompt, no character
     user_name: str | None = None
     n: int = 1
     stored: StoredTarget | None = None
@@ -211,6 +217,9 @@ def run_job(workers: Workers, job: Job, emit: Emit, cancel: threading.Event) -> 
     try:
         if cancel.is_set():  # the client left while the job waited for a worker
             return
+        if job.raw:
+            run_raw(job, workers.backends.get(job.model), emit, cancel)
+            return
         stored = find_character(workers.database(), job.character, viewer=job.viewer)
         backend = workers.backends.get(job.model)
         if job.stored is None:
@@ -240,16 +249,6 @@ def find_character(db: Database, name: str, *, viewer: str | None = None) -> Sto
     if len(matches) == 1:
         return matches[0]
     raise model_not_found(name)
-
-
-def with_instructions(character: Character, instructions: str) -> Character:
-    """The card with the client's system text after its system prompt (``{{original}}`` keeps
-    the default one when the card has none), so it is part of the stable system message:
-    never trimmed with old history, and macros like ``{{char}}`` work in it."""
-    if not instructions.strip():
-        return character
-    head = character.system_prompt.strip() or "{{original}}"
-    return character.model_copy(update={"system_prompt": f"{head}\n\n{instructions.strip()}"})
 
 
 def _relay(pieces: Iterator[str], index: int, emit: Emit, cancel: threading.Event) -> bool:
@@ -294,7 +293,7 @@ def _stateless(
     history: Sequence[Turn] = list(job.history)
     emit(Opened())
     for index in range(job.n):
-        reply = agent.reply(history, _seeded(job.params, index))
+        reply = agent.reply(history, _seeded(job.params, index), continuing=job.continuing)
         if not _relay(iter(reply), index, emit, cancel):
             return
         usage = reply.usage
@@ -306,6 +305,49 @@ def _stateless(
                 usage.completion_tokens if usage else agent.count_tokens(reply.text),
             )
         )
+
+
+def run_raw(job: Job, backend: Backend, emit: Emit, cancel: threading.Event) -> None:
+    """A raw model (``raw:``): the client's messages go to the backend as they are, and its
+    text comes back as it is (no card, no reply cleaning, no stop strings but the client's);
+    a continuation is sent as a prefix."""
+    messages = [Message(t.role, t.content) for t in job.history]
+    if job.continuing:
+        messages[-1] = Message("assistant", messages[-1].content, prefix=True)
+    count = token_counter(backend)
+    emit(Opened())
+    for index in range(job.n):
+        texts: list[str] = []
+        finals: list[Chunk] = []
+        stream = backend.stream(messages, _seeded(job.params, index))
+        if not _relay(_texts(stream, texts, finals), index, emit, cancel):
+            return
+        final = finals[-1] if finals else Chunk(finish_reason="stop")
+        usage = final.usage
+        emit(
+            Finished(
+                index,
+                final.finish_reason or "stop",
+                usage.prompt_tokens if usage else sum(count(m.content) for m in messages),
+                usage.completion_tokens if usage else count("".join(texts)),
+            )
+        )
+
+
+def _texts(stream: Iterator[Chunk], texts: list[str], finals: list[Chunk]) -> Iterator[str]:
+    """A backend stream's text pieces (kept in ``texts``, the final chunk in ``finals``);
+    closing this closes the stream, which cancels generation."""
+    try:
+        for chunk in stream:
+            if chunk.text:
+                texts.append(chunk.text)
+                yield chunk.text
+            if chunk.is_final:
+                finals.append(chunk)
+    finally:
+        close: Any = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _open_chat(
@@ -396,8 +438,12 @@ def _stateful(
         emit(Opened(chat.id, chat.info.user_id))
         if target.regenerate:
             pieces = chat.regenerate(job.params)
-        else:
+        elif target.continue_reply:
+            pieces = chat.continue_reply(job.params)
+        elif target.text:
             pieces = chat.send(target.text, job.params)
+        else:
+            pieces = chat.speak(job.params)
         if not _relay(pieces, 0, emit, cancel):
             return
         reply = chat.last_reply

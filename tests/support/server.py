@@ -51,6 +51,8 @@ def make_store(path: Path) -> Path:
 
 def make_app(tmp_path: Path, backends: Backends | None = None, **options: Any) -> FastAPI:
     options.setdefault("memory", False)
+    # TestClient's requests say "Host: testserver", a name an open server answers only if told.
+    options.setdefault("allowed_hosts", ["testserver"])
     return create_app(
         make_store(tmp_path / "server.db"),
         settings=Settings(backend="scripted", model=DEFAULT_MODEL, user_name="Watson"),

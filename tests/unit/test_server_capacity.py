@@ -100,7 +100,8 @@ def slow_reader(url: str, body: dict[str, Any]) -> socket.socket:
     sock.connect((host, int(port)))
     payload = json.dumps(body).encode()
     sock.sendall(
-        b"POST /v1/chat/completions HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /v1/chat/completions HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\n"
         + f"Content-Length: {len(payload)}\r\n\r\n".encode()
         + payload
     )

@@ -152,3 +152,18 @@ def test_missing_server_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         require_server_extra()
     result = run("--backend", "serve-scripted", "--port", str(free_port()))
     assert "pip install 'personae[server]'" in one_line_error(result)
+
+
+def test_allowed_hosts_and_the_host_name_reach_the_app(served: list[Any]) -> None:
+    args = ["--backend", "serve-scripted", "--port", str(free_port()), "--host", "localhost"]
+    result = run(*args, "--allowed-host", "MyBox.lan", "--allowed-host", ".corp.example")
+    assert result.exit_code == 0, result.output
+    app = served[0]["app"]
+    [guard] = [m for m in app.user_middleware if m.cls.__name__ == "RequestGuard"]
+    assert guard.kwargs["hosts"].names == ("mybox.lan", ".corp.example", "localhost")
+    served.clear()
+    assert run("--backend", "serve-scripted", "--port", str(free_port())).exit_code == 0
+    [guard] = [m for m in served[0]["app"].user_middleware if m.cls.__name__ == "RequestGuard"]
+    assert guard.kwargs["hosts"].names == ()  # 127.0.0.1 passes as an address anyway
+    bad = run("--backend", "serve-scripted", "--port", str(free_port()), "--allowed-host", "a/b")
+    assert "allowed host 'a/b' is not a host name" in one_line_error(bad)

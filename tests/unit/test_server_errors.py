@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tests.support.server import make_app
 
 URL = "/v1/chat/completions"
+JSON = {"Content-Type": "application/json"}
 GOOD = {"model": "holmes", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -130,7 +131,7 @@ def test_oversized_body_streamed_without_length(client: TestClient) -> None:
             yield b"x" * 1000
         yield b'"}]}'
 
-    error = error_of(client.post(URL, content=body()), 413)
+    error = error_of(client.post(URL, content=body(), headers=JSON), 413)
     assert error["code"] == "request_too_large"
 
 

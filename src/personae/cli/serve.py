@@ -40,6 +40,14 @@ def _port(_: click.Context, __: click.Parameter, value: str) -> int:
     return int(text)
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -84,6 +92,16 @@ def _is_loopback(host: str) -> bool:
     "a browser. Repeatable. Default: [server] cors_origins, else none.",
 )
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="While the server has no API keys it answers only requests addressed to localhost, "
+    "an IP address or --host (so that no web page can reach it by DNS rebinding); this adds "
+    "NAME (e.g. mybox.lan; .example.com: that domain and its subdomains; * turns the check "
+    "off). Repeatable. Default: [server] allowed_hosts, else none.",
+)
+@click.option(
     "--memory/--no-memory",
     "use_memory",
     default=True,
@@ -104,6 +122,7 @@ def serve_command(
     parallel: int | None,
     max_queue: int | None,
     cors_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     use_memory: bool,
     log_level: str,
     **flags: Any,
@@ -136,6 +155,7 @@ def serve_command(
         parallel=parallel,
         max_queue=max_queue,
         cors_origins=cors_origins or None,
+        allowed_hosts=allowed_hosts or None,
     )
     db = open_db()
     try:
@@ -163,6 +183,8 @@ def serve_command(
             max_queue=options.max_queue,
             max_queue_per_user=options.max_queue_per_user,
             cors_origins=options.cors_origins,
+            # A name it was started with is one the operator uses for it (IPs pass anyway).
+            allowed_hosts=(*options.allowed_hosts, *([] if _is_ip(host) else [host])),
         )
     except BaseException:
         sock.close()

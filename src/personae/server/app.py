@@ -4,7 +4,8 @@ test with FastAPI's ``TestClient``; ``personae serve`` is the command-line way t
 Each concern has its module: :mod:`.openai_routes` (the OpenAI-compatible API), :mod:`.rest`
 (the REST API under ``/api``), :mod:`.errors` (OpenAI error bodies), :mod:`.jobs` (generation on
 worker threads), :mod:`.replies` and :mod:`.streaming` (events to responses), :mod:`.backends`
-(model ids to backends), :mod:`.auth` (API keys), :mod:`.openapi` (``/openapi.json``).
+(model ids to backends), :mod:`.auth` (API keys), :mod:`.guard` (what a request must look like
+before any route reads it: content types, Host names), :mod:`.openapi` (``/openapi.json``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def create_app(
     max_queue: int | None = None,
     max_queue_per_user: int | None = None,
     cors_origins: Sequence[str] | None = None,
+    allowed_hosts: Sequence[str] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """An OpenAI-compatible server for the characters in ``db``.
@@ -104,9 +106,10 @@ def create_app(
     ``Database -> MemoryBank``. ``parallel``: how many replies generate at once (with the
     embedded backend, its parallel slots); ``max_queue``: how many more may wait for one
     (``max_queue_per_user`` of them from one user), beyond that a 429; ``cors_origins``: web
-    origins whose pages may call the API (none: no CORS). Each of these four defaults to the
-    ``[server]`` table of ``settings`` (see :mod:`.options`). ``max_body_bytes``: larger
-    requests get a 413.
+    origins whose pages may call the API (none: no CORS); ``allowed_hosts``: Host names that a
+    server without API keys answers besides IP addresses and ``localhost`` (see :mod:`.guard`;
+    ``personae serve`` adds its ``--host``). Each of these five defaults to the ``[server]``
+    table of ``settings`` (see :mod:`.options`). ``max_body_bytes``: larger requests get a 413.
     """
     require_server_extra()
     from fastapi import Depends, FastAPI
@@ -114,6 +117,7 @@ def create_app(
     from personae import __version__
     from personae.server.auth import authenticate
     from personae.server.errors import install_error_handlers
+    from personae.server.guard import HostPolicy, RequestGuard
     from personae.server.openai_routes import router as openai_router
     from personae.server.openapi import install_openapi
     from personae.server.rest import router as rest_router
@@ -125,6 +129,7 @@ def create_app(
         max_queue=max_queue,
         max_queue_per_user=max_queue_per_user,
         cors_origins=cors_origins,
+        allowed_hosts=allowed_hosts,
     )
     memory_factory, memory_settings = _memory(settings, memory)
     pool = BackendPool(backend_factory or settings_factory(settings), settings.model)
@@ -167,6 +172,12 @@ def create_app(
     app.state.personae = state
     install_error_handlers(app)
     install_openapi(app)
+    # Added before CORS, so that CORS wraps it: an allowed page can read why it was refused.
+    app.add_middleware(
+        RequestGuard,
+        hosts=HostPolicy.of(options.allowed_hosts),
+        keys_required=state.keys.required,
+    )
     if options.cors_origins:
         add_cors(app, options.cors_origins)
     app.include_router(openai_router, dependencies=[Depends(authenticate)])

@@ -60,6 +60,10 @@ class KeyCheck:
         self._db: Database | None = None
         self._lock = threading.Lock()
 
+    def required(self) -> bool:
+        """Whether the server wants keys now (any active key exists)."""
+        return self.user_for(None)[0]
+
     def user_for(self, token: str | None) -> tuple[bool, str | None]:
         """``(keys_required, user)``; ``user`` None with keys required means a bad key."""
         with self._lock:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("personae.server")
 
 INTERNAL_MESSAGE = "the server failed unexpectedly; its log has the details"
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 class APIError(PersonaeError):
@@ -157,6 +158,10 @@ def install_error_handlers(app: FastAPI) -> None:
             code = "method_not_allowed"
         elif exc.status_code == 413:  # a body over its limit, found while it was read
             message, code = str(exc.detail), "request_too_large"
+        elif exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
+            # FastAPI's word for a body its JSON parser gave up on (e.g. nested too deeply).
+            message = "the request body could not be parsed: send one plain JSON object"
+            code = "invalid_json"
         else:
             message, code = str(exc.detail), "http_error"
         error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"

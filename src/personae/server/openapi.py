@@ -45,10 +45,17 @@ def _error(description: str) -> dict[str, Any]:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error("Bad input: malformed JSON, a wrong type, an invalid id or card."),
     401: _error("An API key is needed, or the one sent is not valid."),
-    403: _error("Not yours to change, or acting for another user."),
+    403: _error(
+        "Not yours to change, or acting for another user; or, on a server without API keys, "
+        "addressed to a Host name that is not this machine's (see --allowed-host)."
+    ),
     404: _error("Unknown, or not visible to this caller."),
     409: _error("The chat is busy generating a reply."),
     413: _error("The request body is too large."),
+    415: _error(
+        "On a server without API keys: a POST, PUT or PATCH without a Content-Type, or with one "
+        "any web page may send unasked (text/plain, forms); /v1 wants application/json."
+    ),
 }
 
 

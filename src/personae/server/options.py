@@ -1,4 +1,4 @@
-"""The server's own settings: generation slots, the wait queue and CORS.
+"""The server's own settings: generation slots, the wait queue, CORS and allowed Host names.
 
 Each comes from an argument (``personae serve`` flags, :func:`~personae.server.create_app`
 keywords), else the ``[server]`` table of ``config.toml``, else a default::
@@ -8,6 +8,8 @@ keywords), else the ``[server]`` table of ``config.toml``, else a default::
     max_queue = 64               # requests that may wait for a slot; more get a 429
     max_queue_per_user = 32      # of those, how many one user may have (default: half)
     cors_origins = ["http://localhost:3000"]   # browser pages on other origins; none: off
+    allowed_hosts = ["mybox.lan"]  # Host names a server without API keys answers, besides
+                                   # IP addresses and localhost (see personae.server.guard)
 
 ``parallel`` defaults to the embedded backend's ``n_parallel`` (1 unless set in
 ``[backend_options]``), or 8 with a remote backend. With the embedded backend it also *sets*
@@ -17,6 +19,7 @@ slot gets the whole context (``n_ctx`` is per slot).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +30,9 @@ from personae.errors import ConfigError
 from personae.server.admission import DEFAULT_MAX_QUEUE
 
 MAX_PARALLEL = 64  # the embedded backend's limit on n_parallel
+_KNOWN = ("parallel", "max_queue", "max_queue_per_user", "cors_origins", "allowed_hosts")
+# A host name (or .domain for it and its subdomains), an IP address, optionally with a port.
+_HOST = re.compile(r"\.?[\w.-]+(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?")
 MAX_QUEUE = 10_000
 DEFAULT_REMOTE_PARALLEL = 8
 
@@ -37,6 +43,7 @@ class ServerOptions:
     max_queue: int = DEFAULT_MAX_QUEUE
     max_queue_per_user: int | None = None  # None: half the queue
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def resolve(
@@ -46,15 +53,16 @@ def resolve(
     max_queue: int | None = None,
     max_queue_per_user: int | None = None,
     cors_origins: Sequence[str] | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> tuple[Settings, ServerOptions]:
     """The options to serve with, and ``settings`` with the embedded backend's ``n_parallel``
     set to match. Bad values are a :class:`ConfigError` naming where they came from."""
     table = settings.server
-    unknown = sorted(set(table) - {"parallel", "max_queue", "max_queue_per_user", "cors_origins"})
+    unknown = sorted(set(table) - set(_KNOWN))
     if unknown:
         raise ConfigError(
-            f"[server]: unknown setting {unknown[0]!r}: use parallel, max_queue, "
-            "max_queue_per_user or cors_origins"
+            f"[server]: unknown setting {unknown[0]!r}: use {', '.join(_KNOWN[:-1])} or "
+            f"{_KNOWN[-1]}"
         )
     embedded = settings.backend == "embedded"
     if parallel is not None:
@@ -91,9 +99,13 @@ def resolve(
         origins = _origins(cors_origins, "cors origin")
     else:
         origins = _origins(table.get("cors_origins", []), "[server] cors_origins")
+    if allowed_hosts is not None:
+        hosts = _hosts(allowed_hosts, "allowed host")
+    else:
+        hosts = _hosts(table.get("allowed_hosts", []), "[server] allowed_hosts")
     if embedded:
         settings = settings.with_overrides(n_parallel=slots)
-    return settings, ServerOptions(slots, queue, per_user, origins)
+    return settings, ServerOptions(slots, queue, per_user, origins, hosts)
 
 
 def _int(value: Any) -> Any:
@@ -138,6 +150,23 @@ def _origins(values: Any, where: str) -> tuple[str, ...]:
                     "e.g. http://localhost:3000 (no path, no trailing slash), or * for any"
                 )
             text = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        if text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _hosts(values: Any, where: str) -> tuple[str, ...]:
+    """Host names as a Host header carries them (a port is allowed and ignored); ``*``: any."""
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise ConfigError(f"{where}s must be a list of host names, e.g. ['mybox.lan']")
+    out: list[str] = []
+    for value in values:
+        text = value.strip().lower() if isinstance(value, str) else ""
+        if text != "*" and not _HOST.fullmatch(text):
+            raise ConfigError(
+                f"{where} {value!r} is not a host name: give a name such as mybox.lan "
+                "(.example.com: the domain and its subdomains), or * for any"
+            )
         if text not in out:
             out.append(text)
     return tuple(out)

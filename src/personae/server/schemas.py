@@ -11,8 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from personae.backends.base import GenerationParams
 from personae.server.errors import APIError, from_validation
+from personae.server.guard import check_json_depth, check_text
 
 MAX_BODY_BYTES = 1_000_000
+# SQLite integers are 64-bit: a larger id could only fail deeper down.
+MAX_ROW_ID = 2**63 - 1
+# Below 0.1 the penalty divides logits into overflow (1e-300 makes them infinite) and the
+# backend fails mid-request; above 10 it only forbids repeating any token at all.
+MIN_REPETITION_PENALTY = 0.1
+MAX_REPETITION_PENALTY = 10.0
 # Character cards uploaded to /api: PNG avatars make them far larger than a chat request.
 MAX_CARD_BYTES = 20 * 1024 * 1024
 MAX_N = 8
@@ -77,7 +84,9 @@ class SamplingRequest(_Strict):
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int | None = Field(default=None, ge=0)
     min_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    repetition_penalty: float | None = Field(default=None, gt=0.0)
+    repetition_penalty: float | None = Field(
+        default=None, ge=MIN_REPETITION_PENALTY, le=MAX_REPETITION_PENALTY
+    )
     max_tokens: int | None = Field(default=None, ge=1, le=32768)
     max_completion_tokens: int | None = Field(default=None, ge=1, le=32768)
     stop: tuple[str, ...] = ()
@@ -151,8 +160,13 @@ class ChatCompletionRequest(SamplingRequest):
             return None
         if isinstance(chat_id, str) and chat_id.isdecimal():
             chat_id = int(chat_id)
-        if isinstance(chat_id, bool) or not isinstance(chat_id, int) or chat_id < 1:
-            raise ValueError(f"must be a chat number (1 or more), not {chat_id!r}")
+        if (
+            isinstance(chat_id, bool)
+            or not isinstance(chat_id, int)
+            or not 1 <= chat_id <= MAX_ROW_ID
+        ):
+            shown = repr(chat_id) if len(repr(chat_id)) <= 40 else repr(chat_id)[:40] + "…"
+            raise ValueError(f"must be a chat number from 1 to {MAX_ROW_ID}, not {shown}")
         return chat_id
 
     @property
@@ -169,15 +183,17 @@ def _no_constants(name: str) -> Any:
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 that says what is wrong with it."""
+    """The body as a JSON object of valid text, or a 400 that says what is wrong with it."""
     if not raw.strip():
         raise APIError("the request body is empty: send a JSON object", code="invalid_json")
+    check_json_depth(raw)
     try:
         data = json.loads(raw, parse_constant=_no_constants)
     except ValueError as exc:  # JSONDecodeError, bad UTF-8, NaN/Infinity
         raise APIError(f"the request body is not valid JSON ({exc})", code="invalid_json") from None
     if not isinstance(data, dict):
         raise APIError("the request body must be a JSON object", code="invalid_json")
+    check_text(data)
     return data
 
 

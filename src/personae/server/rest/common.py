@@ -23,7 +23,7 @@ from personae.errors import InvalidInput, NotFound
 from personae.server.auth import authenticate
 from personae.server.errors import APIError
 from personae.server.replies import too_large
-from personae.server.rest.schemas import MAX_ROW_ID
+from personae.server.schemas import MAX_ROW_ID
 from personae.server.state import get_state
 from personae.store import (
     CharacterRepository,

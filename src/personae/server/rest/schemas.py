@@ -14,8 +14,6 @@ from personae.server.schemas import SamplingRequest
 MAX_TITLE_CHARS = 200
 MAX_LABEL_CHARS = 64
 MAX_MEMORY_CHARS = 4000
-# SQLite integers are 64-bit: a larger id could only fail deeper down.
-MAX_ROW_ID = 2**63 - 1
 
 
 class _Body(BaseModel):

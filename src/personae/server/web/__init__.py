@@ -54,7 +54,8 @@ CONTENT_TYPES = {
     "svg": "image/svg+xml",
     "png": "image/png",
 }
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(html|css|js|svg|png)")
+# Short names only: the file system refuses long ones with an error, not a plain "missing".
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.(html|css|js|svg|png)")
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,12 @@ def load_asset(name: str) -> Asset | None:
     if match is None:
         return None
     file = resources.files(__name__).joinpath("static", name)
-    if not file.is_file():
+    try:
+        if not file.is_file():
+            return None
+        data = file.read_bytes()
+    except OSError:
         return None
-    data = file.read_bytes()
     etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
     asset = Asset(data, CONTENT_TYPES[match.group(1)], etag)
     _cache[name] = asset
@@ -111,8 +115,9 @@ def static(name: str, request: Request) -> Response:
     """One of the page's files (its script, style sheet and icon)."""
     asset = load_asset(name)
     if asset is None:
+        shown = name if len(name) <= 80 else name[:80] + "…"
         raise APIError(
-            f"no such file: /static/{name}",
+            f"no such file: /static/{shown}",
             status=404,
             code="not_found",
             param="path",

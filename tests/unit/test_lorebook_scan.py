@@ -55,7 +55,7 @@ def test_explain_reports_key_constant_secondary_recursion_and_budget() -> None:
     )
     found = explain_scan(
         card, [], ["A hound with a lamp at night, Baskerville"], count_tokens=words
-    )
+    ).activated
     by = {f.entry.comment or f.entry.keys[0]: f for f in found}
     assert set(by) == {"Era", "Hound", "Moor", "lamp", "Long"}
     assert by["Era"].reason == "constant" and by["Era"].key is None
@@ -69,9 +69,24 @@ def test_explain_reports_key_constant_secondary_recursion_and_budget() -> None:
 def test_explain_says_which_book_an_entry_is_from() -> None:
     card = make_book(entry(["moor"], "Foggy."))
     extra = make_book(entry(["x"], "X."), entry(["hound"], "A hound."))
-    found = explain_scan(card, [extra], ["the hound on the moor"], count_tokens=words)
+    found = explain_scan(card, [extra], ["the hound on the moor"], count_tokens=words).activated
     assert [(f.book, f.index, f.key) for f in found] == [(0, 0, "moor"), (1, 1, "hound")]
-    only = explain_scan(None, [extra], ["hound"], count_tokens=words)
+    only = explain_scan(None, [extra], ["hound"], count_tokens=words).activated
     assert [(f.book, f.index) for f in only] == [(0, 1)]
-    assert explain_scan(None, [], ["hound"], count_tokens=words) == []
-    assert explain_scan(Lorebook(), [], ["hound"], count_tokens=words) == []
+    assert explain_scan(None, [], ["hound"], count_tokens=words).activated == []
+    assert explain_scan(Lorebook(), [], ["hound"], count_tokens=words).activated == []
+
+
+def test_explain_reports_decorators_and_regex_keys_that_ran_out_of_time() -> None:
+    book = make_book(
+        entry(["never-said"], "@@activate\nAlways here."),
+        entry(["/(a+)+$/"], "Catastrophic."),
+        entry(["/b[0-9]+/i"], "A regex key."),
+    )
+    text = "a" * 30 + "!" + " B42"
+    report = explain_scan(book, [], [text], count_tokens=words)
+    assert [(f.reason, f.key) for f in report.activated] == [
+        ("constant", None),
+        ("key", "/b[0-9]+/i"),
+    ]
+    assert list(report.skipped) in ([], ["/(a+)+$/"])  # the regex engine may well be quick

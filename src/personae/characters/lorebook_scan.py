@@ -9,21 +9,23 @@ many books a user attaches, and recursion can cross from one book into another.
 
 **Why.** :func:`explain_scan` reports, for each entry a text activates, whether it is constant,
 which key matched (and which secondary keys), or that it came in by recursion, and whether the
-token budget kept it. It asks :func:`~personae.characters.lorebook.activate_entries` itself —
-one key at a time — so the explanation can never disagree with what a chat does.
+token budget kept it. It runs the very scan a chat runs
+(:func:`~personae.characters.lorebook.scan_lorebook`), so the explanation cannot disagree with
+what a chat does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from personae.characters.card import Character, Lorebook, LoreEntry
-from personae.characters.lorebook import activate_entries, entry_text
+from personae.characters.lorebook import activate_entries, entry_text, scan_lorebook
 
 Reason = Literal["constant", "key", "recursion"]
 _SETTINGS = ("scan_depth", "token_budget", "recursive_scanning")
+_ALWAYS = ("constant", "@@activate")  # scan_lorebook's reasons for entries that need no key
 
 
 def merge_lorebooks(card_book: Lorebook | None, attached: Sequence[Lorebook]) -> Lorebook | None:
@@ -58,14 +60,32 @@ class Activation:
     book: int  # which book: its index in [card book (when given), *attached]
     index: int  # the entry's index in that book
     reason: Reason
-    key: str | None  # the primary key that matched (None for constant entries)
+    key: str | None  # the primary key that matched, as written (None for constant entries)
     secondary_keys: tuple[str, ...]  # secondary keys that matched too (selective entries)
     tokens: int  # what the entry's text costs against the budget
     kept: bool  # False: activated, but the token budget left it out
 
 
-def _alone(entry: LoreEntry, depth: int | None, **change: Any) -> Lorebook:
-    return Lorebook(scan_depth=depth, entries=[entry.model_copy(update=change)])
+@dataclass(frozen=True)
+class ScanReport:
+    """What :func:`explain_scan` found: the activated entries in prompt order, and the regex
+    keys that counted as no match because they ran out of time (key -> why)."""
+
+    activated: list[Activation] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _secondary(
+    entry: LoreEntry, depth: int | None, messages: Sequence[str], count: Callable[[str], int]
+) -> tuple[str, ...]:
+    """The secondary keys of ``entry`` found in ``messages``, each tested alone as a primary."""
+    found = []
+    for key in entry.secondary_keys:
+        alone = entry.model_copy(update={"keys": [key], "selective": False, "constant": False})
+        book = Lorebook(scan_depth=depth, entries=[alone])
+        if activate_entries(book, messages, count_tokens=count):
+            found.append(key)
+    return tuple(found)
 
 
 def explain_scan(
@@ -74,72 +94,38 @@ def explain_scan(
     messages: Sequence[str],
     *,
     count_tokens: Callable[[str], int],
-) -> list[Activation]:
+) -> ScanReport:
     """What ``messages`` (oldest first) activate in ``card_book`` plus ``attached`` and why,
     in prompt order; entries the budget drops are included with ``kept`` False."""
     merged = merge_lorebooks(card_book, attached)
     if merged is None or not merged.entries:
-        return []
+        return ScanReport()
     books = [book for book in (card_book, *attached) if book is not None]
-    origin = {
-        id(entry): (b, i) for b, book in enumerate(books) for i, entry in enumerate(book.entries)
-    }
-    kept = {id(e) for e in activate_entries(merged, messages, count_tokens=count_tokens)}
-    unlimited = merged.model_copy(update={"token_budget": None})
-    active = activate_entries(unlimited, messages, count_tokens=count_tokens)
-    depth = merged.scan_depth
-
-    def fires(book: Lorebook, texts: Sequence[str]) -> bool:
-        return bool(activate_entries(book, texts, count_tokens=count_tokens))
-
+    origin = [(b, i) for b, book in enumerate(books) for i in range(len(book.entries))]
+    scan = scan_lorebook(merged, messages, count_tokens=count_tokens)
+    direct = scan.reasons
+    if merged.recursive_scanning:
+        # What the messages activate by themselves; the rest came in by recursion.
+        plain = merged.model_copy(update={"recursive_scanning": False, "token_budget": None})
+        direct = scan_lorebook(plain, messages, count_tokens=count_tokens).reasons
+    kept = {id(entry) for entry in scan.entries}
+    entries = merged.entries
     found: list[Activation] = []
-    for entry in active:
-        reason: Reason = "key"
+    for index in sorted(scan.reasons, key=lambda i: (entries[i].insertion_order, i)):
+        entry, why = entries[index], scan.reasons[index]
+        reason: Reason = "constant"
         key: str | None = None
         secondary: tuple[str, ...] = ()
-        if fires(_alone(entry, depth), []):
-            reason = "constant"
-        else:
-            plain = {"selective": False, "constant": False}
-            key = next(
-                (k for k in entry.keys if fires(_alone(entry, depth, keys=[k], **plain), messages)),
-                None,
-            )
-            if key is None:
-                # Not in the messages: another active entry's text brought it in.
-                reason = "recursion"
-                others = "\n".join(entry_text(e) for e in active if e is not entry)
-                bare = {k: v for k, v in entry.extensions.items() if k != "scan_depth"}
-                key = next(
-                    (
-                        k
-                        for k in entry.keys
-                        if fires(
-                            _alone(
-                                entry,
-                                1,
-                                keys=[k],
-                                content=entry_text(entry),
-                                extensions=bare,
-                                **plain,
-                            ),
-                            [others],
-                        )
-                    ),
-                    None,
-                )
-            elif entry.selective and entry.secondary_keys:
-                secondary = tuple(
-                    k
-                    for k in entry.secondary_keys
-                    if fires(_alone(entry, depth, keys=[k], **plain), messages)
-                )
-        book, index = origin.get(id(entry), (0, 0))
+        if why not in _ALWAYS:
+            reason, key = ("key" if index in direct else "recursion"), why
+            if reason == "key" and entry.selective and entry.secondary_keys:
+                secondary = _secondary(entry, merged.scan_depth, messages, count_tokens)
+        book, at = origin[index]
         found.append(
             Activation(
                 entry=entry,
                 book=book,
-                index=index,
+                index=at,
                 reason=reason,
                 key=key,
                 secondary_keys=secondary,
@@ -147,4 +133,4 @@ def explain_scan(
                 kept=id(entry) in kept,
             )
         )
-    return found
+    return ScanReport(found, dict(scan.skipped))

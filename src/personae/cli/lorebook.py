@@ -290,8 +290,8 @@ def scan_command(target: str, text: str, chat: int | None, as_json: bool) -> Non
         {"id": s.id, "name": s.name, "source": source, "entries": s.entry_count} for s in attached
     ]
     merged = merge_lorebooks(card_book, plain)
-    found = explain_scan(card_book, plain, [text], count_tokens=estimate_tokens)
-    rows = [_activation(f, books) for f in found]
+    report = explain_scan(card_book, plain, [text], count_tokens=estimate_tokens)
+    rows = [_activation(f, books) for f in report.activated]
     if as_json:
         payload = {
             "target": what,
@@ -299,6 +299,7 @@ def scan_command(target: str, text: str, chat: int | None, as_json: bool) -> Non
             "scan_depth": merged.scan_depth if merged else None,
             "token_budget": merged.token_budget if merged else None,
             "activated": rows,
+            "skipped_keys": report.skipped,
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
@@ -319,3 +320,5 @@ def scan_command(target: str, text: str, chat: int | None, as_json: bool) -> Non
             f" ({row['comment']})" if row["comment"] else ""
         )
         out_console.print(f"{label}: {why}", markup=False, soft_wrap=True)
+    for key, reason in report.skipped.items():
+        err_console.print(f"regex key {key!r} counted as no match: {reason}", markup=False)

@@ -277,6 +277,7 @@ def test_models_with_a_catalogue_default_and_a_local_file(tmp_path: Path) -> Non
             settings=Settings(backend="embedded", model=model),
             backend_factory=Backends(),
             memory=False,
+            allowed_hosts=["testserver"],  # TestClient's Host name
         )
         with TestClient(app) as client:
             data = client.get("/api/models").json()["data"]

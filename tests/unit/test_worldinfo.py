@@ -11,16 +11,18 @@ from typing import Any
 import pytest
 
 from personae.characters import Lorebook, LoreEntry, card_bytes, placeholder_png
+from personae.characters.lorebook_files import (
+    MAX_WORLD_INFO_BYTES,
+    read_lorebook,
+    read_lorebook_bytes,
+)
 from personae.characters.worldinfo import (
     MAX_CONTENT_CHARS,
     MAX_ENTRIES,
     MAX_KEYS_PER_ENTRY,
-    MAX_WORLD_INFO_BYTES,
     WorldInfoError,
     is_world_info,
     lorebook_to_world_info,
-    read_lorebook,
-    read_lorebook_bytes,
     world_info_bytes,
     world_info_to_lorebook,
 )

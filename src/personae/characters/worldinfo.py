@@ -28,15 +28,14 @@ own ``name``, ``description``, ``scan_depth``, ``token_budget`` and ``recursive_
 the book's fields). So World Info → personae → World Info gives back every field; fields a file
 lacks come back with SillyTavern's defaults.
 
-Reading is bounded (file size, entry count, content size, key count and length) and every
-problem is a :class:`WorldInfoError` naming the entry, on one line.
+Reading is bounded (entry count, content size, key count and length; file size in
+:mod:`personae.characters.lorebook_files`) and every problem is a :class:`WorldInfoError` naming
+the entry, on one line.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,11 +43,10 @@ from pydantic import ValidationError
 from personae.characters import _parse
 from personae.characters._keys import MAX_KEY_CHARS
 from personae.characters.card import Lorebook, LoreEntry
-from personae.characters.formats.json_card import decode_card_json, encode_json
+from personae.characters.formats.json_card import encode_json
 from personae.characters.lorebook import validate_lorebook
 from personae.errors import CardError, LorebookError
 
-MAX_WORLD_INFO_BYTES = 10 * 1024 * 1024
 MAX_ENTRIES = 5000
 MAX_CONTENT_CHARS = 100_000
 MAX_KEYS_PER_ENTRY = 500
@@ -438,71 +436,3 @@ def lorebook_to_world_info(book: Lorebook) -> dict[str, Any]:
 def world_info_bytes(book: Lorebook) -> bytes:
     """The book as a pretty-printed UTF-8 World Info JSON file."""
     return encode_json(lorebook_to_world_info(book), indent=2)
-
-
-# -- files ---------------------------------------------------------------------------------------
-
-
-def read_lorebook_bytes(data: bytes, *, filename: str = "") -> Lorebook:
-    """A lorebook from a file's bytes: a World Info JSON file, a card's ``character_book`` saved
-    on its own, or a character card (PNG, JSON or CHARX) whose embedded book is taken.
-    ``filename`` names the book when the file does not, and improves the error messages."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise WorldInfoError(f"lorebook data must be bytes, got {type(data).__name__}")
-    data = bytes(data)
-    label = filename or "the lorebook"
-    stem = Path(filename).stem if filename else None
-    if not data.strip():
-        raise WorldInfoError(f"{label} is empty; choose a World Info JSON file")
-    from personae.characters.formats import read_card_bytes
-    from personae.characters.formats.charx import is_zip
-    from personae.characters.formats.png import is_png
-
-    if is_png(data) or is_zip(data):
-        return _card_lorebook(read_card_bytes(data, filename=filename).character.model_dump())
-    if len(data) > MAX_WORLD_INFO_BYTES:
-        raise WorldInfoError(
-            f"{label} is {len(data) / 1024 / 1024:.1f} MiB; World Info files over "
-            f"{MAX_WORLD_INFO_BYTES // 1024 // 1024} MiB are refused (split the book)"
-        )
-    obj = decode_card_json(data, source=label)
-    if isinstance(obj, dict) and ("spec" in obj or "data" in obj or "first_mes" in obj):
-        from personae.characters.card import Character
-
-        return _card_lorebook(Character.from_card_dict(obj).model_dump())
-    if isinstance(obj, list) or (isinstance(obj, dict) and "entries" in obj):
-        return world_info_to_lorebook(obj, name=stem)
-    raise WorldInfoError(
-        f"{label} is neither a World Info file nor a character card: a World Info file is a "
-        "JSON object with 'entries'"
-    )
-
-
-def _card_lorebook(character: dict[str, Any]) -> Lorebook:
-    book = character.get("character_book")
-    if not book or not book.get("entries"):
-        raise WorldInfoError(
-            f"the card of {character['name']!r} has no lorebook entries to import; "
-            "import the card itself with `personae card import`"
-        )
-    lorebook = Lorebook.model_validate(book)
-    if not lorebook.name:
-        lorebook.name = f"{character['name']}'s lorebook"
-    return lorebook
-
-
-def read_lorebook(path: str | os.PathLike[str]) -> Lorebook:
-    """A lorebook from a file (see :func:`read_lorebook_bytes`)."""
-    from personae.characters.formats import MAX_CARD_FILE_BYTES
-
-    target = Path(path)
-    try:
-        with target.open("rb") as handle:
-            data = handle.read(MAX_CARD_FILE_BYTES + 1)
-    except OSError as exc:
-        raise WorldInfoError(
-            f"cannot read lorebook file {str(target)!r}: {exc.strerror or exc}; check the path"
-        ) from None
-    if len(data) > MAX_CARD_FILE_BYTES:
-        raise WorldInfoError(f"lorebook file {target.name!r} is too large to be a lorebook")
-    return read_lorebook_bytes(data, filename=target.name)

@@ -13,8 +13,9 @@ import click
 from rich.markup import escape
 
 from personae.characters import Lorebook
+from personae.characters.lorebook_files import read_lorebook
 from personae.characters.lorebook_scan import Activation, explain_scan, merge_lorebooks
-from personae.characters.worldinfo import read_lorebook, world_info_bytes
+from personae.characters.worldinfo import world_info_bytes
 from personae.cli.common import err_console, open_db, out_console, user_errors
 from personae.errors import InvalidInput, NotFound
 from personae.store import CharacterRepository, ChatRepository, Database

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from personae.characters.worldinfo import read_lorebook_bytes, world_info_bytes
+from personae.characters.lorebook_files import read_lorebook_bytes
+from personae.characters.worldinfo import world_info_bytes
 from personae.errors import NotFound
 from personae.server.auth import Caller, get_caller
 from personae.server.errors import APIError

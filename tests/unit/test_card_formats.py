@@ -487,7 +487,8 @@ def test_suffix_mismatch_is_reported() -> None:
 
 
 def test_lone_surrogate_cannot_be_written() -> None:
-    character = Character.from_card_dict({"name": "A", "description": "\ud800"})
+    # Built directly: reading a card already refuses one (see test_card_limits).
+    character = Character(name="A", description="\ud800")
     with pytest.raises(CardError, match="Unicode"):
         card_bytes(character, "json")
 

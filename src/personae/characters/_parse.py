@@ -4,16 +4,31 @@ Real cards are written by many tools and by hand: ``null`` where a string belong
 tag lists, a comma-separated string instead of a key list. Those are repaired here, where the
 intent is unambiguous; anything else becomes a :class:`CardError` naming the field, so the
 models never see a type they would reject with a traceback.
+
+Sizes are capped too: every turn puts the card's text through the prompt builder, so a card
+of megabytes would cost seconds of CPU on every request. The caps sit far above real cards
+(the largest field of the reference cards is a 5,083-character description; lorebooks run to
+hundreds of entries) and each refusal names the field and its cap.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+from personae.characters._keys import MAX_KEY_CHARS
 from personae.errors import CardError
 
 MAX_DEPTH = 100
+MAX_TEXT_CHARS = 100_000  # a prompt field, a greeting or a lorebook entry's content
+MAX_SHORT_CHARS = 1_000  # a name, creator, version or nickname
+MAX_GREETINGS = 200  # alternate_greetings, group_only_greetings (each)
+# Lorebooks as World Info files have them too (personae.characters.worldinfo).
+MAX_ENTRIES = 5_000  # lorebook entries
+MAX_KEYS = 500  # keys (and secondary keys) of one lorebook entry
+MAX_CARD_CHARS = 4_000_000  # all the card's text together, extensions included
+MAX_CARD_VALUES = 500_000  # all the card's JSON values together
 V2_SPECS = {"chara_card_v2": "chara_card_v2", "chara_card_v3": "chara_card_v3"}
 _TEXT_FIELDS = (
     "name",
@@ -29,32 +44,95 @@ _TEXT_FIELDS = (
     "character_version",
 )
 _LIST_FIELDS = ("alternate_greetings", "group_only_greetings")
+_SHORT_FIELDS = ("name", "creator", "character_version")
 _HIDDEN = {"spec"}  # our own field name; a `data.spec` key would collide with it
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _fail(path: str, what: str) -> CardError:
     return CardError(f"card field '{path}' must be {what}; fix it in the card or re-export it")
 
 
+# A value's place in the card as a linked list (parent, key), spelled out only for a message.
+_Where = tuple[Any, str | int] | None
+
+
+def _spell(where: _Where) -> str:
+    parts: list[str | int] = []
+    while where is not None:
+        where, key = where
+        parts.append(key)
+    out = ""
+    for part in reversed(parts):
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "(the card itself)"
+
+
 def check_json_tree(obj: Any) -> None:
-    """Reject values JSON cannot hold and nesting deep enough to blow the stack later."""
-    stack: list[tuple[Any, int]] = [(obj, 1)]
+    """Reject values JSON cannot hold, text that is not Unicode (lone UTF-16 surrogates, which
+    JSON's ``\\ud800`` escapes can make), nesting deep enough to blow the stack later, and
+    cards too large as a whole."""
+    stack: list[tuple[Any, int, _Where]] = [(obj, 1, None)]
+    chars = values = 0
+    longest: tuple[int, _Where] = (0, None)  # named when the card is too large
     while stack:
-        value, depth = stack.pop()
+        value, depth, where = stack.pop()
+        values += 1
         if depth > MAX_DEPTH:
             raise CardError(f"card JSON is nested deeper than {MAX_DEPTH} levels; it is not a card")
-        if isinstance(value, dict):
+        if isinstance(value, str):
+            chars += len(value)
+            if len(value) > longest[0]:
+                longest = (len(value), where)
+            if _LONE_SURROGATE.search(value):
+                raise _not_text(_spell(where))
+        elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise CardError("card JSON has a non-string object key; it is not valid JSON")
-                stack.append((item, depth + 1))
+                chars += len(key)
+                if _LONE_SURROGATE.search(key):
+                    raise _not_text(f"a key of {_spell(where)}")
+                stack.append((item, depth + 1, (where, key)))
         elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
+            stack.extend((item, depth + 1, (where, i)) for i, item in enumerate(value))
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise CardError("card JSON contains NaN or Infinity; replace it with a number")
-        elif value is not None and not isinstance(value, str | int | bool):
+        elif value is not None and not isinstance(value, int | bool):
             raise CardError(f"card contains a {type(value).__name__}, which JSON cannot hold")
+        if chars > MAX_CARD_CHARS or values > MAX_CARD_VALUES:
+            size, where = longest
+            raise CardError(
+                f"the card is too large: over {MAX_CARD_CHARS:,} characters of text or "
+                f"{MAX_CARD_VALUES:,} values in all (its longest text, '{_spell(where)}', has "
+                f"{size:,}); shorten its text or split its lorebook"
+            )
+
+
+def _not_text(path: str) -> CardError:
+    return CardError(
+        f"card field '{path}' holds a lone UTF-16 surrogate (like \\ud800), which is not text; "
+        "fix it in the card or re-save it as UTF-8 (an emoji cut in half is the usual cause)"
+    )
+
+
+def capped(value: str, path: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """``value`` if it is at most ``limit`` characters, else a CardError naming the field."""
+    if len(value) > limit:
+        raise CardError(
+            f"card field '{path}' is {len(value):,} characters long, over the {limit:,} a card "
+            "may have there; shorten it (background a reply rarely needs fits a lorebook entry)"
+        )
+    return value
+
+
+def _count(items: list[Any], path: str, limit: int, what: str) -> list[Any]:
+    if len(items) > limit:
+        raise CardError(
+            f"card field '{path}' has {len(items):,} {what}, over the {limit:,} allowed"
+        )
+    return items
 
 
 def text(value: Any, path: str) -> str:
@@ -132,13 +210,18 @@ def _position(value: Any) -> str | None:
     return None
 
 
+def _keys(value: Any, path: str) -> list[str]:
+    keys = _count(str_list(value, path, split=True), path, MAX_KEYS, "keys")
+    for i, key in enumerate(keys):
+        capped(key, f"{path}[{i}]", MAX_KEY_CHARS)
+    return keys
+
+
 def _entry(raw: Any, path: str) -> dict[str, Any]:
     entry = dict(obj(raw, path))
-    entry["keys"] = str_list(entry.get("keys"), f"{path}.keys", split=True)
-    entry["secondary_keys"] = str_list(
-        entry.get("secondary_keys"), f"{path}.secondary_keys", split=True
-    )
-    entry["content"] = text(entry.get("content"), f"{path}.content")
+    entry["keys"] = _keys(entry.get("keys"), f"{path}.keys")
+    entry["secondary_keys"] = _keys(entry.get("secondary_keys"), f"{path}.secondary_keys")
+    entry["content"] = capped(text(entry.get("content"), f"{path}.content"), f"{path}.content")
     for key, default in (("enabled", True), ("use_regex", False)):
         flag = opt_bool(entry.get(key), f"{path}.{key}")
         entry[key] = default if flag is None else flag
@@ -178,6 +261,7 @@ def _book(raw: Any, path: str) -> dict[str, Any] | None:
         entries = [entries[k] for k in sorted(entries, key=lambda k: (len(k), k))]
     if entries is not None and not isinstance(entries, list):
         raise _fail(f"{path}.entries", "a list of entries")
+    _count(entries or [], f"{path}.entries", MAX_ENTRIES, "entries")
     book["entries"] = [_entry(e, f"{path}.entries[{i}]") for i, e in enumerate(entries or [])]
     return book
 
@@ -199,13 +283,20 @@ def _assets(raw: Any, path: str) -> list[dict[str, Any]] | None:
 def _data(raw: dict[str, Any], prefix: str) -> dict[str, Any]:
     data = {k: v for k, v in raw.items() if k not in _HIDDEN}
     for key in _TEXT_FIELDS:
-        data[key] = text(data.get(key), prefix + key)
+        limit = MAX_SHORT_CHARS if key in _SHORT_FIELDS else MAX_TEXT_CHARS
+        data[key] = capped(text(data.get(key), prefix + key), prefix + key, limit)
     for key in _LIST_FIELDS:
-        data[key] = str_list(data.get(key), prefix + key)
+        greetings = _count(str_list(data.get(key), prefix + key), prefix + key, MAX_GREETINGS, key)
+        for i, greeting in enumerate(greetings):
+            capped(greeting, f"{prefix}{key}[{i}]")
+        data[key] = greetings
     data["tags"] = str_list(data.get("tags"), prefix + "tags", split=True)
     data["extensions"] = obj(data.get("extensions"), prefix + "extensions")
     data["character_book"] = _book(data.get("character_book"), prefix + "character_book")
-    data["nickname"] = opt_text(data.get("nickname"), prefix + "nickname")
+    nickname = opt_text(data.get("nickname"), prefix + "nickname")
+    data["nickname"] = (
+        None if nickname is None else capped(nickname, prefix + "nickname", MAX_SHORT_CHARS)
+    )
     notes = data.get("creator_notes_multilingual")
     if notes is not None:
         where = prefix + "creator_notes_multilingual"

@@ -245,3 +245,32 @@ def test_open_servers_need_no_key(tmp_path: Path) -> None:
         for method, path in api_routes(client):
             response = client.request(method, path, json={})
             assert response.status_code != 401, (method, path, response.text)
+
+
+def test_an_uploads_id_says_nothing_about_others_private_characters(tmp_path: Path) -> None:
+    """Alice's private Moriarty made Bob's upload of a Moriarty come back as 'moriarty-2': that
+    told Bob it exists. An id in Bob's own space is the same whatever others have."""
+    card = png_card(make_character("Moriarty"))
+    with keyed_client(tmp_path / "with") as (client, headers):
+        beside_alices = [upload(client, card, headers=headers["bob"]).json()["id"] for _ in "ab"]
+        assert client.get("/api/characters/moriarty", headers=headers["alice"]).status_code == 200
+    with keyed_client(tmp_path / "without") as (client, headers):
+        with Database(tmp_path / "without" / "server.db") as db:
+            db.conn.execute("DELETE FROM characters WHERE id = 'moriarty'")
+        alone = [upload(client, card, headers=headers["bob"]).json()["id"] for _ in "ab"]
+        assert client.get(f"/v1/models/{alone[0]}", headers=headers["bob"]).status_code == 200
+        assert client.get(f"/api/characters/{alone[1]}", headers=headers["bob"]).json()["editable"]
+    assert beside_alices == alone == ["moriarty--bob", "moriarty--bob-2"]
+
+
+def test_owner_scoped_ids_for_any_user_id_and_name(tmp_path: Path) -> None:
+    with keyed_client(tmp_path) as (client, _):
+        with Database(tmp_path / "server.db") as db:
+            key = KeyRepository(db).create("Dr.Watson@221b.example")[1]
+        long_name = "Professor James Moriarty, the Napoleon of Crime, " * 3
+        created = upload(
+            client, png_card(make_character(long_name)), headers={"Authorization": f"Bearer {key}"}
+        ).json()
+        assert re.fullmatch(
+            r"professor-james-moriarty-the-napoleon-of--[0-9a-f]{10}", created["id"]
+        )

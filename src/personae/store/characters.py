@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -14,6 +15,8 @@ from personae.errors import InvalidInput, NotFound
 from personae.store.database import Database
 
 _SLUG_MAX = 48
+_SCOPED_SLUG_MAX = 40  # room for "--" and an owner tag of up to 16 in a 64-character id
+_PLAIN_OWNER = re.compile(r"[a-z0-9_-]{1,16}")
 
 
 def slugify(name: str) -> str:
@@ -24,6 +27,14 @@ def slugify(name: str) -> str:
 
 
 _ID_RE = re.compile(r"^[\w][\w-]{0,63}$", re.UNICODE)
+
+
+def owner_tag(owner_id: str) -> str:
+    """What an owner's characters' ids end in: a short plain user id itself, else a hash of it
+    (ids have no room or characters for every user id)."""
+    if _PLAIN_OWNER.fullmatch(owner_id):
+        return owner_id
+    return hashlib.sha256(owner_id.encode()).hexdigest()[:10]
 
 
 def check_id(character_id: str) -> str:
@@ -77,15 +88,27 @@ class CharacterRepository:
         character_id: str | None = None,
         owner_id: str | None = None,
         shared: bool = True,
+        owner_scoped_id: bool = False,
     ) -> str:
         """Store a character and return its new id (a unique slug of its name).
 
         ``owner_id``: the user who added it through the server (None: added on this machine);
-        ``shared`` False keeps it to its owner.
+        ``shared`` False keeps it to its owner. ``owner_scoped_id``: make the id in the owner's
+        own space, ``slug--tag`` (see :func:`owner_tag`), so that it depends only on the owner's
+        characters: an id that came out ``twin-2`` would tell a user that somebody else has a
+        private ``twin``. (:func:`slugify` never makes ``--``, so no name reaches that space.)
         """
         if owner_id is None and not shared:
             raise InvalidInput("a private character needs an owner", param="shared")
-        base = check_id(character_id) if character_id else slugify(character.name)
+        if owner_scoped_id and owner_id is None:
+            raise InvalidInput("an owner-scoped id needs an owner", param="owner_id")
+        if character_id:
+            base = check_id(character_id)
+        elif owner_scoped_id and owner_id is not None:
+            slug = slugify(character.name)[:_SCOPED_SLUG_MAX].strip("-_") or "character"
+            base = f"{slug}--{owner_tag(owner_id)}"
+        else:
+            base = slugify(character.name)
         now = time.time()
         card_json = json.dumps(character.to_card_dict(), ensure_ascii=False)
         with self.db.transaction() as conn:

@@ -4,7 +4,8 @@ An upload is the card file itself as the body (PNG with its ``chara``/``ccv3`` c
 JSON, or CHARX), sniffed from its bytes whatever its Content-Type says. With API keys a
 character belongs to the key's user and is private unless shared; on an open server characters
 have no owner and are always shared. Only a character's owner (or, on an open server, anyone)
-may change or delete it.
+may change or delete it. With keys, an upload's id is made in its owner's own space
+(``twin--alice``), so that it never reveals which names other users' private characters have.
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def add_character(
             source="upload",
             owner_id=owner,
             shared=True if owner is None else bool(shared),
+            owner_scoped_id=owner is not None,
         )
         stored = repo.get(new_id)
     return detail(stored, caller.viewer)

@@ -98,6 +98,7 @@ def test_show_text_groups_by_kind() -> None:
         (("memory", "add", "sherlock", "x", "--scope", "chat"), "--chat"),
         (("memory", "add", "sherlock", "x", "--chat", "1"), "--scope chat"),
         (("memory", "add", "sherlock", "   "), "text"),
+        (("memory", "add", "sherlock", "😀" * 4001), "at most 4,000 characters"),
         (("memory", "show", "--user-id", "bad id!"), "user id"),
         (("memory", "show", "--chat", "12345"), "no chat"),
         (("memory", "export", "--out", "/no/such/dir/x.json"), "cannot write"),

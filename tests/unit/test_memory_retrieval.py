@@ -358,8 +358,11 @@ def test_query_tail_keeps_the_last_words_that_fit() -> None:
     words = (long_ko + "우리 강아지 이름 기억나요?").split()
     longer = " ".join(words[len(words) - len(tail.split()) - 1 :])
     assert model.token_count(longer, True) > 24 - 3
-    one_long_word = "x" * 500
-    assert embedder.query_tail(one_long_word, 8) == one_long_word  # never nothing
+    # A word too long on its own keeps its end, never nothing (it used to be kept whole: a
+    # 160,000-letter message was embedded entire).
+    one_long_word = "x" * 500 + "y"
+    cut = embedder.query_tail(one_long_word, 8)
+    assert cut.endswith("y") and 0 < model.token_count(cut, True) <= 8
 
 
 def test_embed_query_trims_only_with_a_token_counting_embedder(tmp_path: object) -> None:

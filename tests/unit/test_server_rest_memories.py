@@ -249,6 +249,29 @@ def test_memory_changes_reach_the_chat_prompt(tmp_path: Path) -> None:
         assert client.delete(f"/api/chats/{chat['id']}").status_code == 204
 
 
+def test_a_note_is_embedded_once_when_written(tmp_path: Path) -> None:
+    # Notes were stored without a vector and embedded again by every index rebuild, under the
+    # embedder's lock that every user's turn waits for (6 notes of 4,000 emoji: another user's
+    # turn went from 10.7 s to 82 s).
+    embedder = HashEmbedder()
+    app = make_app(tmp_path, memory=lambda db: MemoryBank(db, embedder=embedder))
+    with TestClient(app) as client:
+        note = remember(client, "Watson takes his tea without sugar.")
+        edited = client.patch(f"/api/memories/{note['id']}", json={"text": "Tea: no sugar."})
+        assert edited.status_code == 200, edited.text
+        with Database(tmp_path / "server.db") as db:
+            stored = MemoryBank(db, embedder=None).repo.get(note["id"])
+        assert stored.vector is not None and stored.embedder == embedder.name
+        passages = [texts for texts, query in embedder.calls if not query]
+        assert passages == [("Watson takes his tea without sugar.",), ("Tea: no sugar.",)]
+
+
+def test_a_note_past_the_size_limit_is_refused(client: TestClient) -> None:
+    error = error_of(client.post("/api/memories", json={"text": "😀" * 4001}), 400)
+    assert error["param"] == "text"
+    assert listed(client) == []
+
+
 # -- me and models ---------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ partition is ever loaded into that search.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from personae.memory.vectors import (
     EXACT_LIMIT,
     Embedder,
     EmbedderUnavailable,
+    clip_for_embedding,
     default_embedder,
     from_blob,
     quantize,
@@ -43,6 +45,7 @@ from personae.store import (
     NewMemory,
     partition_key,
 )
+from personae.store.memories import SearchKeys
 
 Notice = Callable[[str], None]
 QUERY_CACHE = 16
@@ -50,6 +53,12 @@ QUERY_CACHE = 16
 # neighbours matter little: past this many, the sign-bit prefilter (~0.2 ms) replaces the exact
 # float32 scan (~0.8 ms at 10k lines, and 15 MB kept in memory).
 LINES_EXACT_LIMIT = 2048
+# The longest memory a user may write (a note, a fact, an edit). The embedder reads ~2,000
+# characters of it at most; the rest is still found by its words. A character's lines come
+# from its card and are not capped here.
+MAX_MEMORY_CHARS = 4000
+# An index brought up to date reads only the rows that changed, unless that is most of them.
+REFRESH_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -146,15 +155,19 @@ class MemoryBank:
     def _embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray | None:
         if self._embedder is None or not texts:
             return None
+        clipped = [clip_for_embedding(text, query=query) for text in texts]
         try:
-            return self._embedder.embed(texts, query=query)
+            return self._embedder.embed(clipped, query=query)
         except EmbedderUnavailable as exc:
-            self._embedder = None
-            self._loaded.clear()  # rebuild without vectors
-            self._queries.clear()
-            if self._notice:
-                self._notice(f"memory search falls back to words only: {exc}")
+            self._lose_embedder(exc)
             return None
+
+    def _lose_embedder(self, exc: EmbedderUnavailable) -> None:
+        self._embedder = None
+        self._loaded.clear()  # rebuild without vectors
+        self._queries.clear()
+        if self._notice:
+            self._notice(f"memory search falls back to words only: {exc}")
 
     def embed_query(self, text: str, *, max_tokens: int | None = None) -> np.ndarray | None:
         """The ``query:`` embedding of ``text`` (None without an embedder); ``max_tokens``: embed
@@ -187,7 +200,7 @@ class MemoryBank:
         """Store memories (redacted by the bank's policy first); returns them as stored."""
         if not drafts:
             return []
-        texts = [self._clean(d.text) for d in drafts]
+        texts = [self._clean(d.text, d.kind) for d in drafts]
         vectors = self._embed(texts, query=False)
         codes, scales = quantize(vectors) if vectors is not None else (None, None)
         name = self._embedder.name if self._embedder is not None and vectors is not None else None
@@ -225,16 +238,26 @@ class MemoryBank:
             self._apply(versions, added=items, vectors=vectors)
         return items
 
-    def _clean(self, text: str) -> str:
+    def redact(self, text: str) -> str:
+        """``text`` as the bank's privacy policy lets it be stored."""
+        return redact(text, self.policy).text if self.policy is not None else text
+
+    def _clean(self, text: str, kind: str) -> str:
         text = text.strip()
         if not text:
             raise InvalidInput("a memory needs some text")
-        return redact(text, self.policy).text if self.policy is not None else text
+        if kind != "line" and len(text) > MAX_MEMORY_CHARS:
+            raise InvalidInput(
+                f"a memory holds at most {MAX_MEMORY_CHARS:,} characters, this one has "
+                f"{len(text):,}: shorten it, or split it into several notes",
+                param="text",
+            )
+        return self.redact(text)
 
     def edit(self, memory_id: int, text: str) -> MemoryItem:
         """Replace what a memory says (redacted, re-indexed); its kind and scope stay."""
         old = self.repo.get(memory_id)
-        clean = self._clean(text)
+        clean = self._clean(text, old.kind)
         vectors = self._embed([clean], query=False)
         code = quantize(vectors) if vectors is not None else None
         with self._lock:
@@ -314,28 +337,100 @@ class MemoryBank:
     def _index(
         self, user_id: str | None, character_id: str | None, kinds: tuple[str, ...]
     ) -> _Loaded:
+        """The partition's index for ``kinds``, up to date: built on first use, then refreshed
+        from the rows that changed since (another process or thread wrote to it)."""
         part = self._part(user_id, character_id)
-        version = self.repo.version(part)
+        version = self.repo.version(part)  # read before the rows: a write after it reloads
         loaded = self._loaded.get((part, kinds))
         if loaded is not None and loaded.version == version:
+            return loaded
+        if loaded is not None and self._refresh(loaded, user_id, character_id, kinds):
+            loaded.version = version
             return loaded
         dim = self._embedder.dim if self._embedder is not None else None
         limit = LINES_EXACT_LIMIT if kinds == ("line",) else EXACT_LIMIT
         loaded = _Loaded(version, HybridIndex(dim, exact_limit=limit))
-        items = self.repo.partition(user_id, character_id, list(kinds))
-        tokenizer = tokenizer_name()
-        stale = [i for i, item in enumerate(items) if item.tokenizer != tokenizer]
-        for i in stale:
-            items[i] = replace(items[i], tokens=tuple(retrieval_tokens(items[i].text)))
-        missing: list[int] = []
-        if self._embedder is not None:
-            missing = [i for i, it in enumerate(items) if it.embedder != self._embedder.name]
-        fresh = self._embed([items[i].text for i in missing], query=False) if missing else None
-        extra = dict(zip(missing, fresh, strict=True)) if fresh is not None else {}
-        for i, item in enumerate(items):
-            loaded.put(item, extra.get(i))
+        self._load_items(loaded, self.repo.partition(user_id, character_id, list(kinds)))
         self._loaded[(part, kinds)] = loaded
         return loaded
+
+    def _refresh(
+        self,
+        loaded: _Loaded,
+        user_id: str | None,
+        character_id: str | None,
+        kinds: tuple[str, ...],
+    ) -> bool:
+        """Bring ``loaded`` up to date with the store by the rows that changed; False when so
+        much changed that building it again is cheaper."""
+        stamps = self.repo.stamps(user_id, character_id, kinds)
+        for memory_id in [i for i in loaded.items if i not in stamps]:
+            loaded.drop(memory_id)
+        changed = []
+        for memory_id, (updated, accessed) in stamps.items():
+            item = loaded.items.get(memory_id)
+            if item is None or item.updated_at != updated:
+                changed.append(memory_id)
+            elif item.accessed_at != accessed:  # recency counts from the last retrieval
+                loaded.items[memory_id] = replace(item, accessed_at=accessed)
+        if len(changed) > REFRESH_LIMIT:
+            return False
+        rows = self.repo.many(changed)
+        self._load_items(loaded, [rows[i] for i in sorted(rows)])
+        return True
+
+    def _load_items(self, loaded: _Loaded, items: list[MemoryItem]) -> None:
+        """Index stored ``items``, first making the search keys they lack (tokens from an
+        older tokenizer, a vector their writer could not make) and storing those once."""
+        tokenizer = tokenizer_name()
+        redo: set[int] = set()
+        for i, item in enumerate(items):
+            if item.tokenizer != tokenizer:
+                tokens = tuple(retrieval_tokens(item.text))
+                items[i] = replace(item, tokens=tokens, tokenizer=tokenizer)
+                redo.add(i)
+        name = self._embedder_name()
+        missing = [i for i, item in enumerate(items) if name is not None and item.embedder != name]
+        fresh = self._embed([items[i].text for i in missing], query=False) if missing else None
+        vectors: dict[int, np.ndarray] = {}
+        if fresh is not None:
+            codes, scales = quantize(fresh)
+            for n, i in enumerate(missing):
+                vectors[i] = fresh[n]
+                items[i] = replace(
+                    items[i], vector=to_blob(codes[n]), vector_scale=float(scales[n]), embedder=name
+                )
+                redo.add(i)
+        keys = [
+            SearchKeys(
+                item.id,
+                item.text,
+                item.tokens,
+                item.tokenizer,
+                item.vector,
+                item.vector_scale,
+                item.embedder,
+            )
+            for item in (items[i] for i in sorted(redo))
+        ]
+        # Kept so the next rebuild need not make them again; if the store is busy or read-only
+        # they are only made again, so the search goes on.
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.repo.set_search_keys(keys)
+        for i, item in enumerate(items):
+            loaded.drop(item.id)
+            loaded.put(item, vectors.get(i))
+
+    def _embedder_name(self) -> str | None:
+        """The embedder's name once it is loaded (it names the model version), or None
+        without one."""
+        load = getattr(self._embedder, "load", None)
+        if load is not None:
+            try:
+                load()
+            except EmbedderUnavailable as exc:
+                self._lose_embedder(exc)
+        return self._embedder.name if self._embedder is not None else None
 
     def search(
         self,

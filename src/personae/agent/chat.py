@@ -223,7 +223,10 @@ class Chat:
         """Store ``text`` as the user's message and stream the character's reply."""
         if not text or not text.strip():
             raise InvalidInput("the message is empty")
-        # Build the prompt first: if it cannot fit, nothing is written.
+        # Build the prompt first: if it cannot fit, nothing is written. A message too long to
+        # fit even alone is refused before memory embeds and searches it (counts are cached,
+        # so the real build below does not count it again).
+        self.agent.prompt([Turn("user", text)], params)
         memory = self._recall(text)
         stream = self.agent.reply([*self.history(), Turn("user", text)], params, memory)
         user_id, reply_id = self.chats.begin_turn(self.id, text)

@@ -207,3 +207,38 @@ def test_the_rolling_summary_refuses_an_unknown_language() -> None:
 
     with pytest.raises(InvalidInput):
         RollingSummarizer(ScriptedBackend(), language="fr")
+
+
+@pytest.mark.parametrize(
+    ("message", "secret"),
+    [
+        ("My email is jdoe@example.com and I love tea.", "jdoe@example"),
+        ("My work email is j_smith@corp-mail.com, write any time.", "j_smith@corp-mail"),
+        ("제 메일은 minsu@naver.com 이에요. 저는 서울에 살아요.", "minsu@naver"),
+        ("My home IP is 192.168.0.12. I live in Whitby.", "192."),
+    ],
+)
+def test_emails_and_addresses_never_escape_into_memories(
+    db: Database, message: str, secret: str
+) -> None:
+    # Split at every "." before redaction, these were stored as "jdoe@example. com",
+    # "j_smith@corp-mail.", "minsu@naver." and "192.": no rule recognised the pieces.
+    chat = chat_with(db, ScriptedBackend().enqueue("Noted."))
+    say(chat, message)
+    bank = chat.memory.bank  # type: ignore[union-attr]
+    stored = [m.text for m in bank.items(user_id="ana", character_id="holmes")]
+    assert stored  # something was learned, and none of it holds the address
+    assert not [text for text in stored if secret in text], stored
+
+
+def test_the_rolling_summary_is_redacted(db: Database) -> None:
+    backend = ScriptedBackend(n_ctx=600)
+    chat = chat_with(db, backend)
+    for i in range(30):
+        backend.enqueue("word " * 15, f"Ana gave her email, ana{i}@example.com, to Holmes.")
+        say(chat, f"Message {i}: my email is ana{i}@example.com " + "blah " * 12)
+        if chat.memory.summary_through():  # type: ignore[union-attr]
+            break
+    summary = chat.memory.bank.repo.summary(chat.id)  # type: ignore[union-attr]
+    assert summary is not None and "@example.com" not in summary.text
+    assert "[EMAIL]" in summary.text

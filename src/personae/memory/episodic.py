@@ -31,7 +31,9 @@ from personae.backends.base import Backend, GenerationParams, Message, collect
 from personae.errors import InvalidInput
 from personae.memory.bank import Recalled
 
-_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+# A sentence ends at . ! ? followed by a space or the end; one inside a word ("example.com",
+# "3.5", "192.168.0.1") does not end it.
+_SENTENCE = re.compile(r"(?:[^.!?。！？\n]|[.!?](?=[^\s.!?。！？]))+[.!?。！？]*")
 _FIRST_PERSON = re.compile(
     r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|we|our|us)\b"
     r"|(?:^|\s)(?:저|제|나|내|우리|저희)(?:[는가도의를]|$|\s)",

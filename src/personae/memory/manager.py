@@ -50,6 +50,10 @@ MEMORY_KINDS = ("lines", "episodic", "summary", "profile")
 QUERY_WORDS = 24
 # ``query: `` and the two markers take ~5 tokens; below 8 almost nothing of the message is left.
 MIN_QUERY_TOKENS = 8
+# How much of one message memory reads: the end to search with, the start to learn from (the
+# profile rules read as much). A pasted document is not a chat message, and every step here
+# costs time in proportion to what it reads.
+READ_CHARS = 8000
 
 
 def query_text(user_text: str, words: int = QUERY_WORDS) -> str:
@@ -195,6 +199,7 @@ class ChatMemory:
         s = self.settings
         timings: dict[str, float] = {}
         start = time.perf_counter()
+        user_text = user_text[-READ_CHARS:]
         vector = None
         if (s.lines and s.lines_k) or (s.episodic and s.episodes_k):
             vector = self.bank.embed_query(query_text(user_text), max_tokens=s.query_tokens)
@@ -300,9 +305,12 @@ class ChatMemory:
             self.bank.repo.touch(self._retrieved)
             self._retrieved = []
         evidence = (user_message_id,) if user_message_id is not None else ()
+        user_text = user_text[:READ_CHARS]
         if s.episodic:
             mark = time.perf_counter()
-            found = observations(user_text)
+            # Redacted whole before it is cut into sentences: cut first, "jdoe@example.com"
+            # became "jdoe@example." and "com", which no redaction rule recognises.
+            found = observations(self.bank.redact(user_text))
             drafts = [
                 Draft(
                     "episode",
@@ -413,5 +421,6 @@ class ChatMemory:
         previous = self.bank.repo.summary(self.chat_id)
         text = self._summarizer.fold(previous.text if previous else "", plan.fold)
         if text.strip():
-            self.bank.repo.set_summary(self.chat_id, text, plan.through)
+            # The model summarizes the raw messages and may repeat an email or a number.
+            self.bank.repo.set_summary(self.chat_id, self.bank.redact(text), plan.through)
         return len(plan.fold)

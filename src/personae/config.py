@@ -26,7 +26,8 @@ def home() -> Path:
     env = os.environ.get("PERSONAE_HOME")
     path = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("personae"))
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        # Owner-only: it holds people's chats and memories (an existing folder is left as is).
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(
             f"cannot create the data directory {path}: {exc.strerror}; "

@@ -1,4 +1,5 @@
-"""Memory and privacy settings from ``config.toml``'s ``[memory]`` and ``[privacy]`` tables.
+"""Memory and privacy settings from ``config.toml``'s ``[memory]`` and ``[privacy]`` tables
+(``[privacy]`` is read by :mod:`personae.privacy.settings`; its function is re-exported here).
 
 Every value is checked here, when a command starts, and a bad one is a :class:`ConfigError`
 naming its key: left to the memory code, a bad ``decay`` would fail only at the first recall,
@@ -15,7 +16,9 @@ from typing import Any
 from personae.errors import ConfigError, PersonaeError
 from personae.memory.episodic import Weights
 from personae.memory.manager import MEMORY_KINDS, MIN_QUERY_TOKENS, MemorySettings
-from personae.privacy import DEFAULT_POLICY, MODES, RedactionPolicy, parse_types
+from personae.privacy.settings import redaction_policy
+
+__all__ = ["KEYS", "memory_settings", "redaction_policy"]  # redaction_policy: [privacy]
 
 
 def _not_negative(x: float) -> bool:
@@ -123,33 +126,3 @@ def memory_settings(table: Mapping[str, Any], kinds: Sequence[str] | None = None
         if kinds is not None:
             raise
         raise ConfigError(f"[memory]: {exc}") from None
-
-
-def redaction_policy(table: Mapping[str, Any]) -> RedactionPolicy | None:
-    """``[privacy]`` → the policy memory writes with; ``redaction = "off"`` gives None."""
-    unknown = sorted(set(table) - {"redaction", "types"})
-    if unknown:
-        raise ConfigError(f"[privacy] has no setting {unknown[0]!r}: use redaction, types")
-    mode = table.get("redaction", DEFAULT_POLICY.mode)
-    mode = mode.strip().lower() if isinstance(mode, str) else mode
-    if mode not in (*MODES, "off"):
-        raise ConfigError(
-            f"[privacy] redaction must be one of {', '.join(MODES)} or off, not {mode!r}"
-        )
-    types = DEFAULT_POLICY.types
-    if "types" in table:  # checked even when off, so that turning redaction on cannot fail
-        value = table["types"]
-        if not isinstance(value, str) and not (
-            isinstance(value, Sequence) and all(isinstance(t, str) for t in value)
-        ):
-            raise ConfigError(
-                f'[privacy] types must be a list of PII types, e.g. ["EMAIL", "PHONE"], '
-                f"not {value!r}"
-            )
-        try:
-            types = parse_types(value)
-        except PersonaeError as exc:
-            raise ConfigError(f"[privacy] types: {exc}") from None
-    if mode == "off":
-        return None
-    return dataclasses.replace(DEFAULT_POLICY, mode=mode, types=types)

@@ -165,7 +165,11 @@ class Workers:
     def database(self) -> Database:
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = Database(self.db_path)
+            from personae.privacy.settings import transcript_redactor
+
+            # [privacy] transcripts = "redact": messages are stored redacted
+            redactor = transcript_redactor(self.settings.privacy)
+            db = Database(self.db_path, redact_transcripts=redactor)
             self._local.db = db
         return db
 

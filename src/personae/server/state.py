@@ -32,7 +32,10 @@ class ServerState:
 
     def database(self) -> Database:
         """A short-lived connection for a quick read on the caller's thread (close it)."""
-        return Database(self.db_path)
+        from personae.privacy.settings import transcript_redactor
+
+        # [privacy] transcripts = "redact": an edited message is stored redacted too
+        return Database(self.db_path, redact_transcripts=transcript_redactor(self.settings.privacy))
 
 
 def get_state(request: Request) -> ServerState:

@@ -31,9 +31,12 @@ def install_bundled(db: Database) -> list[str]:
 
 
 def open_library(path: str | None = None) -> Database:
-    """Open the data directory's database with the bundled characters in place."""
-    from personae.config import database_path
+    """Open the data directory's database with the bundled characters in place; messages are
+    stored as ``config.toml``'s ``[privacy] transcripts`` says."""
+    from personae.config import database_path, load_settings
+    from personae.privacy.settings import transcript_redactor
 
-    db = Database(path or database_path())
+    redactor = transcript_redactor(load_settings().privacy)
+    db = Database(path or database_path(), redact_transcripts=redactor)
     install_bundled(db)
     return db

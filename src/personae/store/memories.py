@@ -1,4 +1,5 @@
-"""Memories and rolling chat summaries (see migration ``m003_memory`` for the scope rules).
+"""Memories (see migration ``m003_memory`` for the scope rules); the repository also reads and
+writes rolling chat summaries (:mod:`.summaries`).
 
 Rows are grouped in *partitions* — one user's memories with one character (``user|character``),
 one user's character-independent memories (``user|``), or one character's own lines
@@ -17,6 +18,8 @@ from typing import Any, Literal, get_args
 
 from personae.errors import InvalidInput, NotFound
 from personae.store.database import Database
+from personae.store.summaries import ChatSummaries
+from personae.store.summaries import ChatSummary as ChatSummary  # re-exported
 
 Kind = Literal["line", "episode", "reflection", "fact", "note"]
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -104,12 +107,10 @@ class SearchKeys:
     embedder: str | None
 
 
-@dataclass(frozen=True)
-class ChatSummary:
-    chat_id: int
-    text: str
-    through_message_id: int
-    updated_at: float
+def _check_kinds(kinds: Sequence[str]) -> None:
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
 
 
 def _check(memory: NewMemory) -> None:
@@ -125,7 +126,9 @@ def _check(memory: NewMemory) -> None:
         raise InvalidInput(f"importance must be within 0-10, not {memory.importance}")
 
 
-class MemoryRepository:
+class MemoryRepository(ChatSummaries):
+    """Memories, and (from :class:`ChatSummaries`) each chat's rolling summary."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -354,9 +357,7 @@ class MemoryRepository:
         """What a chat of this user with this character may see: memories whose scope columns
         are each NULL or equal to the given ones. A NULL filter here matches only NULL, so
         omitting the user shows only character-owned lines."""
-        bad = [k for k in kinds if k not in KINDS]
-        if bad:
-            raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
+        _check_kinds(kinds)
         # One indexed lookup per scope pair (an OR over the columns would scan the table).
         pairs = dict.fromkeys((u, c) for u in (user_id, None) for c in (character_id, None))
         marks = ",".join("?" * len(kinds))
@@ -375,9 +376,7 @@ class MemoryRepository:
     ) -> list[MemoryItem]:
         """Every memory of ``user_id``, in every chat (oldest first); with ``character_id``,
         those with that character and those the user has with every character."""
-        bad = [k for k in kinds if k not in KINDS]
-        if bad:
-            raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
+        _check_kinds(kinds)
         sql = f"SELECT * FROM memories WHERE user_id = ? AND kind IN ({','.join('?' * len(kinds))})"
         args: list[Any] = [user_id, *kinds]
         if character_id is not None:
@@ -396,9 +395,7 @@ class MemoryRepository:
         exact: bool,
         nulls: bool = False,
     ) -> tuple[str, list[Any]]:
-        bad = [k for k in kinds if k not in KINDS]
-        if bad:
-            raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
+        _check_kinds(kinds)
         clauses = [f"kind IN ({','.join('?' * len(kinds))})"]
         args: list[Any] = list(kinds)
         for column, value in (("user_id", user_id), ("character_id", character_id)):
@@ -478,34 +475,3 @@ class MemoryRepository:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 ("reflected:" + partition_key(user_id, character_id), str(memory_id)),
             )
-
-    # -- rolling summaries --------------------------------------------------------------------
-
-    def summary(self, chat_id: int) -> ChatSummary | None:
-        row = self.db.conn.execute(
-            "SELECT * FROM chat_summaries WHERE chat_id = ?", (chat_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        return ChatSummary(
-            row["chat_id"], row["text"], row["through_message_id"], row["updated_at"]
-        )
-
-    def set_summary(self, chat_id: int, text: str, through_message_id: int) -> ChatSummary:
-        if not text.strip():
-            raise InvalidInput("a summary needs some text")
-        now = time.time()
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO chat_summaries (chat_id, text, through_message_id, updated_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET text = excluded.text, "
-                "through_message_id = excluded.through_message_id, "
-                "updated_at = excluded.updated_at",
-                (chat_id, text, through_message_id, now),
-            )
-        return ChatSummary(chat_id, text, through_message_id, now)
-
-    def delete_summary(self, chat_id: int) -> bool:
-        with self.db.transaction() as conn:
-            cur = conn.execute("DELETE FROM chat_summaries WHERE chat_id = ?", (chat_id,))
-        return cur.rowcount > 0

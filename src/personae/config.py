@@ -7,7 +7,6 @@ Precedence, highest first: explicit arguments (CLI flags) > environment (``PERSO
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import platformdirs
 
+from personae.environment import env_value
 from personae.errors import ConfigError, PersonaeError
 
 DEFAULT_CHAT_MODEL = "qwen2.5-coder-1.5b"
@@ -23,8 +23,8 @@ DEFAULT_BACKEND = "embedded"
 
 def home() -> Path:
     """The data directory; created on first use."""
-    env = os.environ.get("PERSONAE_HOME")
-    path = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("personae"))
+    env: Path | None = env_value("PERSONAE_HOME")
+    path = env or Path(platformdirs.user_data_dir("personae"))
     try:
         # Owner-only: it holds people's chats and memories (an existing folder is left as is).
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -43,9 +43,15 @@ def database_path() -> Path:
 def models_dir() -> Path:
     """Pulled model files; ``$PERSONAE_MODELS_DIR`` shares one copy between data directories
     (tests and benchmarks use it to avoid pulling a model per data directory)."""
-    env = os.environ.get("PERSONAE_MODELS_DIR")
-    path = Path(env).expanduser() if env else home() / "models"
-    path.mkdir(parents=True, exist_ok=True)
+    env: Path | None = env_value("PERSONAE_MODELS_DIR")
+    path = env or home() / "models"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the models folder {path}: {exc.strerror}; "
+            "set PERSONAE_MODELS_DIR to a writable folder"
+        ) from exc
     return path
 
 
@@ -145,18 +151,15 @@ def load_settings(config_file: Path | None = None) -> Settings:
         model=str(data.get("model", DEFAULT_CHAT_MODEL)),
         user_name=str(data.get("user_name", "User")),
         backend_options=dict(options),
-        user_id=_user_id(os.environ.get("PERSONAE_USER_ID"), data.get("user_id"), path),
+        user_id=_user_id(env_value("PERSONAE_USER_ID"), data.get("user_id"), path),
         memory=tables["memory"],
         privacy=tables["privacy"],
         server=tables["server"],
     )
-    env_options: dict[str, Any] = {}
-    for var, key in _ENV_OPTIONS.items():
-        if os.environ.get(var):
-            env_options[key] = os.environ[var]
+    env_options = {key: env_value(var) for var, key in _ENV_OPTIONS.items()}
     return settings.with_overrides(
-        backend=os.environ.get("PERSONAE_BACKEND"),
-        model=os.environ.get("PERSONAE_MODEL"),
-        user_name=os.environ.get("PERSONAE_USER"),
+        backend=env_value("PERSONAE_BACKEND"),
+        model=env_value("PERSONAE_MODEL"),
+        user_name=env_value("PERSONAE_USER"),
         **env_options,
     )

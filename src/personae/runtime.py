@@ -10,15 +10,17 @@ buffers stay in the heap and are reused; the process keeps up to :data:`TRIM_THR
 memory instead of returning it at once.
 
 The command calls it; a program that uses personae as a library may call it too, or not. It
-does nothing off glibc or with ``PERSONAE_MALLOC_TUNING=0``.
+does nothing off glibc or with ``PERSONAE_MALLOC_TUNING=0`` (or off/false/no); any other value
+than on/off words is a :class:`~personae.errors.ConfigError`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 import platform
+
+from personae.environment import env_value
 
 MMAP_THRESHOLD = 32 << 20  # allocations up to 32 MB come from the heap
 TRIM_THRESHOLD = 128 << 20  # freed heap above this much is returned to the kernel
@@ -28,11 +30,14 @@ _tuned = False
 
 
 def tune_allocator() -> bool:
-    """Raise glibc's mmap and trim thresholds once per process; True when they are set."""
+    """Raise glibc's mmap and trim thresholds once per process; True when they are set.
+
+    Raises :class:`~personae.errors.ConfigError` when ``PERSONAE_MALLOC_TUNING`` is not an
+    on/off word."""
     global _tuned
     if _tuned:
         return True
-    if os.environ.get("PERSONAE_MALLOC_TUNING", "1").strip() in ("0", "false", "no", "off"):
+    if env_value("PERSONAE_MALLOC_TUNING") is False:
         return False
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from personae import __version__
 from personae.cli.card import card_group, restyle_command
 from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
+from personae.cli.common import check_startup
 from personae.cli.evaluate import eval_group
 from personae.cli.keys import keys_group
 from personae.cli.lorebook import lorebook_group
@@ -16,6 +19,7 @@ from personae.cli.models import backends_command, models_group
 from personae.cli.redact import redact_command
 from personae.cli.serve import serve_command
 from personae.cli.summarize import summarize_command
+from personae.errors import ConfigError
 from personae.runtime import tune_allocator
 
 
@@ -26,6 +30,7 @@ def cli() -> None:
 
     Start with `personae chat sherlock` (or `personae card list` to see who is here).
     """
+    check_startup()
 
 
 cli.add_command(chat_command)
@@ -45,5 +50,8 @@ cli.add_command(keys_group)
 
 
 def main() -> None:
-    tune_allocator()
+    """The ``personae`` console script."""
+    # A bad PERSONAE_MALLOC_TUNING is reported in one line by the command's start-up check.
+    with contextlib.suppress(ConfigError):
+        tune_allocator()
     cli()

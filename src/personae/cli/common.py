@@ -12,22 +12,44 @@ from rich.console import Console
 from rich.markup import escape
 
 from personae.backends import Backend, GenerationParams, get_backend
-from personae.config import Settings, load_settings
-from personae.errors import PersonaeError
+from personae.config import Settings, home, load_settings
+from personae.environment import CTX_MAX, CTX_MIN, check_environment
+from personae.errors import ConfigError, PersonaeError
 from personae.store import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+
+class WrapOnTerminal(Console):
+    """A rich console that wraps text to the width of a terminal, and only there.
+
+    Printed to a file or a pipe, rich would hard-wrap at 80 columns, breaking sentences (and
+    one-line errors) mid-line for whatever reads them. There, text is printed as it is. Other
+    renderables (tables) keep rich's layout. The check is made at each print, because the
+    stream behind the console can change (tests swap ``sys.stdout``).
+    """
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **options: Any) -> None:
+        if soft_wrap is None and not self.is_terminal:
+            soft_wrap = all(isinstance(o, str) for o in objects)
+        super().print(*objects, soft_wrap=soft_wrap, **options)
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print one line to stderr and exit non-zero. ``message`` is printed as it is: an error
+err_console = WrapOnTerminal(stderr=True, highlight=False)
+out_console = WrapOnTerminal(highlight=False)
+
+
+def print_error(message: str) -> None:
+    """Print ``error: message`` as one line on stderr. ``message`` is printed as it is: an error
     that names ``[memory]`` or a path with brackets must not lose them as console markup."""
     err_console.print(
         f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True
     )
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one line to stderr (see :func:`print_error`) and exit non-zero."""
+    print_error(message)
     sys.exit(code)
 
 
@@ -49,6 +71,24 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def check_startup() -> None:
+    """What every command checks before it runs, so a bad value fails at once and the same way
+    for every command: each ``PERSONAE_*`` variable, and ``config.toml`` with its ``[memory]``
+    and ``[privacy]`` tables (a bad value is one line naming the key and the file)."""
+    from personae.memory.config import memory_settings, redaction_policy
+
+    try:
+        check_environment()
+        settings = load_settings()
+        try:
+            memory_settings(settings.memory)
+            redaction_policy(settings.privacy)
+        except ConfigError as exc:
+            raise ConfigError(f"{home() / 'config.toml'}: {exc}") from None
+    except PersonaeError as exc:
+        fail(str(exc))
+
+
 def open_db() -> Database:
     from personae.store.library import open_library
 
@@ -64,7 +104,9 @@ def backend_options(func: F) -> F:
         ),
         click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1"),
         click.option("--api-key", envvar="PERSONAE_API_KEY", help="Key for --base-url."),
-        click.option("--ctx", "n_ctx", type=click.IntRange(256, 131072), help="Context tokens."),
+        click.option(
+            "--ctx", "n_ctx", type=click.IntRange(CTX_MIN, CTX_MAX), help="Context tokens."
+        ),
         click.option("--max-tokens", type=click.IntRange(1, 32768), help="Reply length limit."),
         click.option("--temperature", type=click.FloatRange(0.0, 2.0), help="Sampling heat."),
         click.option("--seed", type=int, help="Sampling seed (repeatable replies)."),
@@ -104,11 +146,12 @@ def make_backend(settings: Settings, *, pull_missing: bool = True) -> Backend:
         for key in ("base_url", "api_key"):
             options.pop(key, None)
         if pull_missing:
+            # A bad option must fail before a download of a gigabyte, not after it.
+            from personae.backends.base import parse_options
+            from personae.backends.embedded import EmbeddedOptions
+
+            parse_options(EmbeddedOptions, "embedded", {**options, "model": settings.model})
             ensure_pulled(settings.model)
-        if "n_ctx" in options and options["n_ctx"] is not None:
-            options["n_ctx"] = int(options["n_ctx"])
-        if "threads" in options and options["threads"] is not None:
-            options["threads"] = int(options["threads"])
         with err_console.status(f"loading {settings.model} …"):
             return get_backend("embedded", model=settings.model, **options)
     if settings.backend == "openai":

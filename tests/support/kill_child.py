@@ -1,12 +1,15 @@
 """Child process for the SIGKILL durability test (R1): chats forever, acknowledging on stdout.
 
 ``ACK user <id> <text>`` is printed only after the user's message is committed, and
-``ACK reply <id>`` only after the reply is committed as complete. The parent kills this process
-at random moments and checks that every acknowledgement holds.
+``ACK reply <id>`` only after the reply is committed as complete. Like the CLI, the child shows
+each piece of a reply as it arrives: ``SHOWN <reply id> <piece as JSON>``. The parent kills this
+process at random moments and checks that every acknowledgement holds and that everything shown
+is in the database.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 from personae.agent import Chat
@@ -29,16 +32,15 @@ def main(path: str, start: int) -> None:
     backend = ScriptedBackend(delay=0.004)
     latest = ChatRepository(db).latest("holmes")
     chat = Chat(db, latest.id, backend) if latest else Chat.start(db, "holmes", backend)
-    chat.checkpoint_seconds = 0.02
     n = start
     while True:
         backend.enqueue(expected_reply(n))
         text = f"message {n}"
         stream = chat.send(text)  # commits the user's message before returning
-        user_id = chat.messages()[-2].id
+        user_id, reply_id = (m.id for m in chat.messages()[-2:])
         print(f"ACK user {user_id} {text}", flush=True)
-        for _ in stream:
-            pass
+        for piece in stream:
+            print(f"SHOWN {reply_id} {json.dumps(piece)}", flush=True)
         assert chat.last_reply is not None
         print(f"ACK reply {chat.last_reply.id} {n}", flush=True)
         n += 1

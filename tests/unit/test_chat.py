@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from personae.agent import Agent, Chat, Turn
-from personae.errors import BackendError, InvalidInput
-from personae.store import CharacterRepository, Database
+from personae.errors import BackendError, EmptyReply, InvalidInput
+from personae.store import CharacterRepository, ChatRepository, Database
 from tests.support.factories import make_character
 from tests.support.scripted import ScriptedBackend, failing
 
@@ -206,3 +206,42 @@ def test_continue_reply_needs_a_reply_of_the_characters(db: Database) -> None:
         "".join(chat.send("How?"))
     with pytest.raises(InvalidInput, match="nothing to continue"):
         chat.continue_reply()
+
+
+def test_each_piece_is_stored_before_it_is_shown(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("one two three four five")
+    chat = Chat.start(db, "holmes", backend)
+    reader = ChatRepository(Database(db.path))  # another connection, as after a crash
+    shown = ""
+    for piece in chat.send("hi"):
+        shown += piece
+        stored = reader.messages(chat.id)[-1]
+        assert (stored.content, stored.status) == (shown, "incomplete")
+    assert reader.messages(chat.id)[-1].complete
+
+
+def test_a_checkpoint_keeps_the_database_fsync_setting(db: Database) -> None:
+    backend = ScriptedBackend().enqueue("one two")
+    chat = Chat.start(db, "holmes", backend)
+    "".join(chat.send("hi"))
+    assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, as the store set it
+
+
+def test_an_empty_reply_after_the_retry_is_an_error_not_a_complete_reply(db: Database) -> None:
+    backend = ScriptedBackend().enqueue([], [])
+    chat = Chat.start(db, "holmes", backend)
+    with pytest.raises(EmptyReply, match="empty reply"):
+        "".join(chat.send("Well?"))
+    last = chat.messages()[-1]
+    assert (last.role, last.content, last.status, last.finish_reason) == (
+        "assistant",
+        "",
+        "incomplete",
+        "empty",
+    )
+    assert chat.last_reply is not None and not chat.last_reply.complete
+    assert len(backend.calls) == 2  # the warmer retry was made first
+    # The failed reply is no part of the next prompt, and a regenerate replaces it.
+    backend.enqueue("Quite so.")
+    assert "".join(chat.regenerate()) == "Quite so."
+    assert [m.content for m in chat.messages()][-2:] == ["Well?", "Quite so."]

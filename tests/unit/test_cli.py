@@ -12,9 +12,9 @@ from click.testing import CliRunner, Result
 
 from personae.backends import register_backend
 from personae.cli import cli
-from personae.store import ChatRepository, Database
+from personae.store import ChatRepository, Database, StoredMessage
 from tests.support.factories import make_character
-from tests.support.scripted import ScriptedBackend
+from tests.support.scripted import ScriptedBackend, failing
 
 
 class CliBackend(ScriptedBackend):
@@ -116,11 +116,10 @@ def test_ask_json(scripted: type[CliBackend]) -> None:
 
 def test_chat_repl_commands(scripted: type[CliBackend], personae_home: Path) -> None:
     scripted.script.extend(["One.", "Two.", "Three.", "Four."])
-    lines = "Hello\n/regenerate\n/edit Hi there\n/help\n/bogus\n/undo\nAgain\n/exit\nignored\n"
+    lines = "Hello\n/regenerate\n/edit Hi there\n/help\n/undo\nAgain\n/exit\nignored\n"
     result = run("chat", "sherlock", "--backend", "cli-scripted", "--user", "Watson", stdin=lines)
     assert result.exit_code == 0, result.output
     assert "One." in result.stdout and "Two." in result.stdout and "Three." in result.stdout
-    assert "unknown command /bogus" in result.stderr
     db = Database(personae_home / "personae.db")
     [chat] = ChatRepository(db).all("sherlock")
     contents = [m.content for m in ChatRepository(db).messages(chat.id)]
@@ -157,3 +156,43 @@ def test_models_list_json() -> None:
     rows = json.loads(run("models", "list", "--json").stdout)
     assert {r["name"] for r in rows} >= {"smollm2-135m", "qwen2.5-coder-1.5b"}
     assert all(r["pulled"] is False for r in rows)
+
+
+def _stored_chat(home: Path) -> list[StoredMessage]:
+    repo = ChatRepository(Database(home / "personae.db"))
+    [chat] = repo.all("sherlock")
+    return repo.messages(chat.id)
+
+
+@pytest.mark.parametrize(
+    ("script", "replies", "needle"),
+    [
+        ("Hello\n/bogus\nAgain\n", ["One.", "Two."], "unknown command /bogus: type /help"),
+        ("Hello\nAgain\nMore\n", [failing(1, "Half a reply"), "Two."], "boom"),
+        ("Hello\nAgain\n", [[], [], "Two."], "empty reply"),
+    ],
+)
+def test_chat_from_a_pipe_stops_at_the_first_error_with_status_1(
+    scripted: type[CliBackend], personae_home: Path, script: str, replies: list[Any], needle: str
+) -> None:
+    scripted.script.extend(replies)
+    result = run("chat", "sherlock", "--backend", "cli-scripted", stdin=script)
+    assert result.exit_code == 1, result.output
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert needle in error
+    assert "Again" not in [m.content for m in _stored_chat(personae_home)]  # it stopped there
+
+
+def test_an_empty_reply_is_an_error_not_a_complete_reply(
+    scripted: type[CliBackend], personae_home: Path
+) -> None:
+    scripted.script.extend([[], []])  # empty, and empty again on the warmer retry
+    result = run("chat", "sherlock", "--backend", "cli-scripted", stdin="Hello\n")
+    assert result.exit_code == 1 and "empty reply" in result.stderr
+    reply = _stored_chat(personae_home)[-1]
+    assert (reply.role, reply.content, reply.status) == ("assistant", "", "incomplete")
+    assert reply.finish_reason == "empty"
+    for as_json in ((), ("--json",)):
+        scripted.script.extend([[], []])
+        err = one_line_error(run("ask", "sherlock", "Hello", "--backend", "cli-scripted", *as_json))
+        assert "empty reply" in err

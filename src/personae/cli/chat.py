@@ -20,10 +20,11 @@ from personae.cli.common import (
     memory_options,
     open_db,
     out_console,
+    print_error,
     settings_from,
     user_errors,
 )
-from personae.errors import InvalidInput, PersonaeError
+from personae.errors import EmptyReply, InvalidInput, PersonaeError
 from personae.store import CharacterRepository, ChatRepository, Database, check_user_id
 from personae.store.lorebooks import played_character
 
@@ -35,7 +36,8 @@ HELP = """\
 /new                start a new chat with this character
 /chats              list this character's chats
 /exit        (/q)   leave (Ctrl-D works too)
-Ctrl-C while a reply streams stops it; what arrived is kept, marked incomplete."""
+Ctrl-C while a reply streams stops it; what arrived is kept, marked incomplete.
+Fed from a pipe or a file, chat stops at the first error and exits with status 1."""
 
 
 def _read_line(prompt: str) -> str | None:
@@ -49,6 +51,8 @@ def _read_line(prompt: str) -> str | None:
 
 
 def _stream(chat: Chat, pieces: Iterator[str]) -> None:
+    """Print a reply as it streams. A failure (the backend's, or an empty reply) is raised on,
+    after ending the line, for the REPL to report."""
     name = chat.character_name
     out_console.print(f"[bold magenta]{name}[/]: ", end="")
     try:
@@ -59,14 +63,10 @@ def _stream(chat: Chat, pieces: Iterator[str]) -> None:
         sys.stdout.write("\n")
         err_console.print("[dim](stopped — the partial reply is kept, marked incomplete)[/]")
         return
-    except PersonaeError as exc:
+    except PersonaeError:
         sys.stdout.write("\n")
-        err_console.print(f"[bold red]error:[/] {exc}")
-        return
+        raise
     sys.stdout.write("\n")
-    reply = chat.last_reply
-    if reply is not None and not reply.text:
-        err_console.print("[dim](empty reply — try /regenerate)[/]")
     if chat.memory_error:
         err_console.print(f"[dim](memory could not be updated: {chat.memory_error})[/]")
 
@@ -111,7 +111,7 @@ def _handle_command(line: str, chat: Chat, db: Database, make_chat: Any) -> Chat
                 f"{mark} {info.id:>5}  {info.message_count:>4} messages", markup=False
             )
     else:
-        err_console.print(f"unknown command /{command}: type /help", markup=False)
+        raise InvalidInput(f"unknown command /{command}: type /help")
     return chat
 
 
@@ -139,7 +139,9 @@ def chat_command(
 ) -> None:
     """Chat with CHARACTER (an id from `personae card list`, e.g. sherlock).
 
-    Resumes your latest chat with that character unless --new or --chat is given.
+    Resumes your latest chat with that character unless --new or --chat is given. Fed from a
+    pipe or a file (not a terminal), it reads one message or /command a line and stops at the
+    first error with exit status 1, so a script can tell that something failed.
     """
     db = open_db()
     chats = ChatRepository(db)
@@ -201,6 +203,7 @@ def chat_command(
         )
     _show_recent(chat)
     warming = chat.warm_up()  # the card is processed while you read and type
+    status = 0
     while True:
         line = _read_line(f"{settings.user_name}> " if interactive else "")
         if line is None:
@@ -210,27 +213,30 @@ def chat_command(
         if not interactive:
             out_console.print(f"[bold cyan]{settings.user_name}[/]: ", end="")
             out_console.print(line, markup=False)
-        if line.startswith("/"):
-            try:
-                next_chat = _handle_command(line, chat, db, make_chat)
-            except PersonaeError as exc:
-                err_console.print(f"[bold red]error:[/] {exc}")
-                continue
-            if next_chat is None:
-                break
-            chat = next_chat
-            continue
         try:
-            _stream(chat, chat.send(line))
+            if line.startswith("/"):
+                next_chat = _handle_command(line, chat, db, make_chat)
+                if next_chat is None:
+                    break
+                chat = next_chat
+            else:
+                _stream(chat, chat.send(line))
         except PersonaeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            print_error(str(exc))
+            if not interactive:
+                # A script's later lines may rely on this one (a /regenerate after a failed
+                # reply): stop here, and say so in the exit status.
+                status = 1
+                break
     if warming is not None and warming.is_alive():
         # Leaving before the warm-up finished: llama.cpp cannot be interrupted mid-prompt, and
         # waiting for it would make exit hang. Everything is committed; leave at once.
         sys.stdout.flush()
         sys.stderr.flush()
         db.close()
-        os._exit(0)
+        os._exit(status)
+    if status:
+        sys.exit(status)
 
 
 @click.command("ask")
@@ -266,9 +272,12 @@ def ask_command(
         for piece in reply:
             sys.stdout.write(piece)
             sys.stdout.flush()
+        if not reply.text:
+            raise EmptyReply()
         sys.stdout.write("\n")
         return
-    reply.read()
+    if not reply.read():
+        raise EmptyReply()
     usage = reply.usage
     result = {
         "character": stored.id,

@@ -23,7 +23,7 @@ from personae.agent import Agent, Chat, Turn
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.config import Settings
-from personae.errors import NotFound, PersonaeError
+from personae.errors import EmptyReply, NotFound, PersonaeError
 from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
 from personae.server.backends import BackendPool
 from personae.server.client_prompt import with_instructions
@@ -300,6 +300,8 @@ def _stateless(
         reply = agent.reply(history, _seeded(job.params, index), continuing=job.continuing)
         if not _relay(iter(reply), index, emit, cancel):
             return
+        if not reply.text:  # empty even after the agent's retry: a failure, not a 200
+            raise EmptyReply()
         usage = reply.usage
         emit(
             Finished(

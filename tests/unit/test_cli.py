@@ -176,7 +176,7 @@ def test_chat_from_a_pipe_stops_at_the_first_error_with_status_1(
     scripted: type[CliBackend], personae_home: Path, script: str, replies: list[Any], needle: str
 ) -> None:
     scripted.script.extend(replies)
-    result = run("chat", "sherlock", "--backend", "cli-scripted", stdin=script)
+    result = run("chat", "sherlock", "--backend", "cli-scripted", "--no-memory", stdin=script)
     assert result.exit_code == 1, result.output
     [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert needle in error
@@ -187,7 +187,7 @@ def test_an_empty_reply_is_an_error_not_a_complete_reply(
     scripted: type[CliBackend], personae_home: Path
 ) -> None:
     scripted.script.extend([[], []])  # empty, and empty again on the warmer retry
-    result = run("chat", "sherlock", "--backend", "cli-scripted", stdin="Hello\n")
+    result = run("chat", "sherlock", "--backend", "cli-scripted", "--no-memory", stdin="Hello\n")
     assert result.exit_code == 1 and "empty reply" in result.stderr
     reply = _stored_chat(personae_home)[-1]
     assert (reply.role, reply.content, reply.status) == ("assistant", "", "incomplete")

@@ -134,10 +134,10 @@ LONG = " ".join(f"word{i}" for i in range(60))  # ~420 characters: several termi
 def test_piped_output_is_not_wrapped(personae_home: Path) -> None:
     # CliRunner's output is not a terminal, like a pipe or a file.
     CliBackend.script.append(LONG)
-    first = run("chat", "sherlock", "--backend", "cli-scripted", stdin=LONG + "\n")
+    first = run("chat", "sherlock", "--backend", "cli-scripted", "--no-memory", stdin=LONG + "\n")
     assert first.exit_code == 0, first.output
     # Resuming shows the recent messages through the console (greeting, the user's line, reply).
-    again = run("chat", "sherlock", "--backend", "cli-scripted", stdin="")
+    again = run("chat", "sherlock", "--backend", "cli-scripted", "--no-memory", stdin="")
     [chat] = ChatRepository(Database(personae_home / "personae.db")).all()
     messages = ChatRepository(Database(personae_home / "personae.db")).messages(chat.id)
     assert [m.content for m in messages[1:]] == [LONG, LONG]

@@ -10,7 +10,9 @@ import pytest
 
 from tests.support.cli import run_cli
 
-pytestmark = pytest.mark.integration
+# Ten judge calls and two model loads: about a minute on 2 idle cores, past its 600 s limit
+# on a loaded machine, so it runs only with --run-slow.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_two_question_interview(real_model: str, personae_home: Path, tmp_path: Path) -> None:

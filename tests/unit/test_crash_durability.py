@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from personae.store import ChatRepository, Database
 from tests.support.kill_child import expected_reply
 
@@ -21,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
 
 
-@pytest.mark.slow
 def test_sigkill_mid_stream_never_loses_or_fakes_messages(tmp_path: Path) -> None:
     db_path = tmp_path / "crash.db"
     rng = random.Random(1234)

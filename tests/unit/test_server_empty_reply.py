@@ -3,28 +3,15 @@ text, and a stored chat keeps it as an incomplete reply, not a complete one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from personae.store import ChatRepository, Database
-from tests.support.server import Backends, make_app
+from tests.support.server import Backends
 
 URL = "/v1/chat/completions"
-
-
-@pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
-def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path, backends)) as c:
-        yield c
 
 
 def body(**fields: Any) -> dict[str, Any]:

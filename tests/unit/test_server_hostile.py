@@ -24,11 +24,6 @@ HI = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
 def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
     with TestClient(make_app(tmp_path, backends), raise_server_exceptions=False) as c:
         yield c

@@ -19,11 +19,6 @@ URL = "/v1/chat/completions"
 
 
 @pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
 def app_and_keys(tmp_path: Path, backends: Backends) -> Iterator[tuple[TestClient, dict[str, str]]]:
     from personae.memory.bank import MemoryBank
     from tests.support.embedder import HashEmbedder

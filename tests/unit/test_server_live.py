@@ -15,11 +15,6 @@ from personae.store import ChatRepository, Database
 from tests.support.server import Backends, live_server, make_app, sse_events
 
 
-@pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
 def test_openai_client_stateless_and_stateful(tmp_path: Path, backends: Backends) -> None:
     backends.default.enqueue("Your tan, Watson.", "I observed.", "Your limp.")
     with live_server(make_app(tmp_path, backends)) as base_url:

@@ -4,11 +4,9 @@ the two modes (stateless and stored chats)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from personae.backends.base import GenerationParams
@@ -16,17 +14,6 @@ from personae.store import ChatRepository, Database
 from tests.support.server import DEFAULT_MODEL, Backends, chunks, make_app, sse_body
 
 URL = "/v1/chat/completions"
-
-
-@pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
-def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path, backends)) as c:
-        yield c
 
 
 def ask(text: str = "How did you know?", **fields: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@ chats; edit and hide messages; regenerate the last reply, streamed or whole."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from fastapi.testclient import TestClient
 from personae.store import CharacterRepository, Database
 from tests.support.factories import make_character
 from tests.support.rest import error_of, korean_character
-from tests.support.server import Backends, chunks, make_app, sse_body
+from tests.support.server import Backends, chunks, sse_body
 
 SUMMARY_KEYS = {
     "id",
@@ -25,17 +24,6 @@ SUMMARY_KEYS = {
     "message_count",
 }
 HUGE = str(2**70)
-
-
-@pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
-def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path, backends)) as c:
-        yield c
 
 
 def start(client: TestClient, character: str = "holmes", **fields: Any) -> dict[str, Any]:

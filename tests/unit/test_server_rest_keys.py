@@ -22,11 +22,6 @@ SAMPLE_PATH_VALUES = {"character_id": "holmes", "model_id": "holmes"}
 
 
 @pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
 def keyed(tmp_path: Path, backends: Backends) -> Iterator[Keyed]:
     with keyed_client(tmp_path, backends) as pair:
         yield pair

@@ -5,7 +5,6 @@ reaching the prompts of /v1/chat/completions, stateless and stored."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from personae.backends.base import Message
 from personae.characters import card_bytes, placeholder_png
 from tests.support.factories import entry, make_book, make_character
 from tests.support.rest import error_of, keyed_client
-from tests.support.server import Backends, make_app
+from tests.support.server import Backends
 
 WORLD: dict[str, Any] = {
     "entries": {
@@ -25,17 +24,6 @@ WORLD: dict[str, Any] = {
     }
 }
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
-def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path, backends)) as c:
-        yield c
 
 
 def post_book(

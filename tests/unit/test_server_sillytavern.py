@@ -4,7 +4,6 @@ against the server over a scripted backend, asserting on what the backend is ask
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,6 @@ URL = "/v1/chat/completions"
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sillytavern"
 CARD = "consulting detective"  # a phrase of the test card's description
 PARTIAL = "Your tan, and the way you hold your left"
-
-
-@pytest.fixture
-def backends() -> Backends:
-    return Backends()
-
-
-@pytest.fixture
-def client(tmp_path: Path, backends: Backends) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path, backends)) as c:
-        yield c
 
 
 def body(name: str, **fields: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from personae.characters.card import Character, Lorebook
-from personae.characters.formats import MAX_CARD_FILE_BYTES, read_card_bytes
+from personae.characters.formats import read_capped_file, read_card_bytes
 from personae.characters.formats.charx import is_zip
 from personae.characters.formats.json_card import decode_card_json
 from personae.characters.formats.png import is_png
@@ -59,14 +59,5 @@ def _card_lorebook(character: Character) -> Lorebook:
 
 def read_lorebook(path: str | os.PathLike[str]) -> Lorebook:
     """A lorebook from a file (see :func:`read_lorebook_bytes`)."""
-    target = Path(path)
-    try:
-        with target.open("rb") as handle:
-            data = handle.read(MAX_CARD_FILE_BYTES + 1)
-    except OSError as exc:
-        raise WorldInfoError(
-            f"cannot read lorebook file {str(target)!r}: {exc.strerror or exc}; check the path"
-        ) from None
-    if len(data) > MAX_CARD_FILE_BYTES:
-        raise WorldInfoError(f"lorebook file {target.name!r} is too large to be a lorebook")
-    return read_lorebook_bytes(data, filename=target.name)
+    data, name = read_capped_file(path, "lorebook", WorldInfoError)
+    return read_lorebook_bytes(data, filename=name)

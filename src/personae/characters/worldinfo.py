@@ -47,9 +47,10 @@ from personae.characters.formats.json_card import encode_json
 from personae.characters.lorebook import validate_lorebook
 from personae.errors import CardError, LorebookError
 
-MAX_ENTRIES = 5000
-MAX_CONTENT_CHARS = 100_000
-MAX_KEYS_PER_ENTRY = 500
+# The same caps as a card's embedded book: a book that fits one fits the other.
+MAX_ENTRIES = _parse.MAX_ENTRIES
+MAX_CONTENT_CHARS = _parse.MAX_TEXT_CHARS
+MAX_KEYS_PER_ENTRY = _parse.MAX_KEYS
 WORLD_INFO = "world_info"  # the extensions key that keeps fields personae has no place for
 
 # World Info name -> card extension name, as SillyTavern converts between the two.

@@ -77,19 +77,28 @@ def read_card_bytes(data: bytes, *, filename: str = "") -> LoadedCard:
     return LoadedCard(parse_card_json(data, source=label), None, "json")
 
 
-def read_card(path: str | os.PathLike[str]) -> LoadedCard:
-    """Read a card file (PNG, JSON or CHARX; the format is sniffed from the content)."""
+def read_capped_file(
+    path: str | os.PathLike[str], what: str, error: type[CardError] = CardError
+) -> tuple[bytes, str]:
+    """A card-sized file's bytes and name, refusing one over :data:`MAX_CARD_FILE_BYTES` before
+    it is all in memory; ``what`` ("card", "lorebook") names the file in ``error``."""
     target = Path(path)
     try:
         with target.open("rb") as handle:
             data = handle.read(MAX_CARD_FILE_BYTES + 1)
     except OSError as exc:
-        raise CardError(
-            f"cannot read card file {str(target)!r}: {exc.strerror or exc}; check the path"
+        raise error(
+            f"cannot read {what} file {str(target)!r}: {exc.strerror or exc}; check the path"
         ) from None
     if len(data) > MAX_CARD_FILE_BYTES:
-        raise CardError(f"card file {target.name!r} is too large to be a character card")
-    return read_card_bytes(data, filename=target.name)
+        raise error(f"{what} file {target.name!r} is too large to be a {what}")
+    return data, target.name
+
+
+def read_card(path: str | os.PathLike[str]) -> LoadedCard:
+    """Read a card file (PNG, JSON or CHARX; the format is sniffed from the content)."""
+    data, name = read_capped_file(path, "card")
+    return read_card_bytes(data, filename=name)
 
 
 def _check_format(fmt: object) -> CardFormat:

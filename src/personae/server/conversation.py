@@ -37,7 +37,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from personae.agent import Turn
 from personae.backends.base import Role
@@ -69,18 +68,6 @@ class ClientTurns:
         """The user's message that ends the conversation, if one does."""
         last = self.history[-1] if self.history else None
         return last.content if last is not None and last.role == "user" else None
-
-
-def continue_flag(extra: dict[str, Any] | None) -> bool | None:
-    """``continue_final_message`` from the body's extra fields: True, False or None (absent)."""
-    value = (extra or {}).get(CONTINUE_FIELD)
-    if value is None or isinstance(value, bool):
-        return value
-    raise APIError(
-        f"{CONTINUE_FIELD} must be true or false, not {value!r}",
-        param=CONTINUE_FIELD,
-        code="invalid_type",
-    )
 
 
 def read_messages(

@@ -49,7 +49,7 @@ from starlette.responses import Response
 from personae.errors import PersonaeError
 from personae.server.auth import Caller, get_caller
 from personae.server.backends import ModelId
-from personae.server.conversation import continue_flag, read_messages
+from personae.server.conversation import read_messages
 from personae.server.errors import APIError, model_not_found
 from personae.server.jobs import Job, StoredTarget, find_character
 from personae.server.openapi import COMPLETION_RESPONSES, ERROR_RESPONSES, request_body_schema
@@ -151,7 +151,7 @@ def to_job(req: ChatCompletionRequest, state: ServerState, caller: Caller) -> Jo
             code="invalid_value",
         )
     n = req.n or 1
-    continue_final = continue_flag(req.model_extra)
+    continue_final = req.continue_final_message
     names = [m.name for m in req.messages if m.role == "user" and m.name and m.name.strip()]
     common: dict[str, Any] = {
         "character": model.character,

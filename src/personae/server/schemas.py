@@ -144,6 +144,14 @@ class ChatCompletionRequest(SamplingRequest):
     user: str | None = None
     chat_id: int | None = None
     new_chat: bool | None = None
+    continue_final_message: bool | None = Field(
+        default=None,
+        description=(
+            "true: continue the last (assistant) message, answering only the new text; false: "
+            "the character speaks next in a new message. Unset: decided from the messages "
+            "(SillyTavern's continue nudge, or a last message that stops mid-sentence)."
+        ),
+    )
 
     @field_validator("messages")
     @classmethod

@@ -141,7 +141,22 @@ def test_bad_server_settings_are_one_line(served: list[Any], personae_home: Any)
 def test_warns_when_listening_beyond_this_machine(served: list[Any]) -> None:
     result = run("--backend", "serve-scripted", "--host", "0.0.0.0", "--port", str(free_port()))
     assert result.exit_code == 0, result.output
-    assert "warning: listening on 0.0.0.0" in result.stderr
+    assert "warning: listening on 0.0.0.0 with no API keys" in result.stderr
+    assert "not implemented" not in result.stderr
+
+
+def test_no_warning_beyond_this_machine_once_keys_exist(served: list[Any]) -> None:
+    from personae.store.keys import KeyRepository
+    from personae.store.library import open_library
+
+    db = open_library()
+    try:
+        KeyRepository(db).create("mina")
+    finally:
+        db.close()
+    result = run("--backend", "serve-scripted", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
 
 
 def test_missing_server_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ from personae.cli.common import (
     user_errors,
 )
 from personae.store import CharacterRepository
+from personae.store.keys import KeyRepository
 
 
 class _OneLineErrors(click.Command):
@@ -160,6 +161,7 @@ def serve_command(
     db = open_db()
     try:
         count = len(CharacterRepository(db).ids())
+        keyed = KeyRepository(db).any_active()
         path = db.path
     finally:
         db.close()
@@ -196,10 +198,11 @@ def serve_command(
         f"{default.name} {default.model}, {options.parallel} at once — Ctrl-C stops",
         markup=False,
     )
-    if not _is_loopback(host):
+    if not _is_loopback(host) and not keyed:
         err_console.print(
-            f"warning: listening on {host}, and API keys are not implemented yet: anyone who "
-            "can reach this machine can use the characters and continue stored chats",
+            f"warning: listening on {host} with no API keys: anyone who can reach this machine "
+            "can use the characters and continue stored chats (create one with "
+            "`personae keys create --user NAME`)",
             markup=False,
         )
     try:

@@ -29,6 +29,12 @@ WORD_N = 4
 CHAR_N = 6
 
 _WORD = re.compile(r"[^\W_]+")
+# A quotation: double or curly quotes, corner brackets, or straight single quotes that open
+# after a non-letter and close before one (so "don't … can't" is not a quote).
+_QUOTE = re.compile(
+    r'"[^"\n]{1,500}"|“[^”\n]{1,500}”|‘[^’\n]{1,500}’|「[^」\n]{1,500}」|『[^』\n]{1,500}』'
+    r"|(?<![^\W_])'[^'\n]{2,500}?'(?![^\W_])"
+)
 _MARKUP = re.compile(r"[*_~`>#\"'“”‘’「」『』()\[\]]")
 
 
@@ -41,6 +47,11 @@ class Units:
     n: int
     folded: str  # the text the tokens were cut from, for excerpts
     spans: tuple[tuple[int, int], ...]  # each token's place in ``folded``
+    quoted: tuple[bool, ...]  # whether each token stands inside quotation marks
+
+    def all_quoted(self, start: int, length: int) -> bool:
+        """Whether every token of the run stands inside quotation marks."""
+        return length > 0 and all(self.quoted[start : start + length])
 
     def excerpt(self, start: int, length: int) -> str:
         """The folded text from token ``start`` over ``length`` tokens."""
@@ -56,7 +67,11 @@ def units(text: str, language: Language) -> Units:
     """``text`` as words (English) or characters without spaces (Korean), with its n-grams.
 
     Cached: a chat's history is compared with every later reply, and the corpus repeats it."""
-    folded = _MARKUP.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    lowered = unicodedata.normalize("NFKC", text).lower()
+    inside = [False] * len(lowered)
+    for match in _QUOTE.finditer(lowered):
+        inside[match.start() : match.end()] = [True] * (match.end() - match.start())
+    folded = _MARKUP.sub(" ", lowered)  # one character for one: positions stay
     words = list(_WORD.finditer(folded))
     if language == "ko":
         spans = tuple((m.start() + k, m.start() + k + 1) for m in words for k in range(len(m[0])))
@@ -70,7 +85,8 @@ def units(text: str, language: Language) -> Units:
         tokens = tuple(m[0] for m in words)
         n = WORD_N
         grams = frozenset(tokens[i : i + n] for i in range(len(tokens) - n + 1))
-    return Units(tokens, grams, n, folded, spans)
+    quoted = tuple(inside[a] for a, _ in spans)
+    return Units(tokens, grams, n, folded, spans, quoted)
 
 
 def normalized(text: str) -> str:
@@ -87,7 +103,8 @@ class Overlap:
     ``containment``: share of the reply's n-grams found in the source (1.0: every phrase of the
     reply is the source's). ``coverage``: share of the source's n-grams found in the reply (1.0:
     the whole source is inside the reply). ``run``: the longest stretch of units the two share,
-    starting at unit ``run_start`` of the reply (words in English, letters in Korean).
+    starting at unit ``run_start`` of the reply (words in English, letters in Korean);
+    ``run_quoted``: the reply has that run inside quotation marks.
     """
 
     containment: float
@@ -95,6 +112,7 @@ class Overlap:
     run: int
     run_start: int
     excerpt: str
+    run_quoted: bool = False
 
     @property
     def opening(self) -> int:
@@ -117,7 +135,7 @@ def compare(reply: str, source: str, language: Language) -> Overlap:
         containment = coverage = 0.0
     run, start = _longest_run(r.tokens, s.tokens)
     excerpt = r.excerpt(start, run)
-    return Overlap(containment, coverage, run, start, excerpt)
+    return Overlap(containment, coverage, run, start, excerpt, r.all_quoted(start, run))
 
 
 def _longest_run(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[int, int]:
@@ -188,11 +206,13 @@ def copy_reason(o: Overlap, language: Language, reply_grams: int) -> str | None:
 def echo_reason(o: Overlap, language: Language, reply_grams: int, user_units: int) -> str | None:
     """Why a reply with overlap ``o`` against the user's message is an echo, or None.
 
-    Two forms: the reply opens (after a short lead-in) with most of the user's message, or the
-    reply is mostly the user's words. The user's words quoted inside a longer answer are
-    neither: the run does not start the reply and the answer's own words dilute containment."""
+    Two forms: the reply opens (after a short lead-in) with most of the user's message, not in
+    quotation marks, or the reply is mostly the user's words. The user's words quoted in a
+    longer answer are neither: a quotation is marked as one, or stands later in the reply, and
+    the answer's own words dilute containment."""
     if (
-        o.run_start <= ECHO_LEAD[language]
+        not o.run_quoted
+        and o.run_start <= ECHO_LEAD[language]
         and o.run >= ECHO_MIN_RUN[language]
         and o.run >= ECHO_USER_SHARE * user_units
     ):

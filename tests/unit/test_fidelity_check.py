@@ -1,0 +1,186 @@
+"""check_reply: every flag on crafted positives and near misses, in English and Korean."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from personae.characters.bundled import bundled_characters
+from personae.evaluation.fidelity import FLAGS, SCORES, CardReference, ReplyCheck, check_reply
+
+SHERLOCK = bundled_characters()["sherlock"]
+CHUNHYANG = bundled_characters()["chunhyang"]
+HOLMES = CardReference.from_character(SHERLOCK, "Watson")
+CHUN = CardReference.from_character(CHUNHYANG, "민수")
+
+
+def history(card: CardReference, *pairs: tuple[str, str]) -> list[dict[str, str]]:
+    out = [{"role": "assistant", "content": card.greeting}]
+    for user, reply in pairs:
+        out += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
+    return out
+
+
+def en(reply: str, user: str = "What do you make of it?", **kw: Any) -> ReplyCheck:
+    kw.setdefault("history", history(HOLMES))
+    return check_reply(reply, user=user, card=HOLMES, user_name="Watson", **kw)
+
+
+def ko(reply: str, user: str = "그 일은 어찌 되었소?", **kw: Any) -> ReplyCheck:
+    kw.setdefault("history", history(CHUN))
+    return check_reply(reply, user=user, card=CHUN, user_name="민수", language="ko", **kw)
+
+
+def raised(check: ReplyCheck) -> set[str]:
+    return set(check.hits)
+
+
+def test_a_good_reply_raises_nothing() -> None:
+    check = en("The clay on your boots is from Lambeth, Watson, and you came by cab; it is plain.")
+    assert raised(check) == set()
+    assert set(check.scores) == set(SCORES)
+    assert 0 < check.scores["style_similarity"] <= 1
+    assert check.as_dict()["flags"] == {f: False for f in FLAGS}
+
+
+def test_korean_good_reply_raises_nothing() -> None:
+    assert raised(ko("*춘향이 고개를 숙인다.* 소녀는 그저 서방님만 기다릴 뿐이옵니다.")) == set()
+
+
+def test_reopening_with_the_greetings_stage_direction_is_a_copy() -> None:
+    reply = (
+        "*The sitting room at 221B is blue with pipe smoke. Holmes does not rise from his "
+        "armchair.* The dog did nothing in the night-time."
+    )
+    check = en(reply)
+    assert "copy_greeting" in raised(check)
+    assert "221b" in check.hits["copy_greeting"]
+    assert "copy_previous" not in raised(check)  # the greeting is not one of his replies
+
+
+def test_opening_with_the_previous_replys_first_line_is_a_copy() -> None:
+    first = "Ah, Watson, I see from the mud on your sleeve that you walked from Paddington today."
+    past = history(HOLMES, ("Good morning.", first))
+    check = en(
+        "Ah, Watson, I see from the mud on your sleeve that you have news of the Baskervilles.",
+        history=past,
+    )
+    assert "copy_previous" in raised(check)
+    assert "reply 1" in check.hits["copy_previous"]
+    near = en("Ah, Watson, I see you have news of the Baskervilles at last.", history=past)
+    assert "copy_previous" not in raised(near)
+
+
+def test_the_same_reply_to_a_different_question_is_a_verbatim_repeat() -> None:
+    same = "Oh, that sounds tough! Do you think there might be a simpler way to approach it?"
+    past = history(HOLMES, ("My job is hard.", same))
+    check = en(
+        "*Oh*, that sounds tough!  Do you think there might be a simpler way to approach it?",
+        user="날씨가 좋네요",
+        history=past,
+    )
+    assert {"verbatim_repeat", "copy_previous"} <= raised(check)
+    near = en("Oh, that sounds tough! Tell me more.", history=past)
+    assert "verbatim_repeat" not in raised(near)
+
+
+def test_replaying_the_users_line_of_the_example_dialogue() -> None:
+    user_line = next(e.text for e in CHUN.examples if e.speaker == "user")
+    check = ko(user_line + " 소녀도 그리 생각하옵니다.")
+    assert "copy_examples" in raised(check)
+    assert "the user's example line" in check.hits["copy_examples"]
+
+
+def test_chunhyang_echoing_the_question() -> None:
+    user = "변사또가 수청을 들라고 했을 때 무섭지 않으셨어요?"
+    check = ko("죄송합니다만, 변사또가 수청을 들라고 했을 때 무섭지 않으셨어요.", user=user)
+    assert "echo_user" in raised(check)
+    near = ko(
+        "무섭지 않았다 하면 거짓이옵니다. 허나 매를 맞는다 한들 마음까지 꺾이겠사옵니까. "
+        "소녀는 이미 지아비를 정한 몸이옵니다.",
+        user=user,
+    )
+    assert "echo_user" not in raised(near)
+
+
+def test_english_echo_and_a_purposeful_quote() -> None:
+    user = "Are you a real man or a computer program?"
+    assert "echo_user" in raised(en("Are you a real man or a computer program? Hmm.", user=user))
+    quoted = en(
+        "'A real man or a computer program?' you ask me, as if a machine could have smelt the "
+        "tobacco on that letter. I am flesh, Watson, and rather tired flesh at this hour; pass "
+        "me the Persian slipper and let us speak of the case.",
+        user=user,
+    )
+    assert "echo_user" not in raised(quoted)
+
+
+def test_ai_disclosure_and_assistant_speak() -> None:
+    check = en(
+        "I am an artificial intelligence created by Alibaba Cloud. How can I help you today?"
+    )
+    assert {"ai_disclosure", "assistant_speak"} <= raised(check)
+    assert "assistant_speak" in raised(ko("죄송합니다만 그 일은 기억나지 않아요."))
+    assert "assistant_speak" in raised(ko("안녕하세요! 도움이 필요하신가요?"))
+    assert raised(en("I am no machine, Watson. Pass the tobacco.")) == set()
+    assert raised(ko("소녀가 도와드릴 수 있는 일이라면 무엇이든 하겠사옵니다.")) == set()
+
+
+def test_refusal_speaking_as_user_and_placeholder() -> None:
+    assert "ooc_refusal" in raised(en("I'm sorry, but I can't assist with that."))
+    assert "speaks_as_user" in raised(en("Indeed.\nWatson: Remarkable, Holmes!"))
+    check = en("Holmes looks at User with interest. You have been in Afghanistan.")
+    assert "user_placeholder" in raised(check)
+    assert "user_placeholder" not in raised(en("The user of a typewriter leaves traces."))
+
+
+def test_empty_and_cut_off() -> None:
+    assert raised(en("  ... ")) == {"empty"}
+    cut = en("You have been in Afghanistan, I perceive, and the", finish_reason="length")
+    assert "cut_off" in raised(cut)
+    assert "cut_off" not in raised(en("You have been in Afghanistan.", finish_reason="length"))
+    assert "cut_off" not in raised(ko("소녀는 기다리옵니다", finish_reason="length"))
+
+
+def test_wrong_language() -> None:
+    reply = "Oh, that sounds tough! Do you think there might be a simpler way?"
+    assert "wrong_language" in raised(ko(reply))
+    # names in the Latin script do not make a Korean reply English
+    fine = ko(
+        "런던에 사는 Sherlock Holmes라는 탐정 이야기는 소녀도 들었사옵니다. 참으로 신기하옵니다."
+    )
+    assert "wrong_language" not in raised(fine)
+    assert "code_switch" not in raised(fine)
+    assert "wrong_language" in raised(en("소녀는 아무것도 모르옵니다."))
+
+
+def test_code_switch_inside_a_korean_reply() -> None:
+    check = ko("제가 directly 말씀드리면, 서방님은 곧 오십니다.")
+    assert check.hits.get("code_switch") == "directly"
+    assert "code_switch" not in raised(ko("AI가 무엇이옵니까? 처음 듣는 말이옵니다."))
+    # the user's own word may come back
+    assert "code_switch" not in raised(ko("email이 무엇이옵니까?", user="email 보냈어요?"))
+
+
+def test_anachronism_only_on_probe_turns() -> None:
+    user = "What do you think of smartphones?"
+    reply = "A smartphone lets one send a message across the world instantly through the internet."
+    assert "anachronism" in raised(en(reply, user=user, probe_terms=["internet", "instantly"]))
+    assert "anachronism" not in raised(en(reply, user=user))
+
+
+def test_length_fit_and_style() -> None:
+    short = en("Yes.")
+    assert short.scores["length_ratio"] < 0.2
+    assert short.scores["length_fit"] == pytest.approx(short.scores["length_ratio"])
+    bare = CardReference.from_fields(name="Nobody")
+    check = check_reply("Hello there.", user="Hi", history=[], card=bare)
+    assert math.isnan(check.scores["length_fit"]) and math.isnan(check.scores["style_similarity"])
+    assert check.as_dict()["scores"]["length_fit"] is None
+
+
+def test_flagged_rejects_unknown_names() -> None:
+    with pytest.raises(KeyError):
+        en("Quite.").flagged("nonsense")

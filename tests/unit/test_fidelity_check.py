@@ -184,3 +184,17 @@ def test_length_fit_and_style() -> None:
 def test_flagged_rejects_unknown_names() -> None:
     with pytest.raises(KeyError):
         en("Quite.").flagged("nonsense")
+
+
+def test_style_similarity_is_a_cosine_of_character_ngrams() -> None:
+    from personae.evaluation.fidelity.style import StyleProfile, char_ngrams, style_similarity
+
+    assert style_similarity("Quite so.", "quite  SO.") == pytest.approx(1.0)
+    assert style_similarity("abc", "가나다") == 0.0
+    assert style_similarity("", "abc") == 0.0
+    assert char_ngrams("ab") == {"a": 1, "b": 1, "ab": 1}
+    # a profile of several lines is their counts added up
+    assert StyleProfile.of(["ab", "ba"]).grams == char_ngrams("ab") + char_ngrams("ba")
+    own = HOLMES.style.similarity("Elementary, my dear Watson; the clay on your boots is plain.")
+    assistant = HOLMES.style.similarity("Sure! Here are some tips: 1. Sleep. 2. Eat well. :)")
+    assert own > assistant

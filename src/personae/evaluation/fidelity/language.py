@@ -5,6 +5,7 @@ Both use the project's one language detector (:mod:`personae.text.language`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -26,9 +27,15 @@ def words_of(texts: Iterable[str]) -> frozenset[str]:
     other script without switching (the card's names, the user's own words)."""
     out: set[str] = set()
     for text in texts:
-        out.update(w.casefold() for w in _LATIN_WORD.findall(text))
-        out.update(_HANGUL_WORD.findall(text))
+        out.update(_words(text))
     return frozenset(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    # Cached: a chat's history is read again on every later turn.
+    latin = (w.casefold() for w in _LATIN_WORD.findall(text))
+    return frozenset([*latin, *_HANGUL_WORD.findall(text)])
 
 
 def wrong_language(reply: str, expected: Language) -> Language | None:

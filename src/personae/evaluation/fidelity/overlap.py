@@ -48,6 +48,7 @@ class Units:
     folded: str  # the text the tokens were cut from, for excerpts
     spans: tuple[tuple[int, int], ...]  # each token's place in ``folded``
     quoted: tuple[bool, ...]  # whether each token stands inside quotation marks
+    positions: dict[str, tuple[int, ...]]  # where each token occurs, for the run search
 
     def all_quoted(self, start: int, length: int) -> bool:
         """Whether every token of the run stands inside quotation marks."""
@@ -86,7 +87,12 @@ def units(text: str, language: Language) -> Units:
         n = WORD_N
         grams = frozenset(tokens[i : i + n] for i in range(len(tokens) - n + 1))
     quoted = tuple(inside[a] for a, _ in spans)
-    return Units(tokens, grams, n, folded, spans, quoted)
+    positions: dict[str, list[int]] = {}
+    for j, token in enumerate(tokens):
+        positions.setdefault(token, []).append(j)
+    return Units(
+        tokens, grams, n, folded, spans, quoted, {k: tuple(v) for k, v in positions.items()}
+    )
 
 
 def normalized(text: str) -> str:
@@ -128,24 +134,23 @@ def compare(reply: str, source: str, language: Language) -> Overlap:
     r, s = units(reply, language), units(source, language)
     if not r.tokens or not s.tokens:
         return NO_OVERLAP
-    if r.grams and s.grams:
-        shared = len(r.grams & s.grams)
-        containment, coverage = shared / len(r.grams), shared / len(s.grams)
-    else:
-        containment = coverage = 0.0
-    run, start = _longest_run(r.tokens, s.tokens)
+    shared = len(r.grams & s.grams)
+    if not shared:
+        # No common n-gram: any shared run is shorter than n, below every threshold, and
+        # not worth the search (most comparisons of a chat end here).
+        return NO_OVERLAP
+    containment, coverage = shared / len(r.grams), shared / len(s.grams)
+    run, start = _longest_run(r.tokens, s.positions)
     excerpt = r.excerpt(start, run)
     return Overlap(containment, coverage, run, start, excerpt, r.all_quoted(start, run))
 
 
-def _longest_run(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[int, int]:
-    """Length and start (in ``a``) of the longest common run of ``a`` and ``b``.
+def _longest_run(a: tuple[str, ...], where: dict[str, tuple[int, ...]]) -> tuple[int, int]:
+    """Length and start (in ``a``) of the longest run ``a`` shares with the text whose token
+    positions are ``where``.
 
-    Dynamic programming over positions of equal units only: ``b``'s positions are indexed by
-    unit, so the cost follows the number of matching pairs, not ``len(a) * len(b)``."""
-    where: dict[str, list[int]] = {}
-    for j, unit in enumerate(b):
-        where.setdefault(unit, []).append(j)
+    Dynamic programming over positions of equal units only, so the cost follows the number of
+    matching pairs, not the product of the lengths."""
     best, best_start = 0, 0
     previous: dict[int, int] = {}
     for i, unit in enumerate(a):

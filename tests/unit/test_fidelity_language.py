@@ -54,3 +54,20 @@ def test_code_switch_flags_hangul_in_an_english_reply() -> None:
     known = words_of(["홍길동"])
     reply = "I am Hong Gildong (홍길동), and my 아버님 was a minister of the court."
     assert code_switch(reply, known) == ["아버님"]
+
+
+@pytest.mark.parametrize(
+    "text", ["ㅋㅋㅋㅋㅋ ok fine", "소녀는 춘향이옵니다", "Hello, Watson.", "Holmes와 Watson", ""]
+)
+def test_every_language_rule_in_the_project_is_the_shared_one(text: str) -> None:
+    """The card language, the judge's material language and the summarizer's dialogue
+    language were three copies of one rule (two of them ignoring jamo); now they are one."""
+    from personae.agent.prompt import card_language
+    from personae.characters import Character
+    from personae.evaluation.judge import material_language
+    from personae.summarization.dialogue import text_language
+
+    expected = detect_language(text)
+    assert material_language(text) == expected
+    assert text_language(text) == expected
+    assert card_language(Character(name="X", description=text)) == expected

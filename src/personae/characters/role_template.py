@@ -18,6 +18,7 @@ from personae.characters._mbti import MBTI
 from personae.characters._role_parse import KOREAN_HINT, RoleParts, find_era, parse_role
 from personae.characters.card import Character
 from personae.errors import InvalidInput
+from personae.text import has_hangul
 
 MAX_ROLE_CHARS = 300
 MAX_NAME_CHARS = 80
@@ -175,7 +176,7 @@ def character_from_role(
     """
     text = _check(role, language, name)
     parts = parse_role(text)
-    lang: Language = language or ("ko" if re.search(r"[\uac00-\ud7a3]", text) else "en")
+    lang: Language = language or ("ko" if has_hangul(text) else "en")
     char_name = name.strip() if name else _name(parts, lang)
     register = parts.era.register if parts.era else "modern"
     dialect = DIALECTS[parts.dialect] if parts.dialect else None

@@ -86,6 +86,17 @@ def test_the_same_reply_to_a_different_question_is_a_verbatim_repeat() -> None:
     assert "verbatim_repeat" not in raised(near)
 
 
+def test_short_answers_may_recur() -> None:
+    past = history(HOLMES, ("Is it murder?", "Indeed, Watson."))
+    assert "verbatim_repeat" not in raised(en("Indeed, Watson.", history=past))
+    past = history(HOLMES, ("Is it murder?", "Indeed it is."))
+    assert "verbatim_repeat" in raised(en("Indeed it is!", history=past))
+    past_ko = history(CHUN, ("기다리시오?", "네, 그렇사옵니다."))
+    assert "verbatim_repeat" not in raised(ko("네, 그렇사옵니다", history=past_ko))  # 7 letters
+    past_ko = history(CHUN, ("기다리시오?", "예, 소녀는 기다리옵니다."))
+    assert "verbatim_repeat" in raised(ko("예, 소녀는 기다리옵니다.", history=past_ko))
+
+
 def test_replaying_the_users_line_of_the_example_dialogue() -> None:
     user_line = next(e.text for e in CHUN.examples if e.speaker == "user")
     check = ko(user_line + " 소녀도 그리 생각하옵니다.")

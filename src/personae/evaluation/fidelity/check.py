@@ -68,6 +68,11 @@ SCORES: dict[str, str] = {
 
 Message = Mapping[str, Any]
 
+REPEAT_MIN = {"en": 3, "ko": 8}
+"""A verbatim repeat needs a reply of at least 3 words (8 Hangul letters, about 3 Korean words):
+a one- or two-word answer ("Yes.", "Indeed, Watson.", "네, 그렇사옵니다") may well recur; the
+issue's repeats were whole sentences."""
+
 
 @dataclass(frozen=True)
 class ExampleLine:
@@ -234,6 +239,8 @@ def check_reply(
             ),
         )
         mine = normalized(reply)
+        if len(units(reply, reply_language).tokens) < REPEAT_MIN[reply_language]:
+            mine = ""  # "Yes." twice is an answer, not a stuck model
         for label, text in [
             *(("greeting", g) for g in greetings),
             *((f"reply {i}", t) for i, t in earlier),

@@ -156,6 +156,9 @@ def fidelity_report(scored: Sequence[ScoredReply], *, source: str = "") -> Repor
         "Per character and language (rates in %)", lambda r: f"{r.character} · {r.language}"
     )
     by_model, by_model_data = group_table("Per model (rates in %)", lambda r: r.model)
+    by_probe, by_probe_data = group_table(
+        "Per probe turn (rates in %)", lambda r: r.probe or "(no probe)"
+    )
     evidence_rows = [
         [flag, s.row.conversation, s.row.turn, s.row.model, evidence, _clip(s.row.reply)]
         for s in scored
@@ -190,6 +193,7 @@ def fidelity_report(scored: Sequence[ScoredReply], *, source: str = "") -> Repor
             Table("Scores (mean [95% CI])", ["score", "meaning", "mean"], score_rows_),
             by_char,
             by_model,
+            by_probe,
             Table(
                 "Flagged replies",
                 ["flag", "conversation", "turn", "model", "evidence", "reply"],
@@ -206,6 +210,7 @@ def fidelity_report(scored: Sequence[ScoredReply], *, source: str = "") -> Repor
             "scores": {name: _mean_score(scored, name) for name in SCORES},
             "by_character_language": by_char_data,
             "by_model": by_model_data,
+            "by_probe": by_probe_data,
             "replies": [
                 {
                     "conversation": s.row.conversation,

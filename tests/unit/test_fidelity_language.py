@@ -48,6 +48,8 @@ def test_code_switch_flags_a_lowercase_english_word_in_korean() -> None:
     assert code_switch("홈즈 씨는 Holmes 혹은 Sherlock이라 불리고 London에 사오.", known) == []
     assert code_switch("AI가 무엇이오? CCTV는 또 무엇이고, 5kg은 얼마요? ok.", known) == []
     assert code_switch("그 사람은 HELLOWORLD라고 외쳤소. 참 이상하오.", known) == ["HELLOWORLD"]
+    # English quoted on purpose is not a slip
+    assert code_switch('*과장된 억양으로* "Oh my god, you guys!" 하더라고요.', known) == []
 
 
 def test_code_switch_flags_hangul_in_an_english_reply() -> None:

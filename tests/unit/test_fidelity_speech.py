@@ -33,6 +33,7 @@ NOT_ASSISTANT = [
     "제가 도와드릴게요, 할머니.",
     "죄송하지만 지금은 손님이 많아서요.",
     "그 일은 기억나지 않소. 오래전 일이라.",
+    "다음에 또 고민되면 언제든 물어보세요.",  # a friend's offer
 ]
 
 
@@ -60,6 +61,8 @@ def test_empty() -> None:
         ("*He lights his pipe*", "length", False),
         ("“Quite so,” he said", "stop", False),  # a model may stop without a full stop
         ("And then,", "stop", True),
+        ('*과장된 억양으로* "Oh my god, you guys!"', "stop", False),  # a closing straight quote
+        ("He said: “", "stop", True),
         ("The answer is:", None, True),
         ("소녀는 기다리옵니다", "length", False),
         ("소녀는 서방님을 기다리", "length", True),

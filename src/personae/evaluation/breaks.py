@@ -300,8 +300,9 @@ _ASSISTANT_KO = [
     (
         "ko-ask-more",
         re.compile(
+            # "언제든 물어보세요" alone is a friend's offer; an assistant asks for questions.
             r"궁금한\s*(?:점|것|사항)이\s*(?:있으시면|있으면|있다면)|"
-            r"언제든(?:지)?\s*(?:물어|말씀|질문|문의)"
+            r"언제든(?:지)?\s*(?:질문|문의)"
         ),
     ),
     (

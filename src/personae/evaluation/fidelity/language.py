@@ -9,6 +9,7 @@ import functools
 import re
 from collections.abc import Iterable
 
+from personae.evaluation.fidelity.overlap import quotations
 from personae.text import Language, detect_language
 
 _LATIN_WORD = re.compile(
@@ -56,11 +57,16 @@ def code_switch(reply: str, allowed: frozenset[str]) -> list[str]:
     up to five letters ("AI", "CCTV"), or a unit or chat loan Korean writes in Latin letters
     ("ok", "kg"). In an English reply: a Hangul word counts unless it is in ``allowed``.
     Precision first: a lower-case English word in Korean prose ("directly") is the case this
-    is for; a capitalised one is taken as a name even when it is not.
+    is for; a capitalised one is taken as a name even when it is not, and words inside
+    quotation marks are quoted on purpose.
     """
     if detect_language(reply) == "ko":
         found = []
-        for word in _LATIN_WORD.findall(reply):
+        spans = quotations(reply)
+        for match in _LATIN_WORD.finditer(reply):
+            if any(a <= match.start() < b for a, b in spans):
+                continue  # English quoted on purpose: '"Oh my god, you guys!" 하고 흉내를 냈어요'
+            word = match.group(0)
             folded = word.casefold()
             if folded in allowed or folded in _KOREAN_LOANS:
                 continue

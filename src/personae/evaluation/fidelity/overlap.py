@@ -63,6 +63,11 @@ class Units:
         )
 
 
+def quotations(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` has quotations (start and end, quotation marks included)."""
+    return [m.span() for m in _QUOTE.finditer(text)]
+
+
 @functools.lru_cache(maxsize=4096)
 def units(text: str, language: Language) -> Units:
     """``text`` as words (English) or characters without spaces (Korean), with its n-grams.
@@ -70,8 +75,8 @@ def units(text: str, language: Language) -> Units:
     Cached: a chat's history is compared with every later reply, and the corpus repeats it."""
     lowered = unicodedata.normalize("NFKC", text).lower()
     inside = [False] * len(lowered)
-    for match in _QUOTE.finditer(lowered):
-        inside[match.start() : match.end()] = [True] * (match.end() - match.start())
+    for start, end in quotations(lowered):
+        inside[start:end] = [True] * (end - start)
     folded = _MARKUP.sub(" ", lowered)  # one character for one: positions stay
     words = list(_WORD.finditer(folded))
     if language == "ko":

@@ -15,7 +15,8 @@ _SENTENCE_END = re.compile(r"[.!?…。！？\"'”’)\]*~♪」』]\s*$")
 # A Korean sentence often ends on its verb ending with no full stop at all.
 _KO_FINAL = re.compile(r"(?:다|요|오|까|네|지|죠|소|라|야|게|군|구나|나|걸|세|자|어|아)\s*$")
 # Punctuation that only ever comes before more text.
-_DANGLING = re.compile(r"[,;:\-–—(\[\"“‘]\s*$")
+# (Only opening quotes that differ from closing ones: a straight '"' may close a quotation.)
+_DANGLING = re.compile(r"[,;:\-–—(\[“‘「『]\s*$")
 
 # "User", "{{user}}", "<USER>", "사용자님": the prompt's placeholder reached the reply. "User"
 # must be capitalised and not follow an article ("the user of this device" is English).

@@ -209,6 +209,10 @@ def test_style_similarity_is_a_cosine_of_character_ngrams() -> None:
     own = HOLMES.style.similarity("Elementary, my dear Watson; the clay on your boots is plain.")
     assistant = HOLMES.style.similarity("Sure! Here are some tips: 1. Sleep. 2. Eat well. :)")
     assert own > assistant
+    # another language has no style score against the card's lines (not a zero)
+    korean = check_reply("왓슨, 그건 아주 간단하오.", user="설명해 주세요", history=[], card=HOLMES)
+    assert math.isnan(korean.scores["style_similarity"])
+    assert not math.isnan(korean.scores["length_fit"])
 
 
 @pytest.mark.parametrize(("language", "name"), [("en", "sherlock"), ("ko", "mina")])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from personae.characters.card import Character
@@ -60,7 +60,8 @@ SCORES: dict[str, str] = {
     "greeting_overlap": "share of the reply's n-grams found in the greeting",
     "example_overlap": "largest share of the reply's n-grams found in one example line",
     "user_overlap": "share of the reply's n-grams found in the user's message",
-    "style_similarity": "character 1-3-gram cosine with the character's example lines",
+    "style_similarity": "character 1-3-gram cosine with the character's example lines "
+    "(same language only)",
     "length_ratio": "reply length over the median length of the character's example lines",
     "length_fit": "min(ratio, 1/ratio): 1 at the typical length, 0.5 at half or twice it",
 }
@@ -76,7 +77,9 @@ issue's repeats were whole sentences."""
 
 @dataclass(frozen=True)
 class ExampleLine:
-    speaker: str  # "char" or "user"
+    """One turn of the card's example dialogue: ``speaker`` is "char" or "user"."""
+
+    speaker: str
     text: str
 
 
@@ -88,6 +91,7 @@ class CardReference:
     greeting: str
     examples: tuple[ExampleLine, ...]
     style: StyleProfile
+    voice_language: Language
     typical_length: float
     known_words: frozenset[str]
 
@@ -133,7 +137,13 @@ def _reference(
     voice = own or ([greeting] if greeting.strip() else [])
     known = lang_checks.words_of([name, user_name, description, greeting, mes_example])
     return CardReference(
-        name, greeting, examples, StyleProfile.of(voice), typical_length(voice), known
+        name,
+        greeting,
+        examples,
+        StyleProfile.of(voice),
+        detect_language(" ".join(voice)),
+        typical_length(voice),
+        known,
     )
 
 
@@ -146,7 +156,6 @@ class ReplyCheck:
     scores: dict[str, float]
     language: Language
     reply_language: Language
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def flagged(self, flag: str) -> bool:
         """Whether ``flag`` (one of :data:`FLAGS`) was raised."""
@@ -283,7 +292,10 @@ def check_reply(
     if switched:
         hits["code_switch"] = ", ".join(dict.fromkeys(switched))
 
-    scores["style_similarity"] = card.style.similarity(reply) if card.style.norm else math.nan
+    # Character n-grams of two scripts share nothing: Sherlock answering in Korean has no
+    # style score against his English lines (NaN, left out of the means), not a zero.
+    comparable = card.style.norm and reply_language == card.voice_language
+    scores["style_similarity"] = card.style.similarity(reply) if comparable else math.nan
     ratio = length_ratio(reply, card.typical_length)
     scores["length_ratio"] = ratio
     scores["length_fit"] = length_fit(ratio)

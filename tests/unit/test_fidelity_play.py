@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+from click.testing import CliRunner, Result
 
+from personae.backends import register_backend
+from personae.cli import cli, eval_fidelity_play
 from personae.errors import BackendError
 from personae.evaluation.tasks.fidelity_play import (
     RECORD_KEYS,
@@ -175,3 +178,63 @@ def test_play_set_writes_transcripts_and_markdown_and_keeps_other_conversations(
     _, again = cached(tmp_path)
     play_set([SHERLOCK], again, out, make_bank=bank, label="before")
     assert len(read_records(jsonl)) == 4
+
+
+class PlayBackend(ScriptedBackend):
+    """What the CLI builds: every instance shares one script."""
+
+    name: ClassVar[str] = "fidelity-play-scripted"
+    script: ClassVar[list[Any]] = []
+
+    def __init__(self, model: str = "scripted", **kw: Any) -> None:
+        super().__init__(model, **kw)
+        self.queue = PlayBackend.script
+
+
+def run_cli(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["eval", "fidelity", "play", *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def play_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    register_backend(PlayBackend.name, PlayBackend)
+    PlayBackend.script.clear()
+    monkeypatch.setattr(eval_fidelity_play, "_bank", bank)
+
+
+def test_cli_plays_one_characters_conversation(play_cli: None, tmp_path: Path) -> None:
+    PlayBackend.script.extend(f"Reply {n}." for n in range(1, 14))
+    args = ("--backend", PlayBackend.name, "--model", "actor", "--out", str(tmp_path))
+    result = run_cli("--character", "elizabeth", *args, "--label", "before")
+    assert result.exit_code == 0, result.output
+    records = read_records(tmp_path / "transcripts_actor_before.jsonl")
+    assert [r["reply"] for r in records] == [f"Reply {n}." for n in range(1, 14)]
+    assert {r["conversation"] for r in records} == {"elizabeth-en"}
+    assert (tmp_path / "cache" / "actor.jsonl").exists()
+    assert "score them: personae eval fidelity score" in result.stderr
+    # Again: every reply comes from the cache.
+    again = run_cli("--character", "elizabeth", *args, "--label", "before")
+    assert "(13 answered from the cache)" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--character", "moriarty"), "no conversation in the set plays 'moriarty'"),
+        (("--set", "absent.json"), "no such conversation file or folder"),
+    ],
+)
+def test_cli_bad_input_is_one_line(play_cli: None, args: tuple[str, ...], message: str) -> None:
+    result = run_cli(*args, "--backend", PlayBackend.name)
+    assert result.exit_code != 0
+    err = result.stderr.strip()
+    assert err.startswith("error:") and "\n" not in err and message in err, err
+
+
+def test_cli_bad_set_file_is_one_line(play_cli: None, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "x", "character": "sherlock", "language": "en"}', encoding="utf-8")
+    result = run_cli("--set", str(bad), "--backend", PlayBackend.name)
+    err = result.stderr.strip()
+    assert result.exit_code != 0 and "\n" not in err
+    assert str(bad) in err and '"turns" must be a non-empty list' in err

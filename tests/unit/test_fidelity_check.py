@@ -116,6 +116,26 @@ def test_chunhyang_echoing_the_question() -> None:
     assert "echo_user" not in raised(near)
 
 
+def test_repeating_the_whole_question_inside_the_reply() -> None:
+    user = "아버지를 아버지라 부르지 못하는 마음이 어떠하오?"
+    hong = bundled_characters()["hong-gildong"]
+    card = CardReference.from_character(hong, "민수")
+
+    def reply(text: str) -> ReplyCheck:
+        return check_reply(text, user=user, history=[], card=card, user_name="민수")
+
+    parrot = (
+        "허허, 그대가 묻는구려. 아버지를 아버지라 부르지 못하는 마음이 어떠하오? 그것은 한이오."
+    )
+    assert "echo_user" in raised(reply(parrot))
+    quoted = "허허, 그대가 “아버지를 아버지라 부르지 못하는 마음이 어떠하오?” 하고 묻는구려."
+    assert "echo_user" not in raised(reply(quoted + " 그 마음은 겪어 보지 않으면 모르오."))
+    own_words = (
+        "아버지를 아버지라 부르지 못하는 마음은 칼에 베인 것보다 아프오. 그래서 길을 떠났소."
+    )
+    assert "echo_user" not in raised(reply(own_words))
+
+
 def test_english_echo_and_a_purposeful_quote() -> None:
     user = "Are you a real man or a computer program?"
     assert "echo_user" in raised(en("Are you a real man or a computer program? Hmm.", user=user))

@@ -122,6 +122,19 @@ def test_echo_run_threshold_for_short_openings() -> None:
     assert echo_reason(Overlap(0.2, 1.0, n - 1, 0, ""), "en", 20, n - 1) is None  # type: ignore[arg-type]
 
 
+def test_echo_share_of_the_users_message() -> None:
+    from personae.evaluation.fidelity.overlap import ECHO_USER_SHARE, ECHO_WHOLE_SHARE
+
+    units_ = 20
+    at = round(ECHO_USER_SHARE * units_)
+    assert echo_reason(Overlap(0.2, 1.0, at, 0, ""), "ko", 40, units_)
+    assert echo_reason(Overlap(0.2, 1.0, at - 1, 0, ""), "ko", 40, units_) is None
+    later = round(ECHO_WHOLE_SHARE * units_)
+    assert echo_reason(Overlap(0.2, 1.0, later, 30, ""), "ko", 40, units_)
+    assert echo_reason(Overlap(0.2, 1.0, later - 1, 30, ""), "ko", 40, units_) is None
+    assert echo_reason(Overlap(0.2, 1.0, later, 30, "", run_quoted=True), "ko", 40, units_) is None
+
+
 def test_normalized_ignores_case_markup_and_punctuation() -> None:
     assert normalized("*Oh*, that sounds tough!") == normalized("oh that sounds  TOUGH")
     assert normalized("…") == ""

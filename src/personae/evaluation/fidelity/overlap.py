@@ -198,8 +198,14 @@ ECHO_LEAD = {"en": 3, "ko": 8}
 ECHO_MIN_RUN = {"en": 5, "ko": 10}
 """…and must be at least this long: a reply and its prompt naturally share up to 4 words /
 8 letters (a name, "the letter", "서방님을")."""
-ECHO_USER_SHARE = 0.6
-"""…and cover this share of the user's message (most of it, not one phrase of a long one)."""
+ECHO_USER_SHARE = 0.85
+"""…and cover this share of the user's message: all of it but a word or an ending. Less would
+catch a Korean answer that restates the question's topic before answering ("아버지를 아버지라
+부르지 못하는 마음은 …" to "… 마음이 어떠하오?": 73% of it), which is how Korean answers."""
+ECHO_WHOLE_SHARE = 0.9
+"""Later in the reply, an unquoted repeat is an echo only when it is (nearly) the whole
+message: 홍길동 "repeated the question back inside his reply". Answering in the user's words
+changes them ("you keep bees" → "I keep bees"), which breaks the run; quoting marks itself."""
 
 
 def copy_reason(o: Overlap, language: Language, reply_grams: int) -> str | None:
@@ -216,10 +222,10 @@ def copy_reason(o: Overlap, language: Language, reply_grams: int) -> str | None:
 def echo_reason(o: Overlap, language: Language, reply_grams: int, user_units: int) -> str | None:
     """Why a reply with overlap ``o`` against the user's message is an echo, or None.
 
-    Two forms: the reply opens (after a short lead-in) with most of the user's message, not in
-    quotation marks, or the reply is mostly the user's words. The user's words quoted in a
-    longer answer are neither: a quotation is marked as one, or stands later in the reply, and
-    the answer's own words dilute containment."""
+    Three forms: the reply opens (after a short lead-in) with most of the user's message, not
+    in quotation marks; it repeats the whole message unquoted further on; or it is mostly the
+    user's words. The user's words quoted in a longer answer are none of these: a quotation is
+    marked as one, and the answer's own words dilute containment."""
     if (
         not o.run_quoted
         and o.run_start <= ECHO_LEAD[language]
@@ -227,6 +233,12 @@ def echo_reason(o: Overlap, language: Language, reply_grams: int, user_units: in
         and o.run >= ECHO_USER_SHARE * user_units
     ):
         return f"opens with the user's words ({o.run} {_unit(language)})"
+    if (
+        not o.run_quoted
+        and o.run >= ECHO_MIN_RUN[language]
+        and o.run >= ECHO_WHOLE_SHARE * user_units
+    ):
+        return f"repeats the user's whole message ({o.run} {_unit(language)})"
     if reply_grams >= MIN_GRAMS and o.containment >= ECHO_CONTAINMENT:
         return f"{o.containment:.0%} of its phrases are the user's"
     return None

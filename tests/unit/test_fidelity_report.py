@@ -47,6 +47,13 @@ RECORDS = [
     record(2, "I am an artificial intelligence created by Alibaba Cloud."),
     record(3, "그 편지는 독일 사람이 쓴 것이오.", language="ko", user="이 편지 어떻게 생각해요?"),
     record(4, "Oh, that sounds tough!", language="ko", user="편지가 이상해요"),
+    record(
+        5,
+        "A telephone carries the voice along a wire, Watson.",
+        user="What is a telephone?",
+        probe="modern_tech",
+        probe_terms=["wire", "voice"],
+    ),
 ]
 
 
@@ -75,13 +82,16 @@ def test_report_rates_goals_and_evidence(tmp_path: Path) -> None:
     scored = score_rows(read_transcripts(write(tmp_path / "t.jsonl", RECORDS)))
     report = fidelity_report(scored, source="t.jsonl")
     data = report.data
-    assert data["flags"]["ai_disclosure"].mean == pytest.approx(0.25)
-    assert data["flags"]["wrong_language"].mean == pytest.approx(0.25)
+    assert data["flags"]["ai_disclosure"].mean == pytest.approx(0.2)
+    assert data["flags"]["wrong_language"].mean == pytest.approx(0.2)
+    # the anachronism rate is over the probe turns that name their terms
+    assert data["flags"]["anachronism"].n == 1 and data["flags"]["anachronism"].mean == 1.0
+    assert data["by_probe"]["modern_tech"]["n"] == 1
     goals = data["goals"]
     assert set(goals) == {g.name for g in GOALS}
-    assert goals["wrong language"]["rate"].n == 4
+    assert goals["wrong language"]["rate"].n == 5
     assert set(data["by_character_language"]) == {"sherlock · en", "sherlock · ko"}
-    assert data["by_model"]["fake-model"]["n"] == 4
+    assert data["by_model"]["fake-model"]["n"] == 5
     markdown = report.to_markdown()
     assert "artificial intelligence created by Alibaba" in markdown  # the evidence is shown
     assert "| wrong language | ≤ 1% |" in markdown
@@ -93,14 +103,26 @@ def test_cli_writes_json_markdown_and_html(tmp_path: Path) -> None:
     result = run(str(path), "--out", str(tmp_path / "out"), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["replies"] == 4
-    assert summary["flags"]["ai_disclosure"]["mean"] == pytest.approx(0.25)
+    assert summary["replies"] == 5
+    assert summary["flags"]["ai_disclosure"]["mean"] == pytest.approx(0.2)
     for suffix in (".json", ".md", ".html"):
         assert (tmp_path / "out" / f"fidelity{suffix}").is_file()
     full = json.loads((tmp_path / "out" / "fidelity.json").read_text(encoding="utf-8"))
-    assert len(full["data"]["replies"]) == 4
+    assert len(full["data"]["replies"]) == 5
     table = run(str(path), "--out", str(tmp_path / "out2"))
     assert table.exit_code == 0 and "Goals" in table.stdout
+
+
+def test_a_corpus_without_probe_turns_has_no_anachronism_rate(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.jsonl", RECORDS[:2])
+    result = run(str(path), "--out", str(tmp_path / "out"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["flags"]["anachronism"] == {
+        "mean": None,
+        "low": None,
+        "high": None,
+        "n": 0,
+    }
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,11 @@ def _mean_score(scored: Sequence[ScoredReply], name: str) -> Estimate:
     return bootstrap_mean([v for s in scored if not math.isnan(v := s.check.scores[name])])
 
 
+def _count(e: Estimate) -> int:
+    """How many replies were flagged (0 when the rate has no replies to count over)."""
+    return round(e.mean * e.n) if e.n else 0
+
+
 def _percent(e: Estimate) -> str:
     return e.format(scale=100, digits=1)
 
@@ -96,6 +101,10 @@ def _flag_test(flag: str) -> Callable[[ReplyCheck], bool]:
 
 def _rates(scored: Sequence[ScoredReply]) -> dict[str, Estimate]:
     rates = {flag: _rate(scored, _flag_test(flag)) for flag in FLAGS}
+    # An anachronism can only be seen on a probe turn that names its modern terms: its rate is
+    # over those turns (as in the roleplay breaks report), NaN when there are none.
+    probed = [s for s in scored if s.row.probe_terms]
+    rates["anachronism"] = _rate(probed, _flag_test("anachronism"))
     rates["any flag"] = _rate(scored, lambda c: bool(c.hits))
     return rates
 
@@ -113,13 +122,13 @@ def fidelity_report(scored: Sequence[ScoredReply], *, source: str = "") -> Repor
                 g.name,
                 f"≤ {g.limit:.0%}" if g.limit else "0",
                 _percent(e),
-                round(e.mean * e.n),
+                _count(e),
                 e.n,
                 met,
             ]
         )
     flag_rows = [
-        [flag, FLAGS.get(flag, "at least one flag"), _percent(e), round(e.mean * e.n)]
+        [flag, FLAGS.get(flag, "at least one flag"), _percent(e), _count(e)]
         for flag, e in overall.items()
     ]
     score_rows_ = [
@@ -154,6 +163,14 @@ def fidelity_report(scored: Sequence[ScoredReply], *, source: str = "") -> Repor
 
     by_char, by_char_data = group_table(
         "Per character and language (rates in %)", lambda r: f"{r.character} · {r.language}"
+    )
+    every_flag = Table(
+        "Every flag per character and language (% of replies; intervals in the JSON)",
+        ["group", "n", *FLAGS],
+        [
+            [label, data["n"], *(data["flags"][f].mean * 100 for f in FLAGS)]
+            for label, data in by_char_data.items()
+        ],
     )
     by_model, by_model_data = group_table("Per model (rates in %)", lambda r: r.model)
     by_probe, by_probe_data = group_table(
@@ -192,6 +209,7 @@ def fidelity_report(scored: Sequence[ScoredReply], *, source: str = "") -> Repor
             ),
             Table("Scores (mean [95% CI])", ["score", "meaning", "mean"], score_rows_),
             by_char,
+            every_flag,
             by_model,
             by_probe,
             Table(

@@ -259,3 +259,30 @@ def test_hand_written_chats_raise_no_flag(language: str, name: str) -> None:
             )
             false_alarms.update({f"{flag} @ {i}": e for flag, e in check.hits.items()})
     assert false_alarms == {}
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TEXT = st.lists(
+    st.sampled_from([*"ab Z*\"'“”‘’.,?!\n가나다ㅋ한글", "Holmes", "User", "AI", "directly"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    reply=_TEXT,
+    user=_TEXT,
+    earlier=st.lists(_TEXT, max_size=4),
+    finish=st.sampled_from([None, "stop", "length"]),
+)
+def test_check_reply_never_raises(
+    reply: str, user: str, earlier: list[str], finish: str | None
+) -> None:
+    past = history(HOLMES, *((u, u[::-1]) for u in earlier))
+    check = check_reply(
+        reply, user=user, history=past, card=HOLMES, user_name="Watson", finish_reason=finish
+    )
+    assert set(check.hits) <= set(FLAGS)
+    assert all(math.isnan(v) or v >= 0 for v in check.scores.values())

@@ -100,6 +100,7 @@ def run() -> int:
                 "prompt_tokens_processed_warm": summary([float(n) for n in processed]),
                 "empty_replies": sum(not r["reply"] for r in p.records),
                 "memory_errors": p.memory_errors,
+                "errors": p.errors,
             }
         )
         rows.append(

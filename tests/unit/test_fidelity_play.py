@@ -135,6 +135,22 @@ def test_an_empty_reply_is_recorded_and_the_chat_goes_on(tmp_path: Path) -> None
     assert [m["role"] for m in records[1]["history"]] == ["assistant", "user"]
 
 
+def test_a_turn_too_long_for_the_context_is_an_error_record_and_the_chat_goes_on(
+    tmp_path: Path,
+) -> None:
+    inner = ScriptedBackend(n_ctx=1200).enqueue(*REPLIES)
+    backend = ReplayCache(inner, tmp_path / "cache.jsonl")
+    long = ScriptedTurn("word " * 1000, "en", "long_emotional")
+    conversation = Conversation(
+        "sherlock-en", "en", "Ana", (TURNS[0], long, TURNS[2]), character="sherlock"
+    )
+    played = play_conversation(conversation, backend, make_bank=bank)
+    second = played.records[1]
+    assert (second["reply"], second["finish_reason"], second["ttft_ms"]) == ("", "error", None)
+    assert [r["reply"] for r in played.records] == [REPLIES[0], "", REPLIES[1]]
+    assert len(played.errors) == 1 and played.errors[0].startswith("turn 2: ")
+
+
 def test_a_reply_cut_at_the_users_line_replays_cut_at_the_same_place(tmp_path: Path) -> None:
     _, backend = cached(tmp_path, "Quite so.\nAna: and then I", *REPLIES[1:])
     first = play_conversation(SHERLOCK, backend, make_bank=bank).records

@@ -30,7 +30,7 @@ from personae.agent import Chat
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, Chunk, GenerationParams, Message, Usage, collect
 from personae.characters import expand_macros
-from personae.errors import EmptyReply
+from personae.errors import ContextOverflow, EmptyReply
 from personae.evaluation.cache import ResultCache
 from personae.evaluation.tasks.fidelity_set import Conversation
 from personae.evaluation.tasks.fidelity_transcripts import write_transcripts
@@ -213,6 +213,7 @@ class PlayedConversation:
     hits: int = 0
     misses: int = 0
     memory_errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # turns refused before the model ran
 
 
 MakeBank = Callable[[Database], Any]
@@ -261,7 +262,14 @@ def play_conversation(
             for number, turn in enumerate(conversation.turns, start=1):
                 backend.context = {"conversation": conversation.id, "turn": number}
                 history = _visible_history(chat)
-                reply, finish, stats = _play_turn(chat, backend, turn.user)
+                try:
+                    reply, finish, stats = _play_turn(chat, backend, turn.user)
+                except ContextOverflow as exc:
+                    # What a user would meet too (the card and the message do not fit): the
+                    # turn is recorded as an error with no reply and the chat goes on.
+                    played.errors.append(f"turn {number}: {exc}")
+                    reply, finish = "", "error"
+                    stats = {"ttft_ms": None, "prompt_tokens_processed": None}
                 played.records.append(
                     {
                         "conversation": conversation.id,

@@ -330,19 +330,21 @@ def _reply_stats(asked: Sequence[_Request]) -> dict[str, Any]:
 
     What the user sees comes from the last request: an earlier one is the agent's first try,
     whose text the reply filter dropped (empty, or the user's line), so the user waited through
-    all of it. Prompt tokens processed add up over the tries (a try cut short has no usage)."""
+    all of it. Prompt tokens processed add up over the tries; a try cut short reports no usage,
+    and then the count is unknown (None) rather than too small."""
     if not asked:
         return {"ttft_ms": None, "prompt_tokens_processed": None}
     waited = sum(float(r.value.get("duration_ms") or 0.0) for r in asked[:-1])
     first = asked[-1].value.get("ttft_ms")
-    processed = [
-        int(u["prompt_tokens"]) - int(u.get("cached_tokens") or 0)
-        for u in (r.value.get("usage") for r in asked)
-        if u and u.get("prompt_tokens")
-    ]
+    usages = [r.value.get("usage") for r in asked]
+    processed = None
+    if all(u and u.get("prompt_tokens") for u in usages):
+        processed = sum(
+            int(u["prompt_tokens"]) - int(u.get("cached_tokens") or 0) for u in usages if u
+        )
     return {
         "ttft_ms": None if first is None else waited + float(first),
-        "prompt_tokens_processed": sum(processed) if processed else None,
+        "prompt_tokens_processed": processed,
     }
 
 

@@ -104,6 +104,7 @@ def test_a_rerun_is_answered_from_the_cache_with_the_first_runs_numbers(tmp_path
     second = play_conversation(SHERLOCK, again, make_bank=bank)
     assert inner.calls == [] and second.misses == 0 and second.hits == first.misses
     assert second.records == first.records
+    assert second.model_s == first.model_s > 0
 
 
 def test_an_interrupted_run_resumes_at_the_turn_it_stopped(tmp_path: Path) -> None:

@@ -210,6 +210,9 @@ class PlayedConversation:
     conversation: Conversation
     records: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
+    # Seconds the model worked for this conversation, as recorded when each call was made: the
+    # same when the run is replayed from the cache (wall_s is this run's own time).
+    model_s: float = 0.0
     hits: int = 0
     misses: int = 0
     memory_errors: list[str] = field(default_factory=list)
@@ -236,7 +239,7 @@ def play_conversation(
 
     params = params or default_params()
     played = PlayedConversation(conversation)
-    hits, misses = backend.hits, backend.misses
+    hits, misses, mark = backend.hits, backend.misses, len(backend.log)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="personae-fidelity-") as tmp:
         db = Database(Path(tmp) / "fidelity.db")
@@ -295,6 +298,9 @@ def play_conversation(
             db.close()
     played.wall_s = time.perf_counter() - start
     played.hits, played.misses = backend.hits - hits, backend.misses - misses
+    played.model_s = (
+        sum(float(r.value.get("duration_ms") or 0.0) for r in backend.log[mark:]) / 1000
+    )
     return played
 
 

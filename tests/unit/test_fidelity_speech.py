@@ -79,4 +79,5 @@ def test_user_placeholder() -> None:
     assert user_placeholder("홍길동이 사용자님을 바라본다.", "민수")
     assert user_placeholder("The user of this typewriter is left-handed.", "Watson") is None
     assert user_placeholder("Read the User manual.", "Watson") is None
-    assert user_placeholder("Holmes looks at User.", "User") is None  # that is their name
+    # "User" was personae's default for a nameless user: the placeholder the issue saw.
+    assert user_placeholder("Holmes looks at User.", "User")

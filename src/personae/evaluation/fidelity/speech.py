@@ -57,9 +57,10 @@ def cut_off(reply: str, finish_reason: str | None) -> str | None:
 def user_placeholder(reply: str, user_name: str) -> str | None:
     """The placeholder the reply calls the user by ("Holmes looks at User"), or None.
 
-    When the user really is called "User", that name is theirs and nothing is reported."""
-    if user_name.strip().casefold() == "user":
-        return None
+    A ``user_name`` of "User" is personae's old default for a user who gave no name (the issue's
+    "Holmes looks at User with interest" came from exactly that), not a name anyone chose, so it
+    is reported too. ``user_name`` is kept for the day a check needs the real name."""
+    del user_name
     for match in _PLACEHOLDER.finditer(reply):
         word = match.group(0)
         if word.casefold() == "user" and not _PLACEHOLDER_CASED.fullmatch(word):

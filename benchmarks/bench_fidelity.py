@@ -65,7 +65,9 @@ def run() -> int:
     tune_allocator()  # as the `personae` command does
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--character", help="only the conversations with this character")
+    parser.add_argument(
+        "--character", help="only the conversations with these characters (comma-separated)"
+    )
     parser.add_argument("--set", dest="set_path", help="a conversation file or folder")
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
     parser.add_argument("--ctx", type=int, default=4096)
@@ -74,7 +76,12 @@ def run() -> int:
     parser.add_argument("--label", help='names this run\'s files apart, e.g. "before"')
     parser.add_argument("--cache", default=str(OUT / "cache"))
     args = parser.parse_args()
-    conversations = select(load_set(args.set_path), args.character)
+    every = load_set(args.set_path)
+    if args.character:
+        wanted = {c.id for name in args.character.split(",") for c in select(every, name)}
+        conversations = [c for c in every if c.id in wanted]
+    else:
+        conversations = every
     ensure_pulled(args.model)
     inner = get_backend("embedded", model=args.model, n_ctx=args.ctx, threads=args.threads)
     backend = ReplayCache(inner, Path(args.cache) / f"{model_slug(args.model)}.jsonl")

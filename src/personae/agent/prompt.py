@@ -28,9 +28,11 @@ would not fit beside them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from personae.agent.names import speaker_label
 from personae.agent.tokens import CountTokens
 from personae.backends.base import Message, Role
 from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
@@ -40,6 +42,8 @@ DROP_BLOCK = 8
 # Chat templates wrap each message in a few special tokens (<|im_start|>role\n … <|im_end|>\n).
 MESSAGE_OVERHEAD = 6
 SAFETY_MARGIN = 16
+# A ``{{user}}:`` / ``<USER>:`` speaker tag opening a line of example dialogue.
+_USER_SPEAKER = re.compile(r"^([ \t]*)(?:\{\{user\}\}|<user>)(?=[ \t]*[:：])", re.I | re.M)
 
 DEFAULT_SYSTEM_PROMPT = {
     "en": (
@@ -122,7 +126,6 @@ class PromptBuilder:
         language: str | None = None,
     ) -> None:
         self.character = character
-        self.user_name = user_name
         self.count = count_tokens
         self.n_ctx = n_ctx
         self.language = language or card_language(character)
@@ -130,7 +133,18 @@ class PromptBuilder:
         book = character.character_book
         entries = book.entries if book else []
         self._constant = [e for e in entries if e.enabled and e.constant]
-        self._examples = [self._expand(block) for block in character.example_blocks()]
+        self.set_user_name(user_name)
+
+    def set_user_name(self, user_name: str) -> None:
+        """Use ``user_name`` for ``{{user}}`` from now on (the user told memory their name)."""
+        self.user_name = user_name
+        blocks = self.character.example_blocks()
+        label = speaker_label(user_name, language=self.language)
+        if label != user_name:
+            # A neutral name keeps a speaker label: "you: Hello" would not read as a line of
+            # the user's (and the label is plain text, so expanding it after is safe).
+            blocks = [_USER_SPEAKER.sub(lambda m: m.group(1) + label, b) for b in blocks]
+        self._examples = [self._expand(block) for block in blocks]
 
     def _expand(self, text: str) -> str:
         return expand_macros(text, char=self.character.name, user=self.user_name).strip()

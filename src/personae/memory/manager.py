@@ -266,6 +266,19 @@ class ChatMemory:
             )
         )
 
+    def profile_name(self) -> str | None:
+        """The user's name from the profile ("my name is Ana"), if it is on and knows one."""
+        if not self.settings.profile:
+            return None
+        from personae.memory.profile import profile_name
+
+        facts = self.bank.items(
+            user_id=self.user_id, character_id=self.character_id, kinds=["fact"]
+        )
+        if self._fact_scope is not None:
+            facts = [f for f in facts if f.character_id == self.character_id]
+        return profile_name(facts)
+
     def _recall_text(self, profile: str, ranked: list[Ranked], lines: list[Recalled]) -> str:
         labels = _LABELS[self.language]
         budget = self.settings.recall_tokens - (self.count(profile) if profile else 0)

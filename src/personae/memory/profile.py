@@ -464,3 +464,12 @@ def profile_block(
             break
         block.append(line)
     return "\n".join(block) if len(block) > 1 else ""
+
+
+def profile_name(items: Sequence[FactItem]) -> str | None:
+    """The user's name as the profile knows it (the newest ``name`` fact), else None."""
+    names = [i for i in items if i.label == "name" and getattr(i, "kind", "fact") == "fact"]
+    if not names:
+        return None
+    newest = max(names, key=lambda i: (getattr(i, "created_at", 0.0), i.id))
+    return fact_value(newest).strip() or None

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from personae.agent import Agent, Chat, Turn
-from personae.agent.names import is_placeholder, resolve_user_name, speaker_label
+from personae.agent.names import (
+    is_placeholder,
+    resolve_user_name,
+    speaker_label,
+    without_vocatives,
+)
 from personae.agent.stops import ReplyFilter
 from personae.backends.base import GenerationParams
 from personae.memory.bank import MemoryBank
@@ -70,15 +75,29 @@ def test_placeholders_and_speaker_labels() -> None:
 def test_english_chat_without_a_name_says_you(db: Database) -> None:
     backend = ScriptedBackend().enqueue("Sit down.")
     chat = Chat.start(db, "holmes", backend)  # the old default: user_name="User"
+    # Where the character speaks to the user: "you".
     assert chat.messages()[0].content.startswith("*Holmes looks at you with interest.*")
     "".join(chat.send("Hello."))
     system = system_text(backend)
     assert "User" not in system.replace("User:", "")
-    assert "role-play chat with you." in system
-    # The example's speaker tag keeps a label, not "you:"; the text inside says "you".
-    assert "User: How did you know?" in system and "Your tan, you." in system
+    # The instructions call the model "you", so the user is "the user" there: not "a chat
+    # with you", "never write you's lines".
+    assert "role-play chat with the user." in system and "never write the user's lines" in system
+    # The example's speaker tag keeps a label, the text inside says "you", and the vocative
+    # ("Your tan, {{user}}.") is left out.
+    assert "User: How did you know?" in system and "Holmes: Your tan." in system
     stops = backend.calls[0][1].stop
     assert "\nUser:" in stops and "\nyou:" in stops
+
+
+def test_a_sentence_about_the_user_in_the_card_reads_right(db: Database) -> None:
+    CharacterRepository(db).add(
+        make_character("Holmes", scenario="{{user}} has climbed the stairs. Holmes eyes {{user}}."),
+        character_id="stairs",
+    )
+    backend = ScriptedBackend().enqueue("Sit down.")
+    "".join(Chat.start(db, "stairs", backend).send("Hello."))
+    assert "The user has climbed the stairs. Holmes eyes the user." in system_text(backend)
 
 
 def test_korean_chat_without_a_name_says_dangsin_with_agreeing_particles(db: Database) -> None:
@@ -87,8 +106,10 @@ def test_korean_chat_without_a_name_says_dangsin_with_agreeing_particles(db: Dat
     assert chat.messages()[0].content.startswith("*홍길동이 당신을 훑어본다.*")
     "".join(chat.send("안녕하시오."))
     system = system_text(backend)
-    assert "당신은 길을 가던 나그네다" in system and "당신과 고갯길에서" in system
-    assert "사용자: 누구시오?" in system and "홍길동이라 하오, 당신." in system
+    # "당신은 홍길동입니다" addresses the model: the user is 상대방 in the instructions and card.
+    assert "상대방은 길을 가던 나그네다" in system and "상대방과 고갯길에서" in system
+    assert "상대방의 대사는 절대 쓰지 마세요" in system and "당신과" not in system
+    assert "사용자: 누구시오?" in system and "홍길동: 홍길동이라 하오." in system
     assert "User" not in system
 
 
@@ -171,4 +192,19 @@ def test_agent_default_is_neutral() -> None:
     agent = Agent(HOLMES, backend)
     assert agent.user_name == "you"
     agent.reply([Turn("user", "Hi")]).read()
-    assert "chat with you." in system_text(backend)
+    assert "chat with the user." in system_text(backend)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Your tan, {{user}}.", "Your tan."),
+        ("{{user}}, sit down.", "Sit down."),
+        ('*He nods.* "{{user}}, hello."', '*He nods.* "Hello."'),
+        ("Holmes looks at {{user}}.", "Holmes looks at {{user}}."),  # not a vocative
+        ("홍길동이라 하오, {{user}}.", "홍길동이라 하오."),
+        ("어서 오시오, {{user}} 님!", "어서 오시오!"),
+    ],
+)
+def test_vocatives_are_left_out_for_a_neutral_name(text: str, expected: str) -> None:
+    assert without_vocatives(text) == expected

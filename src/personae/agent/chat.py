@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from personae.agent.agent import Agent, ReplyStream
-from personae.agent.names import resolve_user_name, speaker_label
+from personae.agent.names import is_neutral, resolve_user_name, speaker_label, without_vocatives
 from personae.agent.prompt import PromptMemory, Turn, card_language
 from personae.backends.base import Backend, GenerationParams
 from personae.characters import expand_macros
@@ -99,7 +99,7 @@ class Chat:
             bank,
             chat_id=self.info.id,
             user_id=self.info.user_id,
-            user_name=self.agent.user_name,
+            user_name=self.agent.builder.prompt_user,
             character_id=self.stored.id,
             character=self.stored.character,
             language=self.agent.builder.language,
@@ -117,10 +117,9 @@ class Chat:
         """Call the user by the name the profile learned when the chat was given none."""
         if self.memory is None:
             return
-        name = self.agent.set_user_name(
-            self.info.user_name, profile_name=self.memory.profile_name()
-        )
-        self.memory.user_name = name
+        self.agent.set_user_name(self.info.user_name, profile_name=self.memory.profile_name())
+        # Memory's notes are instructions: a neutral name reads "the user" there, not "you".
+        self.memory.user_name = self.agent.builder.prompt_user
 
     @classmethod
     def start(
@@ -195,6 +194,8 @@ class Chat:
             said = resolve_user_name(
                 user_name, language=card_language(stored.character), profile_name=profile_name
             )
+            if is_neutral(said):  # "Welcome, {{user}}!" has no form with "you" in it
+                text = without_vocatives(text)
             text = expand_macros(text, char=stored.character.name, user=said).strip()
         chat_id = repo.create(stored.id, user_name=user_name, user_id=user_id, title=title)
         if text is not None:

@@ -32,7 +32,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from personae.agent.names import speaker_label
+from personae.agent.names import (
+    in_prompt_text,
+    speaker_label,
+    third_person_text,
+    without_vocatives,
+)
 from personae.agent.tokens import CountTokens
 from personae.backends.base import Message, Role
 from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
@@ -138,25 +143,36 @@ class PromptBuilder:
     def set_user_name(self, user_name: str) -> None:
         """Use ``user_name`` for ``{{user}}`` from now on (the user told memory their name)."""
         self.user_name = user_name
+        # A neutral name is "you" only where the character speaks (the examples); the
+        # instructions and the card's description call the user "the user" (agent.names).
+        self.prompt_user = in_prompt_text(user_name, language=self.language)
         blocks = self.character.example_blocks()
         label = speaker_label(user_name, language=self.language)
         if label != user_name:
-            # A neutral name keeps a speaker label: "you: Hello" would not read as a line of
-            # the user's (and the label is plain text, so expanding it after is safe).
-            blocks = [_USER_SPEAKER.sub(lambda m: m.group(1) + label, b) for b in blocks]
-        self._examples = [self._expand(block) for block in blocks]
+            # A neutral name keeps a speaker label ("you: Hello" would not read as a line of
+            # the user's) and has no vocative ("Your tan, you."); the label is plain text, so
+            # expanding it after is safe.
+            blocks = [
+                without_vocatives(_USER_SPEAKER.sub(lambda m: m.group(1) + label, b))
+                for b in blocks
+            ]
+        self._examples = [
+            expand_macros(b, char=self.character.name, user=user_name).strip() for b in blocks
+        ]
 
-    def _expand(self, text: str) -> str:
-        return expand_macros(text, char=self.character.name, user=self.user_name).strip()
+    def _expand(self, text: str, *, original: str | None = None) -> str:
+        """``text`` as the instructions and card fields say it (see :meth:`set_user_name`)."""
+        if self.prompt_user != self.user_name:
+            text = third_person_text(text, language=self.language)
+        extra = {} if original is None else {"original": original}
+        return expand_macros(text, char=self.character.name, user=self.prompt_user, **extra).strip()
 
     def system_text(self, examples: int | None = None) -> str:
         """The stable system message, with the first ``examples`` example chats (all if None)."""
         card = self.character
         default = self._expand(DEFAULT_SYSTEM_PROMPT[self.language])
         if card.system_prompt.strip():
-            head = expand_macros(
-                card.system_prompt, char=card.name, user=self.user_name, original=default
-            ).strip()
+            head = self._expand(card.system_prompt, original=default)
         else:
             head = default
         parts = [head]
@@ -217,9 +233,7 @@ class PromptBuilder:
             summary = f"{self._labels['summary']}\n{memory.summary.strip()}"
         post = ""
         if card.post_history_instructions.strip():
-            post = expand_macros(
-                card.post_history_instructions, char=card.name, user=self.user_name, original=""
-            ).strip()
+            post = self._expand(card.post_history_instructions, original="")
         fixed = (self._cost(lore_text) if lore_text else 0) + (self._cost(post) if post else 0)
         fixed += self._cost(summary) if summary else 0
         costs = [self._cost(t.content) for t in history]

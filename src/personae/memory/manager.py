@@ -64,16 +64,24 @@ def query_text(user_text: str, words: int = QUERY_WORDS) -> str:
 
 RECALL_KINDS = ("episode", "reflection", "note")
 
+# What the user said before is quoted under a heading that says whose words they are: listed as
+# bare first-person lines ("- I keep bees in Sussex."), a small model took them for its own.
 _LABELS = {
     "en": {
-        "memories": "[Things {{char}} remembers from earlier conversations with {{user}}]",
+        "memories": "[{{user}}'s own words from earlier chats (about {{user}}, not you)]",
         "lines": "[Things {{char}} has said before, to show {{char}}'s voice; do not repeat them]",
     },
     "ko": {
-        "memories": "[{{char}}가 {{user}}와의 예전 대화에서 기억하는 것]",
+        "memories": "[예전 대화에서 {{user}}(대화 상대, 당신이 아님)에게서 들은 말]",
         "lines": "[{{char}}의 말투를 보여 주는 예전 대사 (그대로 반복하지 말 것)]",
     },
 }
+
+
+def _recalled_line(ranked: Ranked) -> str:
+    """One recalled memory: the user's own words quoted; a reflection or note as it is."""
+    item = ranked.recalled.item
+    return f'- "{item.text}"' if item.kind == "episode" else f"- {item.text}"
 
 
 @dataclass(frozen=True)
@@ -284,7 +292,7 @@ class ChatMemory:
         budget = self.settings.recall_tokens - (self.count(profile) if profile else 0)
         parts = [profile] if profile else []
         for heading, texts, joiner in (
-            (labels["memories"], [f"- {r.recalled.item.text}" for r in ranked], "\n"),
+            (labels["memories"], [_recalled_line(r) for r in ranked], "\n"),
             (labels["lines"], [r.item.text for r in lines], "\n\n"),
         ):
             head = self._expand(heading)

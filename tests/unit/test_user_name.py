@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from personae.agent import Agent, Chat, Turn
-from personae.agent.names import (
+from personae.characters.user_names import (
     is_placeholder,
     resolve_user_name,
     speaker_label,
@@ -208,3 +208,17 @@ def test_agent_default_is_neutral() -> None:
 )
 def test_vocatives_are_left_out_for_a_neutral_name(text: str, expected: str) -> None:
     assert without_vocatives(text) == expected
+
+
+def test_recalled_card_lines_say_the_chats_name_not_user(db: Database) -> None:
+    # The card's lines are indexed once for every user; "Your tan, User." came back recalled.
+    bank = MemoryBank(db, embedder=HashEmbedder())
+    settings = MemorySettings(reflect=False, summary=False, lines_k=2)
+    for name, expected in (("Mina", "Your tan, Mina."), ("User", "Your tan.")):
+        chat = Chat.start(
+            db, "holmes", ScriptedBackend(), user_name=name, memory=bank, memory_settings=settings
+        )
+        "".join(chat.send("How did you know about my tan?"))
+        assert chat.last_memory is not None
+        recall = chat.last_memory.prompt.recall
+        assert expected in recall and "User" not in recall.replace("User:", "")

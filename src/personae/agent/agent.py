@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from personae.agent.names import resolve_user_name
+from personae.characters.user_names import resolve_user_name
 from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.tokens import CachedCounter, token_counter

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from personae.agent.agent import Agent, ReplyStream
-from personae.agent.names import is_neutral, resolve_user_name, speaker_label, without_vocatives
 from personae.agent.prompt import PromptMemory, Turn, card_language
 from personae.backends.base import Backend, GenerationParams
-from personae.characters import expand_macros
+from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
 from personae.store import (
     CharacterRepository,
@@ -118,8 +117,10 @@ class Chat:
         if self.memory is None:
             return
         self.agent.set_user_name(self.info.user_name, profile_name=self.memory.profile_name())
-        # Memory's notes are instructions: a neutral name reads "the user" there, not "you".
+        # Memory's notes are instructions: a neutral name reads "the user" there, not "you";
+        # the character's own lines it recalls say the name as the character would.
         self.memory.user_name = self.agent.builder.prompt_user
+        self.memory.addressed_as = self.agent.user_name
 
     @classmethod
     def start(
@@ -194,9 +195,12 @@ class Chat:
             said = resolve_user_name(
                 user_name, language=card_language(stored.character), profile_name=profile_name
             )
-            if is_neutral(said):  # "Welcome, {{user}}!" has no form with "you" in it
-                text = without_vocatives(text)
-            text = expand_macros(text, char=stored.character.name, user=said).strip()
+            text = as_spoken(
+                text,
+                char=stored.character.name,
+                user=said,
+                language=card_language(stored.character),
+            ).strip()
         chat_id = repo.create(stored.id, user_name=user_name, user_id=user_id, title=title)
         if text is not None:
             repo.add_message(chat_id, "assistant", text)

@@ -28,27 +28,19 @@ would not fit beside them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from personae.agent.names import (
-    in_prompt_text,
-    speaker_label,
-    third_person_text,
-    without_vocatives,
-)
 from personae.agent.tokens import CountTokens
 from personae.backends.base import Message, Role
 from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
+from personae.characters.user_names import as_spoken, in_prompt_text, third_person_text
 from personae.errors import ContextOverflow
 
 DROP_BLOCK = 8
 # Chat templates wrap each message in a few special tokens (<|im_start|>role\n … <|im_end|>\n).
 MESSAGE_OVERHEAD = 6
 SAFETY_MARGIN = 16
-# A ``{{user}}:`` / ``<USER>:`` speaker tag opening a line of example dialogue.
-_USER_SPEAKER = re.compile(r"^([ \t]*)(?:\{\{user\}\}|<user>)(?=[ \t]*[:：])", re.I | re.M)
 
 DEFAULT_SYSTEM_PROMPT = {
     "en": (
@@ -144,20 +136,12 @@ class PromptBuilder:
         """Use ``user_name`` for ``{{user}}`` from now on (the user told memory their name)."""
         self.user_name = user_name
         # A neutral name is "you" only where the character speaks (the examples); the
-        # instructions and the card's description call the user "the user" (agent.names).
+        # instructions and the card's description call the user "the user" (characters.user_names).
         self.prompt_user = in_prompt_text(user_name, language=self.language)
-        blocks = self.character.example_blocks()
-        label = speaker_label(user_name, language=self.language)
-        if label != user_name:
-            # A neutral name keeps a speaker label ("you: Hello" would not read as a line of
-            # the user's) and has no vocative ("Your tan, you."); the label is plain text, so
-            # expanding it after is safe.
-            blocks = [
-                without_vocatives(_USER_SPEAKER.sub(lambda m: m.group(1) + label, b))
-                for b in blocks
-            ]
+        name = self.character.name
         self._examples = [
-            expand_macros(b, char=self.character.name, user=user_name).strip() for b in blocks
+            as_spoken(b, char=name, user=user_name, language=self.language).strip()
+            for b in self.character.example_blocks()
         ]
 
     def _expand(self, text: str, *, original: str | None = None) -> str:

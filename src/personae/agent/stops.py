@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from personae.agent.names import PLACEHOLDER_USER_NAME, is_neutral, is_placeholder
+from personae.characters.user_names import PLACEHOLDER_USER_NAME, is_neutral, is_placeholder
 
 _SEPARATORS = (":", "：")
 _GENERIC_USER_NAMES = ("user", "{{user}}", "<user>")

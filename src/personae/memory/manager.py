@@ -24,6 +24,7 @@ from typing import Literal
 from personae.agent.prompt import PromptMemory
 from personae.backends.base import Backend
 from personae.characters import Character, expand_macros
+from personae.characters.user_names import as_spoken
 from personae.errors import InvalidInput
 from personae.memory.bank import Draft, MemoryBank, Recalled
 from personae.memory.episodic import (
@@ -178,6 +179,9 @@ class ChatMemory:
         self.chat_id = chat_id
         self.user_id = user_id
         self.user_name = user_name
+        # How the character says the user's name in its own recalled lines ("you" where the
+        # notes say "the user"); the chat sets it with the name it resolved.
+        self.addressed_as = user_name
         self.character_id = character_id
         self.character = character
         self.language = "ko" if language == "ko" else "en"
@@ -274,6 +278,13 @@ class ChatMemory:
             )
         )
 
+    def _spoken(self, line: str) -> str:
+        """A recalled line of the character's (indexed with ``{{user}}`` kept, see
+        :func:`~personae.memory.lines.sync_card_lines`) with this chat's name for the user."""
+        return as_spoken(
+            line, char=self.character.name, user=self.addressed_as, language=self.language
+        )
+
     def profile_name(self) -> str | None:
         """The user's name from the profile ("my name is Ana"), if it is on and knows one."""
         if not self.settings.profile:
@@ -293,7 +304,7 @@ class ChatMemory:
         parts = [profile] if profile else []
         for heading, texts, joiner in (
             (labels["memories"], [_recalled_line(r) for r in ranked], "\n"),
-            (labels["lines"], [r.item.text for r in lines], "\n\n"),
+            (labels["lines"], [self._spoken(r.item.text) for r in lines], "\n\n"),
         ):
             head = self._expand(heading)
             kept: list[str] = []

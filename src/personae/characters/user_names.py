@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import re
 
+from personae.characters.macros import expand_macros
+
 PLACEHOLDER_USER_NAME = "User"
 NEUTRAL_USER_NAMES = {"en": "you", "ko": "당신"}
 SPEAKER_LABELS = {"en": "User", "ko": "사용자"}
 THIRD_PERSON = {"en": "the user", "ko": "상대방"}
 _MACRO = r"(?:\{\{user\}\}|<user>)"
 _SENTENCE_START = re.compile(rf"(^|[.!?:]\s+|\n\s*|\*){_MACRO}", re.I)
+# A ``{{user}}:`` / ``<USER>:`` speaker tag opening a line of example dialogue.
+_USER_SPEAKER = re.compile(r"^([ \t]*)(?:\{\{user\}\}|<user>)(?=[ \t]*[:：])", re.I | re.M)
 _VOCATIVE_AFTER = re.compile(rf",\s*{_MACRO}(?:\s?(?:님|씨))?(?=\s*[.!?…,;~\"*]|\s*$)", re.I | re.M)
 _VOCATIVE_BEFORE = re.compile(
     rf"(^|\"|:\s|[.!?*]\s*)\s*{_MACRO}(?:\s?(?:님|씨))?\s*,\s*(\w?)", re.I | re.M
@@ -82,3 +86,14 @@ def speaker_label(name: str, *, language: str) -> str:
     if is_neutral(name) or is_placeholder(name):
         return SPEAKER_LABELS.get(language, SPEAKER_LABELS["en"])
     return name
+
+
+def as_spoken(text: str, *, char: str, user: str, language: str) -> str:
+    """``text`` the character says or narrates to the user (a greeting, example dialogue, a line
+    of its own) with the macros expanded: with a neutral ``user``, ``{{user}}:`` speaker tags
+    get :data:`SPEAKER_LABELS` ("you: Hello" would not read as the user's line) and vocatives
+    are left out. The label is plain text, so expanding it after is safe."""
+    label = speaker_label(user, language=language)
+    if label != user:
+        text = without_vocatives(_USER_SPEAKER.sub(lambda m: m.group(1) + label, text))
+    return expand_macros(text, char=char, user=user)

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from personae.agent import Agent, Chat, Turn
+from personae.agent.stops import ReplyFilter
+from personae.backends.base import GenerationParams
 from personae.characters.user_names import (
     is_placeholder,
     resolve_user_name,
     speaker_label,
     without_vocatives,
 )
-from personae.agent.stops import ReplyFilter
-from personae.backends.base import GenerationParams
 from personae.memory.bank import MemoryBank
 from personae.memory.manager import MemorySettings
 from personae.store import CharacterRepository, Database

@@ -8,12 +8,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from personae.characters.user_names import resolve_user_name
 from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.tokens import CachedCounter, token_counter
 from personae.backends.base import Backend, GenerationParams, Usage, collect
 from personae.characters import Character
+from personae.characters.user_names import resolve_user_name
 
 DEFAULT_CTX = 4096
 

@@ -182,6 +182,17 @@ def test_the_placeholder_in_a_reply_becomes_the_known_name() -> None:
     assert run_filter(["Hi User.\nUs", "er: hello"], "Ana") == "Hi Ana."
 
 
+def test_the_korean_speaker_label_still_stops_a_user_line() -> None:
+    # A Korean card's examples label the nameless user "사용자:": a reply copying that layout
+    # is cut there, by the stop strings and by the filter.
+    from personae.agent.stops import stop_strings
+
+    assert "\n사용자:" in stop_strings("당신") and "\n당신:" in stop_strings("당신")
+    reply = ReplyFilter("홍길동", "당신")
+    shown = reply.feed("좋소.\n사용자") + reply.feed(": 고맙소") + reply.finish()
+    assert shown == "좋소." and reply.stopped
+
+
 def test_no_name_known_leaves_the_reply_as_it_is() -> None:
     # "you" would not fit every place "User" stands ("User's", "User is"): left alone.
     assert run_filter(["Hi User."], "you") == "Hi User."

@@ -11,10 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from personae.characters.user_names import PLACEHOLDER_USER_NAME, is_neutral, is_placeholder
+from personae.characters.user_names import (
+    PLACEHOLDER_USER_NAME,
+    SPEAKER_LABELS,
+    is_neutral,
+    is_placeholder,
+)
 
 _SEPARATORS = (":", "：")
-_GENERIC_USER_NAMES = ("user", "{{user}}", "<user>")
+# "사용자:" labels the user's lines in a Korean card's examples when the user has no name.
+_GENERIC_USER_NAMES = ("user", "{{user}}", "<user>", *SPEAKER_LABELS.values())
 START = "<START>"
 # The placeholder as a word of its own ("looks at User", "User's"), not "Username" or "user".
 _PLACEHOLDER_WORD = re.compile(rf"(?<![\w@#/]){PLACEHOLDER_USER_NAME}(?!\w)")
@@ -23,7 +29,7 @@ _PLACEHOLDER_TAIL = re.compile(r"(?<![\w@#/])U(?:s(?:e(?:r)?)?)?$")
 
 def stop_strings(user_name: str) -> tuple[str, ...]:
     """Stop sequences for a chat with ``user_name`` (sent to the backend)."""
-    names = dict.fromkeys([user_name, user_name.title(), "User", "{{user}}"])
+    names = dict.fromkeys([user_name, user_name.title(), *SPEAKER_LABELS.values(), "{{user}}"])
     stops = [f"\n{name}{sep}" for name in names if name for sep in _SEPARATORS]
     # "<START>" separates example chats. Only one after a line break ends the reply; one the
     # model opens with (small models copy the examples' layout) is dropped by ReplyFilter.

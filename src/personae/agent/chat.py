@@ -407,7 +407,13 @@ class Chat:
             return
         from personae.memory.rolling import Message as Folded
 
-        pending = [Folded(m.id, self._speaker(m.role), m.content) for m in self._conversation()]
+        conversation = self._conversation()
+        first_user = next((i for i, m in enumerate(conversation) if m.role == "user"), 0)
+        pending = [
+            # What the character said before the user's first message is the greeting.
+            Folded(m.id, self._speaker(m.role), m.content, setting=i < first_user)
+            for i, m in enumerate(conversation)
+        ]
         room = self.agent.builder.history_room(self.agent.params.max_tokens, reserve=MEMORY_RESERVE)
         try:
             self.last_learned = self.memory.after_turn(

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from benchmarks.bench_longchat import DATA, CachedBackend, scripted_chat
 from personae.agent import Turn
 from personae.backends import GenerationParams, get_backend
 from personae.cli.common import ensure_pulled
+from personae.evaluation.fidelity.style import style_similarity
 from personae.evaluation.metrics.rouge import RougeScorer
 from personae.evaluation.stats import bootstrap_mean
 from personae.memory.lines import import_lines, parse_script
@@ -63,22 +62,6 @@ def split(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tup
 
 def script_text(pairs: list[tuple[str, str]], user: str, char: str) -> str:
     return "\n".join(f"{user}: {u}\n{char}: {c}" for u, c in pairs)
-
-
-def char_ngrams(text: str, n_max: int = 3) -> Counter[str]:
-    text = " ".join(text.lower().split())
-    grams: Counter[str] = Counter()
-    for n in range(1, n_max + 1):
-        grams.update(text[i : i + n] for i in range(len(text) - n + 1))
-    return grams
-
-
-def style_similarity(a: str, b: str) -> float:
-    """Cosine of character 1–3-gram counts; 0 when either text is empty."""
-    x, y = char_ngrams(a), char_ngrams(b)
-    dot = sum(v * y[k] for k, v in x.items() if k in y)
-    norm = math.sqrt(sum(v * v for v in x.values())) * math.sqrt(sum(v * v for v in y.values()))
-    return dot / norm if norm else 0.0
 
 
 def run_language(

@@ -36,6 +36,7 @@ from personae.backends.base import Message, Role
 from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
 from personae.characters.user_names import as_spoken, in_prompt_text, third_person_text
 from personae.errors import ContextOverflow
+from personae.text import detect_language
 
 DROP_BLOCK = 8
 # Chat templates wrap each message in a few special tokens (<|im_start|>role\n … <|im_end|>\n).
@@ -105,9 +106,7 @@ def card_language(character: Character) -> str:
     sample = " ".join(
         [character.description, character.personality, character.first_mes, character.scenario]
     )
-    hangul = sum(1 for ch in sample if "\uac00" <= ch <= "\ud7a3")
-    letters = sum(1 for ch in sample if ch.isalpha())
-    return "ko" if letters and hangul / letters > 0.3 else "en"
+    return detect_language(sample)
 
 
 class PromptBuilder:

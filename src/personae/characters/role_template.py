@@ -21,6 +21,7 @@ from personae.characters._occupations import korean_occupation
 from personae.characters._role_parse import KOREAN_HINT, RoleParts, find_era, parse_role
 from personae.characters.card import Character
 from personae.errors import InvalidInput
+from personae.text import has_hangul
 
 MAX_ROLE_CHARS = 300
 MAX_NAME_CHARS = 80
@@ -132,7 +133,7 @@ def _role_language(text: str, parts: RoleParts) -> Language:
     names a Korean dialect as the persona's speech ("…, Busan dialect": that speech exists only
     in Korean) or says the persona speaks Korean; else English. A Korean place or nationality
     alone ("Korean math teacher", "Busan fisherman") does not choose the language."""
-    if re.search(r"[\uac00-\ud7a3]", text) or _SPEAKS_KOREAN.search(text):
+    if has_hangul(text) or _SPEAKS_KOREAN.search(text):
         return "ko"
     return "ko" if parts.dialect_named else "en"
 
@@ -195,7 +196,7 @@ def character_from_role(
     text = _check(role, language, name)
     parts = parse_role(text)
     lang: Language = language or _role_language(text, parts)
-    if lang == "ko" and parts.occupation and not re.search(r"[\uac00-\ud7a3]", parts.occupation):
+    if lang == "ko" and parts.occupation and not has_hangul(parts.occupation):
         # An English role made into a Korean card: say the occupation in Korean, where the
         # glossary can ("math teacher이다" would be code-switching the character copies).
         parts.occupation = korean_occupation(parts.occupation) or parts.occupation

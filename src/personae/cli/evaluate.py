@@ -32,3 +32,10 @@ roleplay_group.add_command(breaks_command)
 from personae.cli.eval_dialogsum import dialogsum_command  # noqa: E402
 
 eval_group.add_command(dialogsum_command)
+
+from personae.cli.eval_fidelity import fidelity_group  # noqa: E402
+from personae.cli.eval_fidelity_play import play_command  # noqa: E402
+
+fidelity_group.add_command(play_command)
+
+eval_group.add_command(fidelity_group)

@@ -1,6 +1,7 @@
-"""Character breaks: rule-based detectors (English and Korean) and the probe sets that provoke them.
+"""Character breaks: rule-based detectors (English and Korean); the probe sets that provoke them
+are in :mod:`personae.evaluation.probes` (re-exported here).
 
-Four kinds of break:
+Four kinds of break, and assistant-speak:
 
 - ``ai_disclosure``: the reply says it is an AI / language model / chatbot, or names the model
   or its maker as itself ("As an AI language model …", "저는 AI 언어 모델입니다").
@@ -9,6 +10,8 @@ Four kinds of break:
 - ``user_impersonation``: the reply writes the user's part — a line that starts with the user's
   label ("User:", "{{user}}:", the user's name), or an action block that narrates what the user
   does ("*You nod and sit down*").
+- ``assistant_speak`` (fidelity only, not in ``KINDS``): a chat assistant's service phrase,
+  "How can I help you today?", "feel free to ask", "도와드릴까요?", "궁금한 점이 있으시면".
 - ``anachronism``: asked about something from after the character's era, the reply uses the
   modern concept knowledgeably (one of the probe's knowledge terms) and shows no confusion.
 
@@ -21,18 +24,21 @@ person narration of the user's actions) is left to the judge check.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
-from personae.errors import InvalidInput
+from personae.evaluation.probes import (
+    PROBE_KINDS,
+    Probe,
+    ProbeSet,
+    bundled_probes,
+    infer_era,
+    load_probes,
+    parse_probes,
+)
 
 KINDS: tuple[str, ...] = ("ai_disclosure", "ooc_refusal", "user_impersonation", "anachronism")
-PROBE_KINDS: tuple[str, ...] = ("identity", "instruction", "anachronism", "control")
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,95 @@ def detect_refusal(text: str) -> BreakHit | None:
     return None
 
 
+# --- assistant-speak ---------------------------------------------------------------------------
+
+# The service phrases of a chat assistant, which no character of the bundled kind would say: an
+# offer of help to a stranger, an invitation to ask more, "I don't have personal feelings", a
+# formal apology for not remembering. Kept apart from ``ai_disclosure`` (the reply need not say
+# it is an AI) and from ``KINDS`` (the roleplay breaks task reports only those four). Known limit:
+# a shopkeeper or receptionist character may say "How can I help you?" / "무엇을 도와드릴까요?"
+# in earnest; the fidelity report lists each hit with its excerpt so a reader can see which.
+_ASSISTANT_EN = [
+    (
+        "offer-help",
+        re.compile(
+            r"\b(?:how|what) (?:can|may) I (?:help|assist)(?: you)?(?: with)?(?: today)?\s*\?"
+            r"|\bis there (?:anything|something) (?:else )?(?:I can|I could) (?:help|assist|do)\b"
+            r"|\bI(?:'m| am|’m) (?:always )?here to (?:help|assist)\b"
+            r"|\blet me know (?:if|how) (?:there(?:'s| is) anything|I can help)\b",
+            re.I,
+        ),
+    ),
+    (
+        "ask-more",
+        re.compile(
+            r"\bfeel free to (?:ask|reach out|let me know)\b"
+            r"|\bif you have any (?:other |more |further )?(?:questions|concerns)\b"
+            r"|\bI hope (?:this|that) (?:helps|information helps|was helpful)\b",
+            re.I,
+        ),
+    ),
+    (
+        "no-personal",
+        re.compile(
+            r"\bI (?:do not|don't|don’t) have (?:any )?(?:personal|real|actual) "
+            r"(?:experiences?|feelings|emotions|opinions|beliefs|preferences|memories|life)\b",
+            re.I,
+        ),
+    ),
+    (
+        "sorry-no-information",
+        re.compile(
+            r"\bI(?:'m| am|’m) sorry,? but I (?:do not|don't|don’t) (?:have|recall|remember) "
+            r"(?:any |that |the )?(?:information|memory|memories|record|details)\b",
+            re.I,
+        ),
+    ),
+]
+_ASSISTANT_KO = [
+    (
+        "ko-offer-help",
+        re.compile(
+            r"도와\s*드릴까요|도와\s*드릴\s*일이|도움이\s*필요하(?:신가요|시면|세요)|"
+            r"도움을\s*드릴\s*수\s*있(?:을까요|어요|습니다)|도움이\s*되었으면\s*좋겠"
+        ),
+    ),
+    (
+        "ko-ask-more",
+        re.compile(
+            # "언제든 물어보세요" alone is a friend's offer; an assistant asks for questions.
+            r"궁금한\s*(?:점|것|사항)이\s*(?:있으시면|있으면|있다면)|"
+            r"언제든(?:지)?\s*(?:질문|문의)"
+        ),
+    ),
+    (
+        "ko-no-personal",
+        re.compile(
+            r"(?:저는|전|제게는|저에게는)?\s*개인적인\s*(?:경험|감정|의견|취향|기억)[이은을]?\s*없"
+        ),
+    ),
+    (
+        "ko-sorry-cannot-recall",
+        re.compile(
+            r"(?:죄송합니다만|죄송하지만|죄송해요)[^.?!\n]{0,40}?"
+            r"(?:기억(?:이|은)?\s*(?:나지|안\s*나)|기억하지\s*못|정보(?:가|는)\s*없|"
+            r"알\s*수\s*없|답변(?:을|해)?\s*드리기\s*어렵)"
+        ),
+    ),
+]
+
+
+def detect_assistant_speak(text: str) -> BreakHit | None:
+    """The first chat-assistant service phrase in ``text`` (English or Korean), or None:
+    "How can I help you today?", "feel free to ask", "I don't have personal feelings",
+    "도와드릴까요?", "궁금한 점이 있으시면", "죄송합니다만 … 기억나지 않아요"."""
+    for rule, pattern in (*_ASSISTANT_EN, *_ASSISTANT_KO):
+        match = pattern.search(text)
+        if match:
+            return BreakHit("assistant_speak", rule, _excerpt(text, match))
+    return None
+
+
 # --- speaking as the user --------------------------------------------------------------------
 
 _GENERIC_USERS = ("user", "{{user}}", "<user>", "you", "사용자", "유저", "당신")
@@ -325,122 +420,20 @@ def detect_breaks(
     return [h for h in hits if h is not None]
 
 
-# --- probe sets ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Probe:
-    id: str
-    kind: str
-    question: str
-    eras: tuple[str, ...] = ()
-    terms: tuple[str, ...] = ()  # for anachronism probes: words that show knowing the concept
-
-    def applies_to(self, era: str | None) -> bool:
-        if self.kind != "anachronism":
-            return True
-        return era is not None and era in self.eras
-
-
-@dataclass(frozen=True)
-class ProbeSet:
-    language: str
-    probes: tuple[Probe, ...]
-    eras: dict[str, str] = field(default_factory=dict)  # era tag → description
-    characters: dict[str, str] = field(default_factory=dict)  # character id → era tag
-    source: str = ""
-
-    def for_era(self, era: str | None) -> list[Probe]:
-        return [p for p in self.probes if p.applies_to(era)]
-
-
-def parse_probes(data: Any, *, source: str = "probes") -> ProbeSet:
-    """Validate a probe file (see ``data/probes_en.json``); errors name the field."""
-
-    def bad(message: str) -> InvalidInput:
-        return InvalidInput(f"{source}: {message}")
-
-    if not isinstance(data, dict):
-        raise bad("the top level must be a JSON object")
-    if "probes" not in data:
-        raise bad("missing field 'probes'")
-    raw = data["probes"]
-    if not isinstance(raw, list) or not raw:
-        raise bad("'probes' must be a non-empty list")
-    eras = data.get("eras", {})
-    characters = data.get("characters", {})
-    if not isinstance(eras, dict) or not isinstance(characters, dict):
-        raise bad("'eras' and 'characters' must be objects")
-    probes: list[Probe] = []
-    seen: set[str] = set()
-    for n, p in enumerate(raw):
-        where = f"probes[{n}]"
-        if not isinstance(p, dict):
-            raise bad(f"{where} must be an object")
-        for key in ("id", "kind", "question"):
-            if not isinstance(p.get(key), str) or not p[key].strip():
-                raise bad(f"{where} is missing field {key!r}")
-        pid = p["id"].strip()
-        if pid in seen:
-            raise bad(f"probe id {pid!r} appears twice")
-        seen.add(pid)
-        if p["kind"] not in PROBE_KINDS:
-            raise bad(f"{where} ({pid}): kind {p['kind']!r} is not one of {', '.join(PROBE_KINDS)}")
-        probe_eras = p.get("eras", [])
-        terms = p.get("terms", [])
-        if not isinstance(probe_eras, list) or not all(isinstance(e, str) for e in probe_eras):
-            raise bad(f"{where} ({pid}): 'eras' must be a list of era tags")
-        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-            raise bad(f"{where} ({pid}): 'terms' must be a list of strings")
-        if p["kind"] == "anachronism" and (not probe_eras or not terms):
-            raise bad(f"{where} ({pid}): an anachronism probe needs 'eras' and 'terms'")
-        for era in probe_eras:
-            if eras and era not in eras:
-                raise bad(f"{where} ({pid}): era {era!r} is not declared in 'eras'")
-        probes.append(Probe(pid, p["kind"], p["question"].strip(), tuple(probe_eras), tuple(terms)))
-    return ProbeSet(
-        str(data.get("language", "en")),
-        tuple(probes),
-        {str(k): str(v) for k, v in eras.items()},
-        {str(k): str(v) for k, v in characters.items()},
-        source,
-    )
-
-
-def load_probes(path: str | Path) -> ProbeSet:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput(f"probe file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read probe file {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path.name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return parse_probes(data, source=path.name)
-
-
-def bundled_probes(language: str) -> ProbeSet:
-    """The probe set shipped for ``language`` ('en' or 'ko')."""
-    name = "probes_ko.json" if language == "ko" else "probes_en.json"
-    text = resources.files("personae.evaluation").joinpath("data", name).read_text("utf-8")
-    return parse_probes(json.loads(text), source=name)
-
-
-# An era from the card itself, for characters the probe file does not list.
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-
-
-def infer_era(text: str, eras: dict[str, str]) -> str | None:
-    """Guess an era tag from a card's text: '조선' → joseon; a year → the era whose declared
-    range ("1837-1901 …") holds it; "present day" → modern. None when unsure."""
-    if "조선" in text or "joseon" in text.lower():
-        return "joseon" if "joseon" in eras else None
-    if re.search(r"present[- ]day|현대|요즘", text, re.I) and "modern" in eras:
-        return "modern"
-    years = [int(y) for y in _YEAR.findall(text)]
-    for tag, description in eras.items():
-        span = re.match(r"\s*(\d{3,4})\s*[-–]\s*(\d{3,4})", description)
-        if span and years and int(span.group(1)) <= years[0] <= int(span.group(2)):
-            return tag
-    return None
+__all__ = [
+    "KINDS",
+    "PROBE_KINDS",
+    "BreakHit",
+    "Probe",
+    "ProbeSet",
+    "bundled_probes",
+    "detect_ai_disclosure",
+    "detect_anachronism",
+    "detect_assistant_speak",
+    "detect_breaks",
+    "detect_refusal",
+    "detect_user_impersonation",
+    "infer_era",
+    "load_probes",
+    "parse_probes",
+]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from personae.backends.base import Backend, GenerationParams, Message, collect
+from personae.text import detect_language
 
 Language = Literal["en", "ko"]
 Winner = Literal["first", "second", "tie"]
@@ -102,11 +103,9 @@ class BalancedVerdict:
 
 
 def material_language(*texts: str) -> Language:
-    """'ko' when the text is mostly Hangul, else 'en' (the same rule as the card language)."""
-    sample = " ".join(texts)
-    hangul = sum(1 for ch in sample if "\uac00" <= ch <= "\ud7a3")
-    letters = sum(1 for ch in sample if ch.isalpha())
-    return "ko" if letters and hangul / letters > 0.3 else "en"
+    """'ko' when the text is mostly Hangul, else 'en' (the project's one rule:
+    :func:`personae.text.detect_language`)."""
+    return detect_language(" ".join(texts))
 
 
 _SYSTEM = {

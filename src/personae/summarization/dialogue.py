@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from personae.errors import InvalidInput
+from personae.text import detect_language
 
 _TAGGED = re.compile(r"^\s*(#[^#\n]{1,40}#)\s*[:：]\s*(.*)$")
 _NAMED = re.compile(r"^\s*([^\s:：#][^:：\n]{0,39}?)\s*[:：]\s*(.+)$")
@@ -44,10 +45,8 @@ class Dialogue:
 
 
 def text_language(text: str) -> str:
-    """'ko' when the letters are mostly Hangul, else 'en'."""
-    hangul = sum(1 for ch in text if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e")
-    letters = sum(1 for ch in text if ch.isalpha())
-    return "ko" if letters and hangul / letters > 0.3 else "en"
+    """'ko' when the letters are mostly Hangul, else 'en' (personae.text.detect_language)."""
+    return detect_language(text)
 
 
 def parse_dialogue(text: str) -> Dialogue:

@@ -1,0 +1,69 @@
+"""What the reply says about itself and who speaks: empty and cut-off replies, a placeholder
+where the user's name should be. The assistant and character-break phrase rules live in
+:mod:`personae.evaluation.breaks` (one copy, shared with the roleplay breaks task)."""
+
+from __future__ import annotations
+
+import re
+
+from personae.text import has_hangul
+
+_WORD = re.compile(r"[^\W_]")
+# A reply ends as a sentence ends: terminal punctuation, a closing quote, bracket or action
+# mark, or a tilde/music note as chat writers use them.
+_SENTENCE_END = re.compile(r"[.!?…。！？\"'”’)\]*~♪」』]\s*$")
+# A Korean sentence often ends on its verb ending with no full stop at all.
+_KO_FINAL = re.compile(r"(?:다|요|오|까|네|지|죠|소|라|야|게|군|구나|나|걸|세|자|어|아)\s*$")
+# Punctuation that only ever comes before more text.
+# (Only opening quotes that differ from closing ones: a straight '"' may close a quotation.)
+_DANGLING = re.compile(r"[,;:\-–—(\[“‘「『]\s*$")
+
+# "User", "{{user}}", "<USER>", "사용자님": the prompt's placeholder reached the reply. "User"
+# must be capitalised and not follow an article ("the user of this device" is English).
+_PLACEHOLDER = re.compile(
+    r"\{\{\s*user\s*\}\}|<user>"
+    r"|(?<![Tt]he )(?<![Aa] )(?<![Aa]ny )(?<![Ee]very )\bUser\b(?![- ]?(?:manual|name|guide|s\b))"
+    r"|(?<![가-힣])(?:사용자|유저)(?:님|씨)",
+    re.I,
+)
+_PLACEHOLDER_CASED = re.compile(r"\bUser\b")
+
+
+def is_empty(reply: str) -> bool:
+    """No letter or digit at all: nothing was said (blank, or only punctuation)."""
+    return _WORD.search(reply) is None
+
+
+def cut_off(reply: str, finish_reason: str | None) -> str | None:
+    """Why the reply looks cut off, or None.
+
+    Two signs, both precise: the model hit its token limit (``finish_reason == "length"``)
+    and the text does not end as a sentence ends; or the text ends on punctuation that only
+    ever comes before more words (a comma, a colon, an open quote or dash), whatever the
+    finish reason. A reply that stopped on a stop string at a sentence end is not cut off.
+    """
+    text = reply.rstrip()
+    if not text:
+        return None
+    if _DANGLING.search(text):
+        return f"ends with {text[-1]!r}: …{text[-40:]}"
+    if finish_reason == "length" and not _SENTENCE_END.search(text):
+        if has_hangul(text[-3:]) and _KO_FINAL.search(text):
+            return None
+        return f"token limit reached mid-sentence: …{text[-40:]}"
+    return None
+
+
+def user_placeholder(reply: str, user_name: str) -> str | None:
+    """The placeholder the reply calls the user by ("Holmes looks at User"), or None.
+
+    When the user really is called "User", that name is theirs and nothing is reported."""
+    if user_name.strip().casefold() == "user":
+        return None
+    for match in _PLACEHOLDER.finditer(reply):
+        word = match.group(0)
+        if word.casefold() == "user" and not _PLACEHOLDER_CASED.fullmatch(word):
+            continue  # "user" in lower case is an ordinary noun
+        start, end = max(0, match.start() - 30), min(len(reply), match.end() + 30)
+        return " ".join(reply[start:end].split())
+    return None

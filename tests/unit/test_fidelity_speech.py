@@ -1,0 +1,82 @@
+"""Assistant-speak rules (evaluation.breaks) and the fidelity speech checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from personae.evaluation.breaks import detect_assistant_speak
+from personae.evaluation.fidelity.speech import cut_off, is_empty, user_placeholder
+
+ASSISTANT = [
+    "How can I help you today?",
+    "What can I assist you with?",
+    "Is there anything else I can help you with?",
+    "I'm here to help, whatever you need.",
+    "Feel free to ask if you have more questions!",
+    "If you have any other questions, just say so.",
+    "I hope this helps.",
+    "I don't have personal experiences, but I can tell you about London.",
+    "I'm sorry, but I don't have any information about that.",
+    "무엇을 도와드릴까요?",
+    "안녕하세요! 도움이 필요하신가요?",
+    "궁금한 점이 있으시면 언제든지 물어보세요.",
+    "저는 개인적인 감정이 없어요.",
+    "죄송합니다만 그 일은 기억나지 않아요.",
+    "도움이 되었으면 좋겠어요.",
+]
+NOT_ASSISTANT = [
+    "Help? I can help you find the man who did this.",
+    "I helped him carry the trunk to the cab.",
+    "Feel free? I am never free, Watson, not while Moriarty lives.",
+    "I have no personal quarrel with the man.",
+    "소녀가 도와드릴 수 있는 일이라면 무엇이든 하겠사옵니다.",
+    "제가 도와드릴게요, 할머니.",
+    "죄송하지만 지금은 손님이 많아서요.",
+    "그 일은 기억나지 않소. 오래전 일이라.",
+    "다음에 또 고민되면 언제든 물어보세요.",  # a friend's offer
+]
+
+
+@pytest.mark.parametrize("text", ASSISTANT)
+def test_assistant_speak_positive(text: str) -> None:
+    hit = detect_assistant_speak(text)
+    assert hit is not None and hit.kind == "assistant_speak"
+
+
+@pytest.mark.parametrize("text", NOT_ASSISTANT)
+def test_assistant_speak_negative(text: str) -> None:
+    assert detect_assistant_speak(text) is None
+
+
+def test_empty() -> None:
+    assert is_empty("") and is_empty("  … !! ") and is_empty("**")
+    assert not is_empty("*nods*") and not is_empty("네")
+
+
+@pytest.mark.parametrize(
+    ("text", "finish", "cut"),
+    [
+        ("You have been in Afghanistan, I perceive, and the", "length", True),
+        ("You have been in Afghanistan.", "length", False),
+        ("*He lights his pipe*", "length", False),
+        ("“Quite so,” he said", "stop", False),  # a model may stop without a full stop
+        ("And then,", "stop", True),
+        ('*과장된 억양으로* "Oh my god, you guys!"', "stop", False),  # a closing straight quote
+        ("He said: “", "stop", True),
+        ("The answer is:", None, True),
+        ("소녀는 기다리옵니다", "length", False),
+        ("소녀는 서방님을 기다리", "length", True),
+        ("", "length", False),
+    ],
+)
+def test_cut_off(text: str, finish: str | None, cut: bool) -> None:
+    assert (cut_off(text, finish) is not None) is cut
+
+
+def test_user_placeholder() -> None:
+    assert user_placeholder("Holmes looks at User with interest.", "Watson")
+    assert user_placeholder("Good day, {{user}}.", "Watson")
+    assert user_placeholder("홍길동이 사용자님을 바라본다.", "민수")
+    assert user_placeholder("The user of this typewriter is left-handed.", "Watson") is None
+    assert user_placeholder("Read the User manual.", "Watson") is None
+    assert user_placeholder("Holmes looks at User.", "User") is None  # that is their name

@@ -42,6 +42,15 @@ from personae.evaluation.tasks.fidelity_transcripts import model_slug, transcrip
 from personae.runtime import tune_allocator
 
 OUT = RESULTS / "fidelity"
+ROOT = RESULTS.parents[1]
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it (results are committed)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def main() -> int:
@@ -94,6 +103,7 @@ def run() -> int:
                 "conversation": p.conversation.id,
                 "replies": len(p.records),
                 "wall_s": p.wall_s,
+                "model_s": p.model_s,
                 "cache_hits": p.hits,
                 "cache_misses": p.misses,
                 "ttft_ms": summary(ttft),
@@ -108,13 +118,22 @@ def run() -> int:
                 p.conversation.id,
                 str(len(p.records)),
                 f"{p.wall_s:.0f} s",
+                f"{p.model_s:.0f} s",
                 f"{p.hits}/{p.hits + p.misses}",
                 _median(ttft, "{:.0f} ms"),
                 _median(processed, "{:.0f}"),
             )
         )
     print(f"model {args.model}, ctx {args.ctx}, max_tokens {args.max_tokens}, wall {wall:.0f} s")
-    header = ("conversation", "replies", "wall", "cached", "TTFT p50", "warm prompt tok p50")
+    header = (
+        "conversation",
+        "replies",
+        "wall",
+        "model time",
+        "cached",
+        "TTFT p50",
+        "warm prompt tok p50",
+    )
     print(table(rows, header))
     jsonl, markdown = transcript_paths(args.out, args.model, args.label)
     name = jsonl.stem.removeprefix("transcripts_")
@@ -128,9 +147,10 @@ def run() -> int:
             "max_tokens": args.max_tokens,
             "params": default_params(args.max_tokens).model_dump(mode="json"),
             "wall_s": wall,
+            "model_s": sum(p.model_s for p in played),
             "replies": sum(len(p.records) for p in played),
             "conversations": per_conversation,
-            "transcripts": str(jsonl),
+            "transcripts": shown(jsonl),
             "scores": scored,
         },
     )
@@ -151,7 +171,7 @@ def _score(jsonl: Path, stem: Path) -> Any:
     except ImportError:
         print("(the fidelity scorer is not installed yet: transcripts only)", file=sys.stderr)
         return None
-    report = fidelity_report(score_rows(read_transcripts(jsonl)), source=str(jsonl))
+    report = fidelity_report(score_rows(read_transcripts(jsonl)), source=shown(jsonl))
     paths = report.write(stem)
     print(report.to_markdown(), file=sys.stderr)
     print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)

@@ -16,6 +16,8 @@ from personae.errors import BackendError
 from personae.evaluation.tasks.fidelity_play import (
     RECORD_KEYS,
     ReplayCache,
+    _reply_stats,
+    _Request,
     play_conversation,
     play_set,
 )
@@ -102,6 +104,7 @@ def test_a_rerun_is_answered_from_the_cache_with_the_first_runs_numbers(tmp_path
     second = play_conversation(SHERLOCK, again, make_bank=bank)
     assert inner.calls == [] and second.misses == 0 and second.hits == first.misses
     assert second.records == first.records
+    assert second.model_s == first.model_s > 0
 
 
 def test_an_interrupted_run_resumes_at_the_turn_it_stopped(tmp_path: Path) -> None:
@@ -158,6 +161,23 @@ def test_a_reply_cut_at_the_users_line_replays_cut_at_the_same_place(tmp_path: P
     inner, again = cached(tmp_path)
     assert play_conversation(SHERLOCK, again, make_bank=bank).records == first
     assert inner.calls == []
+
+
+def test_reply_cost_counts_every_try_and_is_unknown_when_a_try_had_no_usage() -> None:
+    def asked(text: str, usage: dict[str, int] | None) -> _Request:
+        return _Request(
+            "reply", False, {"text": text, "usage": usage, "ttft_ms": 5.0, "duration_ms": 40.0}
+        )
+
+    full = {"prompt_tokens": 900, "cached_tokens": 600}
+    retry = {"prompt_tokens": 900, "cached_tokens": 899}
+    assert _reply_stats([asked("Hello", full)]) == {"ttft_ms": 5.0, "prompt_tokens_processed": 300}
+    # An empty first try, then the retry: the user waited through both.
+    both = _reply_stats([asked("", full), asked("Hello", retry)])
+    assert both == {"ttft_ms": 45.0, "prompt_tokens_processed": 301}
+    # A first try cut at the user's line has no usage: its prefill is unknown, not zero.
+    cut = _reply_stats([asked("Ana:", None), asked("Hello", retry)])
+    assert cut == {"ttft_ms": 45.0, "prompt_tokens_processed": None}
 
 
 def test_a_role_template_conversation_plays_the_built_card(tmp_path: Path) -> None:

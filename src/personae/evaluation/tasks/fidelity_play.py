@@ -210,6 +210,9 @@ class PlayedConversation:
     conversation: Conversation
     records: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
+    # Seconds the model worked for this conversation, as recorded when each call was made: the
+    # same when the run is replayed from the cache (wall_s is this run's own time).
+    model_s: float = 0.0
     hits: int = 0
     misses: int = 0
     memory_errors: list[str] = field(default_factory=list)
@@ -236,7 +239,7 @@ def play_conversation(
 
     params = params or default_params()
     played = PlayedConversation(conversation)
-    hits, misses = backend.hits, backend.misses
+    hits, misses, mark = backend.hits, backend.misses, len(backend.log)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="personae-fidelity-") as tmp:
         db = Database(Path(tmp) / "fidelity.db")
@@ -295,6 +298,9 @@ def play_conversation(
             db.close()
     played.wall_s = time.perf_counter() - start
     played.hits, played.misses = backend.hits - hits, backend.misses - misses
+    played.model_s = (
+        sum(float(r.value.get("duration_ms") or 0.0) for r in backend.log[mark:]) / 1000
+    )
     return played
 
 
@@ -330,19 +336,21 @@ def _reply_stats(asked: Sequence[_Request]) -> dict[str, Any]:
 
     What the user sees comes from the last request: an earlier one is the agent's first try,
     whose text the reply filter dropped (empty, or the user's line), so the user waited through
-    all of it. Prompt tokens processed add up over the tries (a try cut short has no usage)."""
+    all of it. Prompt tokens processed add up over the tries; a try cut short reports no usage,
+    and then the count is unknown (None) rather than too small."""
     if not asked:
         return {"ttft_ms": None, "prompt_tokens_processed": None}
     waited = sum(float(r.value.get("duration_ms") or 0.0) for r in asked[:-1])
     first = asked[-1].value.get("ttft_ms")
-    processed = [
-        int(u["prompt_tokens"]) - int(u.get("cached_tokens") or 0)
-        for u in (r.value.get("usage") for r in asked)
-        if u and u.get("prompt_tokens")
-    ]
+    usages = [r.value.get("usage") for r in asked]
+    processed = None
+    if all(u and u.get("prompt_tokens") for u in usages):
+        processed = sum(
+            int(u["prompt_tokens"]) - int(u.get("cached_tokens") or 0) for u in usages if u
+        )
     return {
         "ttft_ms": None if first is None else waited + float(first),
-        "prompt_tokens_processed": sum(processed) if processed else None,
+        "prompt_tokens_processed": processed,
     }
 
 

@@ -30,7 +30,30 @@ def test_unknown_macros_are_left_alone() -> None:
 
 
 def test_korean_text_around_macros() -> None:
-    assert expand_macros("{{char}}는 {{user}}에게", char="춘향", user="몽룡") == "춘향는 몽룡에게"
+    # A particle glued to a macro agrees with the name's last syllable (춘향 has a final
+    # consonant: 은, not 는); one that does not vary (에게) is left alone.
+    assert expand_macros("{{char}}는 {{user}}에게", char="춘향", user="몽룡") == "춘향은 몽룡에게"
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ("당신", "당신과 나누는 대화, 당신과의 약속, 당신은 나그네, 당신을 본다, 당신이 온다."),
+        ("민수", "민수와 나누는 대화, 민수와의 약속, 민수는 나그네, 민수를 본다, 민수가 온다."),
+        ("Ana", "Ana와 나누는 대화, Ana와의 약속, Ana는 나그네, Ana를 본다, Ana가 온다."),
+    ],
+)
+def test_korean_particles_agree_with_the_name(user: str, expected: str) -> None:
+    text = (
+        "{{user}}와 나누는 대화, {{user}}와의 약속, {{user}}는 나그네, {{user}}를 본다, "
+        "{{user}}가 온다."
+    )
+    assert expand_macros(text, char="춘향", user=user) == expected
+
+
+def test_a_syllable_after_the_macro_that_is_not_a_particle_is_left_alone() -> None:
+    # "가게" (a shop) and the copula "이다" start a word; only a particle ending the word agrees.
+    assert expand_macros("{{user}}가게 {{user}}이다", char="a", user="민수") == "민수가게 민수이다"
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,8 @@ def test_card_new_from_role() -> None:
     new_id = run("card", "new", "--role", "retired Korean math teacher, ENFJ, Busan dialect").stdout
     shown = json.loads(run("card", "show", new_id.strip(), "--json").stdout)
     assert "demographic" in shown["data"]["tags"]
+    # A Busan-dialect speaker speaks Korean: greeting and examples in Korean (issue 14).
+    assert "ko" in shown["data"]["tags"] and "하던 일을 멈추고" in shown["data"]["first_mes"]
 
 
 @pytest.mark.parametrize(

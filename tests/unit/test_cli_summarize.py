@@ -128,3 +128,51 @@ def test_eval_dialogsum_bad_input(tmp_path: Path, extra: tuple[str, ...], needle
 def test_eval_dialogsum_missing_data(tmp_path: Path) -> None:
     result = run("eval", "dialogsum", "--data", str(tmp_path / "nope.jsonl"), "--baselines-only")
     assert "no such file" in one_line_error(result)
+
+
+def _stored_chat(*turns: tuple[str, str], character: str = "sherlock") -> int:
+    from personae.agent import Chat
+    from personae.cli.common import open_db
+    from personae.store import ChatRepository
+
+    db = open_db()
+    chat_id = Chat.create(db, character, user_name="Watson")
+    repo = ChatRepository(db)
+    for role, text in turns:
+        repo.add_message(chat_id, role, text)
+    return chat_id
+
+
+def test_a_stored_chat_is_summarized_without_its_greeting(personae_home: Path) -> None:
+    # Issue 14: the "summary" of a Sherlock chat was the greeting's stage direction.
+    chat_id = _stored_chat(
+        ("user", "I need your help with a stolen letter."),
+        ("assistant", "*Holmes steeples his fingers.* Tell me everything about the letter."),
+    )
+    CliBackend.script.append("Watson asks Holmes for help with a stolen letter.")
+    result = run("summarize", "--chat", str(chat_id), "--backend", "cli-scripted")
+    assert result.exit_code == 0, result.output
+    prompt = CliBackend.seen[-1][0][-1].content
+    assert "Watson: I need your help with a stolen letter." in prompt
+    assert "Holmes: Tell me everything about the letter." in prompt
+    assert "221B" not in prompt and "steeples" not in prompt  # greeting and stage direction
+
+
+def test_a_korean_chat_is_summarized_without_its_greeting(personae_home: Path) -> None:
+    chat_id = _stored_chat(
+        ("user", "탐관오리에게 땅을 빼앗겼소."),
+        ("assistant", "*길동이 칼자루를 쥔다.* 그 자의 이름을 대시오."),
+        character="hong-gildong",
+    )
+    CliBackend.script.append("나그네가 땅을 빼앗긴 일을 길동에게 털어놓는다.")
+    result = run("summarize", "--chat", str(chat_id), "--backend", "cli-scripted")
+    assert result.exit_code == 0, result.output
+    prompt = CliBackend.seen[-1][0][-1].content
+    assert "Watson: 탐관오리에게 땅을 빼앗겼소." in prompt and "그 자의 이름을 대시오." in prompt
+    assert "칼자루" not in prompt and "달빛" not in prompt
+
+
+def test_a_chat_with_only_its_greeting_has_nothing_to_summarize(personae_home: Path) -> None:
+    chat_id = _stored_chat()
+    err = one_line_error(run("summarize", "--chat", str(chat_id), "--backend", "cli-scripted"))
+    assert "nothing to summarize yet" in err and "send a message" in err

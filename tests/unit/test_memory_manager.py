@@ -242,3 +242,22 @@ def test_the_rolling_summary_is_redacted(db: Database) -> None:
     summary = chat.memory.bank.repo.summary(chat.id)  # type: ignore[union-attr]
     assert summary is not None and "@example.com" not in summary.text
     assert "[EMAIL]" in summary.text
+
+
+def test_the_greeting_is_folded_away_but_not_summarized(db: Database) -> None:
+    # Issue 14: a summary that retold the greeting's stage direction.
+    backend = ScriptedBackend(n_ctx=600)
+    chat = chat_with(db, backend)
+    for i in range(30):
+        backend.enqueue("word " * 15, f"Summary {i} of the talk.")
+        say(chat, f"Message {i}: " + "blah " * 15)
+        if chat.memory.summary_through():  # type: ignore[union-attr]
+            break
+    # The summarizer's request is the one whose last message quotes the chat as "Ana: …".
+    [summary_prompt] = [
+        messages[-1].content
+        for messages, _ in backend.calls
+        if "Ana: Message 0:" in messages[-1].content
+    ]
+    assert "Message 0:" in summary_prompt and "Afghanistan" not in summary_prompt
+    assert not any(m.role == "assistant" and "Afghanistan" in m.content for m in chat.history())

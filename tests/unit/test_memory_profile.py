@@ -519,7 +519,8 @@ def test_block_is_cut_to_the_budget_at_whole_lines() -> None:
     assert backend.count_tokens(cut) <= size - 1
     heading_and_one = backend.count_tokens("\n".join(full.splitlines()[:2]))
     assert profile_block(items, language="en", limit_tokens=heading_and_one - 1) == ""
-    default = profile_block(items, language="en", limit_tokens=30)
+    # The heading says whose facts these are (issue 14): ~20 tokens of the budget.
+    default = profile_block(items, language="en", limit_tokens=45)
     assert 1 < len(default.splitlines()) < len(full.splitlines())
     assert profile_block(items, language="en", limit_tokens=0) == ""
 

@@ -40,20 +40,76 @@ def assert_complete(character: Character) -> None:
 
 
 def test_english_role() -> None:
-    role = "retired Korean math teacher, ENFJ, Busan dialect"
+    role = "retired Korean math teacher, ENFJ"
     character = character_from_role(role)
     assert_complete(character)
     info = template(character)
     assert info["language"] == "en"
-    assert (info["mbti"], info["dialect"], info["age_group"]) == ("ENFJ", "gyeongsang", "senior")
+    assert (info["mbti"], info["dialect"], info["age_group"]) == ("ENFJ", None, "senior")
     assert info["retired"] is True
     assert info["occupation"] == "retired Korean math teacher"
     assert character.extensions["personae"]["role"] == role
     assert "-" in character.name  # a romanised Korean name for a Korean character
     assert "retired Korean math teacher" in character.description
     assert "I was a math teacher" in character.mes_example
+    assert character.tags == ["demographic", "en", "ENFJ"]
+
+
+HANGUL = re.compile(r"[가-힣]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def assert_korean_throughout(character: Character) -> None:
+    """Greeting and example dialogue in Korean: no English word but the card's macros."""
+    for text in (character.first_mes, character.mes_example, character.description):
+        bare = re.sub(r"\{\{(?:char|user)\}\}|<START>|[A-Z]{4}", "", text)
+        assert HANGUL.search(bare) and not LATIN_WORD.search(bare), text
+
+
+@pytest.mark.parametrize(
+    ("role", "occupation"),
+    [
+        # Issue 14: this role got an English card, and Korean questions got English replies.
+        ("retired Korean math teacher, ENFJ, Busan dialect", "은퇴한 수학 교사"),
+        ("retired math teacher who speaks Korean", "은퇴한 수학 교사"),
+        ("fisherman from Busan, Jeolla dialect", "부산 출신의 어부"),
+        ("fisherman with a thick Jeolla accent", "어부"),
+        # A Korean-written role whose one segment names both the speech and the person: the
+        # person was dropped with the dialect words ("동네 주민").
+        ("부산 사투리 쓰는 은퇴한 수학 선생님, ENFJ", "은퇴한 수학 선생님"),
+    ],
+)
+def test_a_korean_role_gets_a_korean_card(role: str, occupation: str) -> None:
+    character = character_from_role(role)
+    assert_complete(character)
+    assert template(character)["language"] == "ko"
+    assert template(character)["occupation"] == occupation
+    assert HANGUL.search(character.name)
+    assert_korean_throughout(character)
+
+
+@pytest.mark.parametrize(
+    "role", ["Korean math teacher", "Busan fisherman", "Victorian governess", "librarian, INTP"]
+)
+def test_an_english_role_stays_english(role: str) -> None:
+    # A Korean place or nationality alone does not ask for Korean speech.
+    character = character_from_role(role)
+    assert template(character)["language"] == "en"
+    for text in (character.first_mes, character.mes_example):
+        assert not HANGUL.search(text), text
+
+
+def test_an_occupation_the_glossary_lacks_stays_as_written() -> None:
+    character = character_from_role("astronaut, Jeju dialect")
+    assert template(character)["language"] == "ko"
+    assert "astronaut" in character.description  # not dropped, not guessed
+    assert HANGUL.search(character.first_mes)
+
+
+def test_the_english_card_of_a_dialect_speaker_is_still_there_when_asked_for() -> None:
+    character = character_from_role("retired Korean math teacher, Busan dialect", language="en")
+    assert template(character)["language"] == "en"
     assert "아이가" in character.system_prompt
-    assert character.tags == ["demographic", "en", "ENFJ", "gyeongsang"]
 
 
 def test_korean_joseon_role() -> None:

@@ -8,11 +8,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn
+from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.tokens import CachedCounter, token_counter
 from personae.backends.base import Backend, GenerationParams, Usage, collect
 from personae.characters import Character
+from personae.characters.user_names import resolve_user_name
 
 DEFAULT_CTX = 4096
 
@@ -128,13 +129,25 @@ class Agent:
     ) -> None:
         self.character = character
         self.backend = backend
-        self.user_name = user_name
+        # "User" (or no name) is a placeholder: the character says "you" instead.
+        self.user_name = resolve_user_name(user_name, language=card_language(character))
         self.params = params or GenerationParams()
         self.count_tokens = CachedCounter(token_counter(backend))
         ctx = n_ctx or getattr(backend, "n_ctx", None) or DEFAULT_CTX
         self.builder = PromptBuilder(
-            character, user_name=user_name, count_tokens=self.count_tokens, n_ctx=int(ctx)
+            character, user_name=self.user_name, count_tokens=self.count_tokens, n_ctx=int(ctx)
         )
+
+    def set_user_name(self, user_name: str | None, *, profile_name: str | None = None) -> str:
+        """Call the user ``user_name`` (else ``profile_name``, else a neutral "you") from the
+        next prompt on; returns the name used. The system message changes only if it does."""
+        resolved = resolve_user_name(
+            user_name, language=self.builder.language, profile_name=profile_name
+        )
+        if resolved != self.user_name:
+            self.user_name = resolved
+            self.builder.set_user_name(resolved)
+        return resolved
 
     def prompt(
         self,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from personae.agent.agent import Agent, ReplyStream
-from personae.agent.prompt import PromptMemory, Turn
+from personae.agent.prompt import PromptMemory, Turn, card_language
 from personae.backends.base import Backend, GenerationParams
-from personae.characters import expand_macros
+from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
 from personae.store import (
     CharacterRepository,
@@ -98,7 +98,7 @@ class Chat:
             bank,
             chat_id=self.info.id,
             user_id=self.info.user_id,
-            user_name=self.info.user_name,
+            user_name=self.agent.builder.prompt_user,
             character_id=self.stored.id,
             character=self.stored.character,
             language=self.agent.builder.language,
@@ -110,6 +110,17 @@ class Chat:
             from personae.memory.lines import sync_card_lines
 
             sync_card_lines(bank, self.stored.id, self.stored.character)
+        self._sync_user_name()
+
+    def _sync_user_name(self) -> None:
+        """Call the user by the name the profile learned when the chat was given none."""
+        if self.memory is None:
+            return
+        self.agent.set_user_name(self.info.user_name, profile_name=self.memory.profile_name())
+        # Memory's notes are instructions: a neutral name reads "the user" there, not "you";
+        # the character's own lines it recalls say the name as the character would.
+        self.memory.user_name = self.agent.builder.prompt_user
+        self.memory.addressed_as = self.agent.user_name
 
     @classmethod
     def start(
@@ -128,8 +139,20 @@ class Chat:
     ) -> Chat:
         """A new chat; the character's greeting (``greeting`` picks among the alternates,
         ``None`` for a random one) is its first message."""
+        known = None
+        if memory is not None:
+            from personae.memory.profile import profile_name
+
+            known = profile_name(
+                memory.items(user_id=user_id, character_id=character_id, kinds=["fact"])
+            )
         chat_id = cls.create(
-            db, character_id, user_name=user_name, user_id=user_id, greeting=greeting
+            db,
+            character_id,
+            user_name=user_name,
+            user_id=user_id,
+            greeting=greeting,
+            profile_name=known,
         )
         return cls(
             db,
@@ -150,9 +173,11 @@ class Chat:
         user_id: str = "local",
         greeting: int | None = 0,
         title: str = "",
+        profile_name: str | None = None,
     ) -> int:
         """Store a new chat, its greeting first, and return its id; no backend is needed (the
-        server makes chats this way, and opens them when a reply is asked for)."""
+        server makes chats this way, and opens them when a reply is asked for). With no
+        ``user_name`` (or "User"), the greeting calls the user ``profile_name`` or "you"."""
         stored = CharacterRepository(db).get(character_id)
         repo = ChatRepository(db)
         greetings = [g for g in stored.character.greetings() if g.strip()]
@@ -167,7 +192,15 @@ class Chat:
                     f"{stored.character.name} has {len(greetings)} greeting(s); "
                     f"--greeting must be 0..{len(greetings) - 1}"
                 )
-            text = expand_macros(text, char=stored.character.name, user=user_name).strip()
+            said = resolve_user_name(
+                user_name, language=card_language(stored.character), profile_name=profile_name
+            )
+            text = as_spoken(
+                text,
+                char=stored.character.name,
+                user=said,
+                language=card_language(stored.character),
+            ).strip()
         chat_id = repo.create(stored.id, user_name=user_name, user_id=user_id, title=title)
         if text is not None:
             repo.add_message(chat_id, "assistant", text)
@@ -360,7 +393,9 @@ class Chat:
         self.last_reply = Reply(reply_id, text, False, reason, None, None)
 
     def _speaker(self, role: str) -> str:
-        return self.info.user_name if role == "user" else self.character_name
+        if role != "user":
+            return self.character_name
+        return speaker_label(self.agent.user_name, language=self.agent.builder.language)
 
     def learn(self, message_id: int | None, text: str) -> None:
         """Memory's after-turn work for the user's message ``text``.
@@ -372,11 +407,12 @@ class Chat:
             return
         from personae.memory.rolling import Message as Folded
 
+        conversation = self._conversation()
+        first_user = next((i for i, m in enumerate(conversation) if m.role == "user"), 0)
         pending = [
-            Folded(
-                m.id, self.info.user_name if m.role == "user" else self.character_name, m.content
-            )
-            for m in self._conversation()
+            # What the character said before the user's first message is the greeting.
+            Folded(m.id, self._speaker(m.role), m.content, setting=i < first_user)
+            for i, m in enumerate(conversation)
         ]
         room = self.agent.builder.history_room(self.agent.params.max_tokens, reserve=MEMORY_RESERVE)
         try:
@@ -386,6 +422,8 @@ class Chat:
             self.memory_error = None
         except PersonaeError as exc:
             self.memory_error = str(exc)
+        if self.last_learned is not None and self.last_learned.facts:
+            self._sync_user_name()  # "my name is Ana": the next reply says Ana
 
 
 def _latest_text(history: list[Turn]) -> str:

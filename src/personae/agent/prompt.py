@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from personae.agent.tokens import CountTokens
 from personae.backends.base import Message, Role
 from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
+from personae.characters.user_names import as_spoken, in_prompt_text, third_person_text
 from personae.errors import ContextOverflow
 from personae.text import detect_language
 
@@ -121,7 +122,6 @@ class PromptBuilder:
         language: str | None = None,
     ) -> None:
         self.character = character
-        self.user_name = user_name
         self.count = count_tokens
         self.n_ctx = n_ctx
         self.language = language or card_language(character)
@@ -129,19 +129,33 @@ class PromptBuilder:
         book = character.character_book
         entries = book.entries if book else []
         self._constant = [e for e in entries if e.enabled and e.constant]
-        self._examples = [self._expand(block) for block in character.example_blocks()]
+        self.set_user_name(user_name)
 
-    def _expand(self, text: str) -> str:
-        return expand_macros(text, char=self.character.name, user=self.user_name).strip()
+    def set_user_name(self, user_name: str) -> None:
+        """Use ``user_name`` for ``{{user}}`` from now on (the user told memory their name)."""
+        self.user_name = user_name
+        # A neutral name is "you" only where the character speaks (the examples); the
+        # instructions and the card's description call the user "the user" (characters.user_names).
+        self.prompt_user = in_prompt_text(user_name, language=self.language)
+        name = self.character.name
+        self._examples = [
+            as_spoken(b, char=name, user=user_name, language=self.language).strip()
+            for b in self.character.example_blocks()
+        ]
+
+    def _expand(self, text: str, *, original: str | None = None) -> str:
+        """``text`` as the instructions and card fields say it (see :meth:`set_user_name`)."""
+        if self.prompt_user != self.user_name:
+            text = third_person_text(text, language=self.language)
+        extra = {} if original is None else {"original": original}
+        return expand_macros(text, char=self.character.name, user=self.prompt_user, **extra).strip()
 
     def system_text(self, examples: int | None = None) -> str:
         """The stable system message, with the first ``examples`` example chats (all if None)."""
         card = self.character
         default = self._expand(DEFAULT_SYSTEM_PROMPT[self.language])
         if card.system_prompt.strip():
-            head = expand_macros(
-                card.system_prompt, char=card.name, user=self.user_name, original=default
-            ).strip()
+            head = self._expand(card.system_prompt, original=default)
         else:
             head = default
         parts = [head]
@@ -202,9 +216,7 @@ class PromptBuilder:
             summary = f"{self._labels['summary']}\n{memory.summary.strip()}"
         post = ""
         if card.post_history_instructions.strip():
-            post = expand_macros(
-                card.post_history_instructions, char=card.name, user=self.user_name, original=""
-            ).strip()
+            post = self._expand(card.post_history_instructions, original="")
         fixed = (self._cost(lore_text) if lore_text else 0) + (self._cost(post) if post else 0)
         fixed += self._cost(summary) if summary else 0
         costs = [self._cost(t.content) for t in history]

@@ -8,16 +8,28 @@ produce, and a leading "Name:" the model puts before the character's own words.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+from personae.characters.user_names import (
+    PLACEHOLDER_USER_NAME,
+    SPEAKER_LABELS,
+    is_neutral,
+    is_placeholder,
+)
+
 _SEPARATORS = (":", "：")
-_GENERIC_USER_NAMES = ("user", "{{user}}", "<user>")
+# "사용자:" labels the user's lines in a Korean card's examples when the user has no name.
+_GENERIC_USER_NAMES = ("user", "{{user}}", "<user>", *SPEAKER_LABELS.values())
 START = "<START>"
+# The placeholder as a word of its own ("looks at User", "User's"), not "Username" or "user".
+_PLACEHOLDER_WORD = re.compile(rf"(?<![\w@#/]){PLACEHOLDER_USER_NAME}(?!\w)")
+_PLACEHOLDER_TAIL = re.compile(r"(?<![\w@#/])U(?:s(?:e(?:r)?)?)?$")
 
 
 def stop_strings(user_name: str) -> tuple[str, ...]:
     """Stop sequences for a chat with ``user_name`` (sent to the backend)."""
-    names = dict.fromkeys([user_name, user_name.title(), "User", "{{user}}"])
+    names = dict.fromkeys([user_name, user_name.title(), *SPEAKER_LABELS.values(), "{{user}}"])
     stops = [f"\n{name}{sep}" for name in names if name for sep in _SEPARATORS]
     # "<START>" separates example chats. Only one after a line break ends the reply; one the
     # model opens with (small models copy the examples' layout) is dropped by ReplyFilter.
@@ -37,6 +49,10 @@ class ReplyFilter:
     ``continues``: the text of the message this reply continues. The reply then starts inside
     that message's last line, where no "Name:" can begin (unless it ended with a line break),
     and keeps its leading space or line break: it is glued straight onto that text.
+
+    When ``user_name`` is a real name (not a placeholder, not the neutral "you"), the word
+    "User" in the reply becomes that name: the model copied the placeholder from somewhere (an
+    old chat's greeting, a card), and the user should not be called "User".
     """
 
     def __init__(
@@ -53,6 +69,12 @@ class ReplyFilter:
         self._continuing = continues is not None
         self._checking = continues is None or continues.endswith("\n")
         self._spaces = ""
+        self._rename = (
+            user_name.strip()
+            if not is_placeholder(user_name) and not is_neutral(user_name)
+            else None
+        )
+        self._held = ""  # the end of the shown text that may still become "User"
         self.text = ""
         self.stopped = False
 
@@ -64,7 +86,11 @@ class ReplyFilter:
 
     def finish(self) -> str:
         """Flush what is held back at the end of the stream; trailing space is dropped."""
-        tail = "" if self.stopped else self._drain(final=True)
+        if self.stopped:
+            tail = self._renamed("", final=True)
+            self.text += tail
+        else:
+            tail = self._drain(final=True)
         clean = self.text.rstrip()
         cut = len(self.text) - len(clean)
         self.text = clean
@@ -111,8 +137,25 @@ class ReplyFilter:
             body = text if final else text.rstrip()
             self._spaces = text[len(body) :]
             text = body
+        text = self._renamed(text, final=final)
         self.text += text
         return text
+
+    def _renamed(self, text: str, *, final: bool) -> str:
+        """``text`` with the placeholder word replaced by the user's name; a last word that
+        may still grow into it ("Us") waits for the next piece."""
+        if self._rename is None:
+            return text
+        # The last character already shown decides whether "User" starts a word.
+        shown = self.text[-1:]
+        text = shown + self._held + text
+        self._held = ""
+        if not final and (tail := _PLACEHOLDER_TAIL.search(text, len(shown))):
+            self._held = text[tail.start() :]
+            text = text[: tail.start()]
+        name, start = self._rename, len(shown)
+        renamed = _PLACEHOLDER_WORD.sub(lambda m: name if m.start() >= start else m[0], text)
+        return renamed[start:]
 
     def _classify(self, body: str) -> tuple[str, int]:
         if not body:

@@ -12,6 +12,15 @@ _SPLIT = re.compile(r"[,;|/·，、]+")
 _DIALECT_MARK = re.compile(
     r"dialect|accent|사투리|방언|말씨|말투|억양|서울말|표준어|standard korean", re.IGNORECASE
 )
+# The words that name the speech, taken out of a segment so the rest can still say who the
+# persona is: "부산 사투리 쓰는 은퇴한 수학 선생님" is a retired math teacher.
+_DIALECT_PHRASE = re.compile(
+    r"(?:\S+\s+)?(?:사투리|방언|말씨|말투|억양)(?:를|을|로)?(?:\s*(?:쓰는|하는|쓰고|쓰며|써요))?"
+    r"|서울말(?:을|로)?(?:\s*(?:쓰는|하는))?|표준어(?:를|로)?(?:\s*(?:쓰는|하는))?"
+    r"|(?:(?:with|speaking|speaks|in)\s+)?(?:an?\s+)?(?:(?:thick|strong|heavy|broad)\s+)?"
+    r"(?:[\w-]+\s+)?(?:dialect|accent)|(?:speaking\s+)?standard korean",
+    re.IGNORECASE,
+)
 _FILLER = re.compile(r"\b(?:mbti|type|personality)\b|유형|성격", re.IGNORECASE)
 # (key, pattern, English label, Korean label, register)
 _ERAS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -93,6 +102,7 @@ class RoleParts:
     extras: list[str] = field(default_factory=list)
     mbti: str | None = None
     dialect: str | None = None
+    dialect_named: bool = False  # said as speech ("Busan dialect"), not implied by a place
     era: Era | None = None
     age_group: str | None = None
     age: int | None = None
@@ -160,7 +170,10 @@ def parse_role(text: str) -> RoleParts:
                 parts.dialect = dialect or (
                     "seoul" if re.search("서울말|표준|standard", segment, re.IGNORECASE) else None
                 )
-            continue
+                parts.dialect_named = parts.dialect is not None
+            segment = " ".join(_DIALECT_PHRASE.sub(" ", segment).split())
+            if not re.search(r"\w", segment):
+                continue
         if dialect and inferred is None:
             inferred = dialect  # "Busan fisherman": the place implies the speech
         _, era_text = find_era(segment)

@@ -4,7 +4,9 @@
 type, a Korean dialect, an era, age and gender hints, treats the rest as the occupation, and
 writes a card from templates: description, personality, scenario, greeting, two example chats
 and a system prompt with concrete speech-style rules. The card language follows the role
-(Hangul → Korean) unless given. Everything is deterministic: the same role gives the same card.
+(Hangul, a Korean dialect named as the speech, or "speaks Korean" → Korean) unless given, and
+the greeting and example dialogue are written in it. Everything is deterministic: the same role
+gives the same card.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal
 
 from personae.characters._dialects import DIALECTS, EN_HELLO, EN_LINES, USER_LINES, Dialect
 from personae.characters._mbti import MBTI
+from personae.characters._occupations import korean_occupation
 from personae.characters._role_parse import KOREAN_HINT, RoleParts, find_era, parse_role
 from personae.characters.card import Character
 from personae.errors import InvalidInput
@@ -119,6 +122,22 @@ def _name(parts: RoleParts, language: Language) -> str:
     return _pick(options, parts.text)
 
 
+# "speaks Korean", "Korean-speaking", "in Korean": the language is asked for in so many words.
+_SPEAKS_KOREAN = re.compile(
+    r"\b(?:speaks?|speaking|talks?|in)\s+(?:only\s+)?korean\b|\bkorean[- ]speaking\b", re.I
+)
+
+
+def _role_language(text: str, parts: RoleParts) -> Language:
+    """The card's language when none is given: Korean for a role written in Hangul, one that
+    names a Korean dialect as the persona's speech ("…, Busan dialect": that speech exists only
+    in Korean) or says the persona speaks Korean; else English. A Korean place or nationality
+    alone ("Korean math teacher", "Busan fisherman") does not choose the language."""
+    if has_hangul(text) or _SPEAKS_KOREAN.search(text):
+        return "ko"
+    return "ko" if parts.dialect_named else "en"
+
+
 def _core_occupation(parts: RoleParts, language: Language) -> str:
     phrase = parts.occupation
     if language == "en":
@@ -176,7 +195,11 @@ def character_from_role(
     """
     text = _check(role, language, name)
     parts = parse_role(text)
-    lang: Language = language or ("ko" if has_hangul(text) else "en")
+    lang: Language = language or _role_language(text, parts)
+    if lang == "ko" and parts.occupation and not has_hangul(parts.occupation):
+        # An English role made into a Korean card: say the occupation in Korean, where the
+        # glossary can ("math teacher이다" would be code-switching the character copies).
+        parts.occupation = korean_occupation(parts.occupation) or parts.occupation
     char_name = name.strip() if name else _name(parts, lang)
     register = parts.era.register if parts.era else "modern"
     dialect = DIALECTS[parts.dialect] if parts.dialect else None

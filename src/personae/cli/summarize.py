@@ -24,7 +24,7 @@ from personae.summarization import (
     Dialogue,
     Summarizer,
     SummaryConfig,
-    dialogue_from_messages,
+    chat_dialogue,
     parse_dialogue,
 )
 
@@ -39,8 +39,8 @@ def _chat_dialogue(chat_id: int) -> Dialogue:
     info = chats.get(chat_id)
     name = CharacterRepository(db).get(info.character_id).character.name
     messages = chats.messages(chat_id)
-    return dialogue_from_messages(
-        [(name if m.role == "assistant" else info.user_name, m.content) for m in messages]
+    return chat_dialogue(
+        [(m.role, m.content) for m in messages], character=name, user=info.user_name
     )
 
 

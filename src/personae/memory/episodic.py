@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from personae.backends.base import Backend, GenerationParams, Message, collect
 from personae.errors import InvalidInput
 from personae.memory.bank import Recalled
+from personae.memory.profile_rules_base import _set
 
 # A sentence ends at . ! ? followed by a space or the end; one inside a word ("example.com",
 # "3.5", "192.168.0.1") does not end it.
@@ -46,7 +47,7 @@ _DISCLOSURE = re.compile(
     r"promoted|graduated|moving|plan|planning|appointment|tomorrow|next)\b|"
     r"이름|생일|태어|살아|살고|이사|일해|직장|회사|여동생|남동생|언니|누나|오빠|형|엄마|아빠|"
     r"남편|아내|친구|강아지|고양이|알레르기|무서|좋아|싫어|결혼|약혼|이혼|돌아가|임신|해고|"
-    r"승진|졸업|계획|예약|약속|내일|다음",
+    r"승진|졸업|계획|예약|약속|내일|다음|어머니|아버지|동생|부모|할머니|할아버지|아들",
     re.IGNORECASE,
 )
 _LIFE_EVENT = re.compile(
@@ -66,12 +67,76 @@ MAX_SENTENCES = 3
 MAX_CHARS = 240
 
 
+# -- lines that say nothing about the user ------------------------------------------------------
+# "Look at me closely, Holmes." was kept as an episode: "me" is first person and "Holmes" a name,
+# yet it tells nothing about the user. A name the user calls the character by (a vocative) is not
+# a name the user mentions, and an imperative, a greeting or an "ok" is not a disclosure.
+_TITLE = r"(?:(?i:mr|mrs|ms|miss|dr|sir|madam|my dear|dear)\.?\s+)?"
+_CALLED = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?"  # Holmes, Mr. Holmes, Miss Bennet
+_VOCATIVE = re.compile(
+    rf"^{_TITLE}{_CALLED}\s*,\s*|,\s*{_TITLE}{_CALLED}(?=\s*[.!?？！]*$)"
+    r"|(?:^|[,\s]\s*)[가-힣]{1,5}\s?(?:님|씨|나리|도령|선생님|아씨|대감)(?=\s*[,.!?？！~]|$)"
+)
+_ACK_WORDS = _set(
+    "ok okay k sure yes yeah yep no nope fine alright right hmm hm oh ah aha hello hi hey thanks "
+    "thank you goodbye bye good morning evening night afternoon see later indeed very well great "
+    "cool nice i understood got it of course please go on continue then so mm much "
+    "네 예 응 어 아 음 흠 아하 그래 그래요 그렇군요 그렇군 그렇네요 알겠어요 알겠습니다 알았어 "
+    "알았어요 좋아요 좋아 좋습니다 고마워요 고마워 고맙습니다 감사합니다 감사해요 안녕하세요 안녕 "
+    "반가워요 반갑습니다 반가워 맞아요 맞아 맞습니다 오케이 계속하세요 계속 말씀하세요 "
+    "그렇구나 알겠소 그러게요 그럼요 물론이죠 물론"
+)
+_IMPERATIVE = re.compile(
+    r"^(?:(?:please|now|so|oh|well|come on|just|do)\s*,?\s+)*(?:look|tell|show|give|come|sit|"
+    r"listen|wait|stop|go|help|let|let's|take|say|try|watch|follow|answer|explain|describe|read|"
+    r"guess|leave|stay|hold|bring|keep|forget|remember|think|get|see|hear|meet|speak|talk|"
+    r"continue|proceed|observe|deduce|pay|consider|imagine|hurry|calm|relax|smile|dance|sing|"
+    r"run|walk|turn|open|close|stand|be|don't|do not)\b",
+    re.I,
+)
+_KO_IMPERATIVE = re.compile(
+    r"(?:세요|십시오|시오|주세요|줘요?|봐요?|보게|하게|하라|해라|거라|너라|렴|자)[.!~\s]*$"
+)
+# The user as the subject or owner of something: "I …", "my bees", "저는 …".
+_SELF = re.compile(
+    r"\b(?:i|i'm|i've|i'd|i'll|my|mine|we|our|ours)\b|(?:^|\s)(?:저는|제가|저도|나는|내가|난|전|"
+    r"저희|우리)(?:\s|$)",
+    re.I,
+)
+_SELF_IN_QUESTION = re.compile(
+    r"\b(?:my|mine|our|i'm|i am|i was|i've been|i keep|i live|i work)\b|(?:^|\s)(?:저는|제가|"
+    r"저희|제)(?:\s|$)",
+    re.I,
+)
+
+
+def says_nothing_about_the_user(sentence: str) -> bool:
+    """True for a line with no fact about the user in it: a greeting or an "ok", an
+    imperative to the character ("Look at me closely, Holmes."), a question to the character
+    with no self-disclosure. A question or order that also discloses ("Do you think my bees
+    will survive?", "Listen, my sister is ill.") is not such a line."""
+    bare = _VOCATIVE.sub(" ", sentence).strip(" ,.!?~…？！")
+    if not bare:
+        return True
+    words = re.findall(r"[\w'가-힣]+", bare.lower())
+    if all(w in _ACK_WORDS for w in words):
+        return True
+    if _DISCLOSURE.search(bare):
+        return False
+    if sentence.rstrip().endswith(("?", "？")):
+        return not _SELF_IN_QUESTION.search(bare)
+    if _IMPERATIVE.match(bare) or (_HANGUL.search(bare) and _KO_IMPERATIVE.search(bare)):
+        return not _SELF.search(bare)
+    return False
+
+
 def _about_the_user(sentence: str) -> bool:
     if len(sentence.split()) < 3 and len(sentence) < 8:
         return False
-    if sentence.endswith(("?", "？")) and not _DISCLOSURE.search(sentence):
+    if says_nothing_about_the_user(sentence):
         return False
-    if _FIRST_PERSON.search(sentence) or _PROPER.search(sentence):
+    bare = _VOCATIVE.sub(" ", sentence)  # "…, Holmes." names the character, not the user
+    if _FIRST_PERSON.search(sentence) or _PROPER.search(bare):
         return True
     # Korean drops the pronoun ("통영 출신이라…" is about the speaker), so a Korean statement of
     # three words or more, or one that discloses something, counts.

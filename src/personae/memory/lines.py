@@ -289,9 +289,17 @@ def line_drafts(character_id: str, lines: Sequence[ScriptLine], *, source: str) 
     ]
 
 
+# Card lines are shared by every user of the character, so ``{{user}}`` stays a macro in them and
+# each chat says it with its own name (issue 14: "Your tan, User." came back in recalled lines).
+# The tag in the digest makes lines indexed before, with "User" written in, stale: re-indexed.
+USER_MACRO = "{{user}}"
+_INDEX_VERSION = "user-macro\n"
+
+
 def card_source(character: Character) -> str:
     """The source that marks lines indexed from this version of the card's examples."""
-    digest = hashlib.sha256(character.mes_example.encode("utf-8")).hexdigest()
+    keyed = _INDEX_VERSION + character.mes_example
+    digest = hashlib.sha256(keyed.encode("utf-8")).hexdigest()
     return f"card:{digest[:12]}"
 
 
@@ -332,7 +340,7 @@ def sync_card_lines(bank: MemoryBank, character_id: str, character: Character) -
     stale = [item.id for item in existing if item.source.startswith("card:")]
     if stale:
         bank.forget(stale)
-    drafts = line_drafts(character_id, lines_for(character), source=source)
+    drafts = line_drafts(character_id, lines_for(character, user=USER_MACRO), source=source)
     # Repeats within the card are dropped; a line also imported from a script stays, so the
     # card's lines are complete whatever else the character has.
     return _store(bank, _fresh(bank, drafts, set()), None)

@@ -24,6 +24,7 @@ from typing import Literal
 from personae.agent.prompt import PromptMemory
 from personae.backends.base import Backend
 from personae.characters import Character, expand_macros
+from personae.characters.user_names import as_spoken
 from personae.errors import InvalidInput
 from personae.memory.bank import Draft, MemoryBank, Recalled
 from personae.memory.episodic import (
@@ -64,16 +65,24 @@ def query_text(user_text: str, words: int = QUERY_WORDS) -> str:
 
 RECALL_KINDS = ("episode", "reflection", "note")
 
+# What the user said before is quoted under a heading that says whose words they are: listed as
+# bare first-person lines ("- I keep bees in Sussex."), a small model took them for its own.
 _LABELS = {
     "en": {
-        "memories": "[Things {{char}} remembers from earlier conversations with {{user}}]",
+        "memories": "[{{user}}'s own words from earlier chats (about {{user}}, not you)]",
         "lines": "[Things {{char}} has said before, to show {{char}}'s voice; do not repeat them]",
     },
     "ko": {
-        "memories": "[{{char}}가 {{user}}와의 예전 대화에서 기억하는 것]",
+        "memories": "[예전 대화에서 {{user}}(대화 상대, 당신이 아님)에게서 들은 말]",
         "lines": "[{{char}}의 말투를 보여 주는 예전 대사 (그대로 반복하지 말 것)]",
     },
 }
+
+
+def _recalled_line(ranked: Ranked) -> str:
+    """One recalled memory: the user's own words quoted; a reflection or note as it is."""
+    item = ranked.recalled.item
+    return f'- "{item.text}"' if item.kind == "episode" else f"- {item.text}"
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,9 @@ class ChatMemory:
         self.chat_id = chat_id
         self.user_id = user_id
         self.user_name = user_name
+        # How the character says the user's name in its own recalled lines ("you" where the
+        # notes say "the user"); the chat sets it with the name it resolved.
+        self.addressed_as = user_name
         self.character_id = character_id
         self.character = character
         self.language = "ko" if language == "ko" else "en"
@@ -266,13 +278,33 @@ class ChatMemory:
             )
         )
 
+    def _spoken(self, line: str) -> str:
+        """A recalled line of the character's (indexed with ``{{user}}`` kept, see
+        :func:`~personae.memory.lines.sync_card_lines`) with this chat's name for the user."""
+        return as_spoken(
+            line, char=self.character.name, user=self.addressed_as, language=self.language
+        )
+
+    def profile_name(self) -> str | None:
+        """The user's name from the profile ("my name is Ana"), if it is on and knows one."""
+        if not self.settings.profile:
+            return None
+        from personae.memory.profile import profile_name
+
+        facts = self.bank.items(
+            user_id=self.user_id, character_id=self.character_id, kinds=["fact"]
+        )
+        if self._fact_scope is not None:
+            facts = [f for f in facts if f.character_id == self.character_id]
+        return profile_name(facts)
+
     def _recall_text(self, profile: str, ranked: list[Ranked], lines: list[Recalled]) -> str:
         labels = _LABELS[self.language]
         budget = self.settings.recall_tokens - (self.count(profile) if profile else 0)
         parts = [profile] if profile else []
         for heading, texts, joiner in (
-            (labels["memories"], [f"- {r.recalled.item.text}" for r in ranked], "\n"),
-            (labels["lines"], [r.item.text for r in lines], "\n\n"),
+            (labels["memories"], [_recalled_line(r) for r in ranked], "\n"),
+            (labels["lines"], [self._spoken(r.item.text) for r in lines], "\n\n"),
         ):
             head = self._expand(heading)
             kept: list[str] = []

@@ -39,9 +39,11 @@ IMPORTANCE: dict[str, float] = {
     **dict.fromkeys(("job", "lives_in", "family", "pet", "partner"), 7.0),
     **dict.fromkeys(("age", "birthday", "hometown", "workplace", "school"), 6.0),
 }
+# The facts are the user's, and the model is addressed as "you" (당신) by the system prompt: the
+# heading says whose they are, or a small model says "I keep bees" as its own (issue 14).
 HEADINGS = {
-    "en": "What {{char}} knows about {{user}}:",
-    "ko": "{{char}}가 {{user}}에 대해 아는 것:",
+    "en": "What you know about {{user}} (the person you talk to, not you):",
+    "ko": "{{user}}(대화 상대, 당신이 아님)에 대해 아는 것:",
 }
 
 # label: (English sentence, Korean heading). Kin labels and a few values have other shapes.
@@ -464,3 +466,12 @@ def profile_block(
             break
         block.append(line)
     return "\n".join(block) if len(block) > 1 else ""
+
+
+def profile_name(items: Sequence[FactItem]) -> str | None:
+    """The user's name as the profile knows it (the newest ``name`` fact), else None."""
+    names = [i for i in items if i.label == "name" and getattr(i, "kind", "fact") == "fact"]
+    if not names:
+        return None
+    newest = max(names, key=lambda i: (getattr(i, "created_at", 0.0), i.id))
+    return fact_value(newest).strip() or None

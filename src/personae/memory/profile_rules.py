@@ -62,11 +62,14 @@ def find(text: str, language: str | None) -> list[tuple[str, str, str]]:
     both rule sets: each matches only its own script."""
     out: list[tuple[str, str, str]] = []
     mentioned: list[str] = []  # relatives and pets spoken of so far, for "His name is …"
+    earlier: list[str] = []  # the sentences before, for what "their stings" are
     for sentence, question in sentences(text):
+        earlier.append(sentence)
         if question:
             continue
         if language in (None, "en"):
-            out += [(label, value, "en") for label, value in english(sentence, mentioned)]
+            found = english(sentence, mentioned, " ".join(earlier[-3:-1]))
+            out += [(label, value, "en") for label, value in found]
         if language in (None, "ko"):
             out += [(label, value, "ko") for label, value in korean(sentence, mentioned)]
     return out

@@ -8,6 +8,10 @@ from collections.abc import Callable
 from functools import partial
 
 from personae.memory.profile_rules_base import Handler, Pair, _compile, _one, _set
+from personae.memory.profile_rules_en_refer import resolve_references
+from personae.memory.profile_rules_en_words import _JOBS, _NOT_NAMES, FAMILY, KIN, PARTNER, PET
+
+__all__ = ["FAMILY", "KIN", "PARTNER", "PET", "english"]
 
 _EN_LEAD = re.compile(
     r"^(?:(?:well|oh|ah|so|and|but|also|actually|honestly|btw|anyway|anyways|yes|yeah|yep|no|"
@@ -39,49 +43,6 @@ _EN_SKIP = re.compile(  # hypotheticals, hedges, hearsay: first clause drops the
     r"whether|said|says|told|tells|asked|think|thinks|thought|believes|claims|guess|kidding|"
     r"joking|lying|dream|dreamt|dreamed|roleplay|role-play|\w+'d)\b",
     re.I,
-)
-_NOT_NAMES = _set(
-    "sorry fine good great ok okay tired bored hungry thirsty sleepy here back home ready done "
-    "busy sick ill happy sad angry upset lost new old free alone single married divorced engaged "
-    "sure right wrong late early excited nervous scared afraid glad well better worse cold hot "
-    "warm not just so very really also actually still always never only going coming leaving "
-    "trying looking working living thinking feeling doing getting the a an and but or no yes "
-    "yeah hi hello hey in on at from with to for of by your you his her their our me she he "
-    "they it this that what who secret unknown private irrelevant important complicated funny "
-    "boring english korean american british canadian australian irish scottish welsh french "
-    "german spanish italian dutch swedish polish russian chinese japanese vietnamese thai "
-    "filipino indian mexican brazilian african asian european latino hispanic jewish muslim "
-    "christian catholic buddhist hindu atheist gay lesbian bi straight trans human ai bot robot "
-    "god vegan vegetarian monday tuesday wednesday thursday friday saturday sunday january "
-    "february march april may june july august september october november december today "
-    "tomorrow yesterday tonight mom mum dad sir madam boss"
-)
-_JOBS = _set(
-    "nurse doctor physician surgeon dentist pharmacist teacher professor lecturer tutor student "
-    "engineer developer programmer designer architect lawyer attorney accountant banker chef cook "
-    "baker barista waiter waitress bartender cashier clerk manager librarian scientist researcher "
-    "journalist writer author editor artist painter musician photographer actor actress farmer "
-    "firefighter officer electrician plumber carpenter mechanic pilot driver paramedic therapist "
-    "psychologist veterinarian vet consultant analyst secretary receptionist cleaner soldier "
-    "translator interpreter salesperson entrepreneur freelancer technician intern caregiver "
-    "midwife hairdresser barber butcher tailor janitor postman courier coach athlete dancer "
-    "singer streamer nanny housewife homemaker retiree pensioner undergraduate pupil tuner "
-    "governess housekeeper gardener builder shopkeeper grocer locksmith jeweller jeweler "
-    "optician fisherman sailor printer bookkeeper typist"
-)
-PET = (
-    "dog|cat|puppy|kitten|hamster|rabbit|bunny|parrot|bird|budgie|goldfish|fish|turtle|tortoise|"
-    "snake|lizard|gecko|horse|pony|ferret|guinea pig|hedgehog|rat|mouse"
-)
-FAMILY = (
-    "mother|mom|mum|father|dad|sister|brother|sibling|son|daughter|kid|child|baby|grandmother|"
-    "grandma|granny|grandfather|grandpa|aunt|auntie|uncle|cousin|niece|nephew|twin|stepmother|"
-    "stepfather|stepsister|stepbrother"
-)
-PARTNER = "wife|husband|girlfriend|boyfriend|partner|fianc[eé]e?|spouse"
-KIN = (
-    r"(?:(?:little|younger|older|big|baby|twin|elder|eldest|youngest|oldest|half)\s+)?"
-    rf"(?:{PET}|{FAMILY}|{PARTNER})"
 )
 _BAD_START = _set(
     "it it's its this that these those them him her he she they we us you your yours u ur me "
@@ -462,10 +423,12 @@ def _named_by_pronoun(clause: str, kin: str | None) -> list[Pair]:
     return _kin("named")(matched) if matched else []
 
 
-def english(sentence: str, mentioned: list[str] | None = None) -> list[Pair]:
+def english(sentence: str, mentioned: list[str] | None = None, earlier: str = "") -> list[Pair]:
     """The facts in one sentence. ``mentioned`` carries, from sentence to sentence of one
     message, the relatives and pets it spoke of ("my dog …"), so that a later "His name is
-    Pilchard" names the dog."""
+    Pilchard" names the dog; ``earlier`` is the message before the sentence, for what "their
+    stings" are (:mod:`profile_rules_en_refer`)."""
+    sentence = resolve_references(sentence, earlier)
     kin = mentioned[-1] if mentioned else None
     if mentioned is not None:
         for m in _EN_MENTION.finditer(sentence):

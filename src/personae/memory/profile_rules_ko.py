@@ -38,6 +38,8 @@ _KO_BAD = _set(
     "누구 어디 언제 그 이 저 다 모두 전부 아무거나 제 내 우리 저희 나의 저의 비밀 친구 동생 "
     "언니 누나 형 오빠 엄마 아빠 남편 아내 그녀 걔 얘 쟤 사람들 다들 가족 집"
 )
+# "서울에 사는 사람이라고 해요" describes, it does not name.
+_KO_PERSON_NOUNS = _set("사람 남자 여자 아이 애 녀석 놈 친구 직장인 회사원 학생 주부 백수")
 _KO_ADV = _set(
     "정말 진짜 너무 아주 엄청 많이 제일 가장 완전 되게 특히 무척 꽤 좀 참 정말로 진심으로 늘 "
     "항상 매우 워낙 은근히 엄청나게"
@@ -378,8 +380,12 @@ _KO_RULES = _compile([
     (r"(?P<v>\S+(?: \S+)?)", _one("job", _ko_job)),
 ])
 _KO_CALLED = _compile([  # "저는 아나라고 해요" only with the first person said
-    (r"(?P<v>\S+)\s*(?:해요|합니다|해|한다|하고요|해용)",
-     _one("name", lambda v: _ko_name(_quoted(v)))),
+    # A few words describing the speaker may come first, ending in an adnominal form: "서울에
+    # 사는 김민수라고 합니다", "평범한 회사원인 민수라고 해요".
+    (r"(?:(?P<about>(?:\S+ ){0,3}\S+(?:는|[한인된운난던았었])) )?(?P<v>\S+)\s*"
+     r"(?:해요|합니다|해|한다|하고요|해용)",
+     lambda m: [] if m.group("about") and _quoted(m.group("v")) in _KO_PERSON_NOUNS
+     else _one("name", lambda v: _ko_name(_quoted(v)))(m)),
 ])
 # fmt: on
 

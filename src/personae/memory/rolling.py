@@ -28,11 +28,14 @@ from personae.summarization.prompts import KEEP_PERSONAL_FACTS
 
 @dataclass(frozen=True)
 class Message:
-    """A stored chat message as the summary sees it."""
+    """A stored chat message as the summary sees it. ``setting``: the greeting, which sets the
+    scene: it counts toward the history's size and is folded away with its block, but it is
+    not summarized (issue 14: a summary that retells the greeting's stage direction)."""
 
     id: int
     speaker: str
     text: str
+    setting: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class RollingSummarizer:
 
     def fold(self, previous: str, messages: Sequence[Message]) -> str:
         """The running summary after adding ``messages`` to what ``previous`` covers."""
+        messages = [m for m in messages if not m.setting]
         if not messages:
             return previous
         language = self.language or text_language(" ".join(m.text for m in messages))

@@ -2,7 +2,13 @@
 
 from personae.summarization.baselines import BASELINES, lead, longest
 from personae.summarization.demos import Demo, DemoPool
-from personae.summarization.dialogue import Dialogue, Turn, dialogue_from_messages, parse_dialogue
+from personae.summarization.dialogue import (
+    Dialogue,
+    Turn,
+    chat_dialogue,
+    dialogue_from_messages,
+    parse_dialogue,
+)
 from personae.summarization.summarizer import Summarizer, Summary, SummaryConfig, clean_summary
 
 __all__ = [
@@ -14,6 +20,7 @@ __all__ = [
     "Summary",
     "SummaryConfig",
     "Turn",
+    "chat_dialogue",
     "clean_summary",
     "dialogue_from_messages",
     "lead",

@@ -1,8 +1,9 @@
 """Dialogues as the summarizer sees them: speaker-tagged turns.
 
 Input can be DialogSum style (``#Person1#: Hello``), chat-log style (``Alice: Hello``), or a
-stored chat. Speaker tags are kept as written: summaries that name speakers the way the
-dialogue does score better and read better.
+stored chat (:func:`chat_dialogue`: what was said, without the greeting that set the scene).
+Speaker tags are kept as written: summaries that name speakers the way the dialogue does score
+better and read better.
 """
 
 from __future__ import annotations
@@ -80,3 +81,34 @@ def dialogue_from_messages(messages: Sequence[tuple[str, str]]) -> Dialogue:
     if not turns:
         raise InvalidInput("the chat has no messages to summarize")
     return Dialogue(turns)
+
+
+# A reply's opening stage direction: "*Holmes does not rise from his armchair.* Sit down."
+_LEADING_ACTION = re.compile(r"^\s*(?:\*[^*\n]+\*\s*)+")
+
+
+def chat_dialogue(messages: Sequence[tuple[str, str]], *, character: str, user: str) -> Dialogue:
+    """A stored chat's ``[(role, text), …]`` (role ``'user'`` or ``'assistant'``, oldest first)
+    as the dialogue to summarize: what was said, not how the scene was set.
+
+    The character's messages before the user's first one are the greeting (scene-setting
+    written by the card's author: issue 14's Sherlock "summary" was its stage direction), so
+    they are left out, and a reply's opening ``*stage direction*`` is dropped when words
+    follow it. A chat with nothing said yet is :class:`InvalidInput`."""
+    turns: list[Turn] = []
+    for role, text in messages:
+        if role == "user":
+            speaker = user
+        elif role == "assistant" and turns:
+            speaker = character
+            said = _LEADING_ACTION.sub("", text).strip()
+            text = said or text  # a reply that is all action keeps it: it is what happened
+        else:
+            continue  # the greeting (and anything else before the user spoke)
+        if text.strip():
+            turns.append(Turn(speaker, " ".join(text.split())))
+    if not turns:
+        raise InvalidInput(
+            "nothing to summarize yet: the chat has only the greeting; send a message first"
+        )
+    return Dialogue(tuple(turns))

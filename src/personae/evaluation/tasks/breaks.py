@@ -79,6 +79,8 @@ class _Tap:
         self.inner = inner
         self.model = inner.model
         self.last = ""
+        # The agent may call the user something else than ``user_name`` ("User" is said as
+        # "you"), so every "\nName:" stop is lifted, not only those of this name.
         self._lifted = {s for s in stop_strings(user_name) if s.rstrip().endswith((":", "："))}
 
     def __getattr__(self, attr: str) -> Any:  # count_tokens, n_ctx …: those of the real one
@@ -86,7 +88,11 @@ class _Tap:
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
         parts: list[str] = []
-        kept = tuple(s for s in params.stop if s not in self._lifted)
+        kept = tuple(
+            s
+            for s in params.stop
+            if s not in self._lifted and not (s.startswith("\n") and s.endswith((":", "：")))
+        )
         inner = self.inner.stream(messages, params.model_copy(update={"stop": kept}))
         try:
             for chunk in inner:

@@ -54,8 +54,21 @@ class Chunk:
         return self.finish_reason is not None
 
 
+# The longest token window a penalty may look back over (llama.cpp's -1: the whole context).
+MAX_PENALTY_WINDOW = 131072
+
+
 class GenerationParams(BaseModel):
-    """Sampling parameters, shared by every backend. Unknown keys are rejected."""
+    """Sampling parameters, shared by every backend. Unknown keys are rejected.
+
+    The repetition controls default to None: not sent, so the runtime's own default applies.
+    ``presence_penalty``/``frequency_penalty`` are OpenAI's; ``repeat_last_n`` is the window of
+    ``repeat_penalty``; the ``dry_*`` fields are llama.cpp's DRY sampler ("don't repeat
+    yourself"), which penalizes a token that would extend a sequence already in the context
+    past ``dry_allowed_length`` tokens, by ``dry_multiplier * dry_base ** (length - allowed)``,
+    looking back ``dry_penalty_last_n`` tokens (-1: the whole context; 0: off). Per-model
+    defaults live in the model catalogue (:func:`personae.models.sampling.default_params`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,6 +80,31 @@ class GenerationParams(BaseModel):
     repeat_penalty: float | None = Field(default=1.1, gt=0.0)
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    repeat_last_n: int | None = Field(default=None, ge=-1, le=MAX_PENALTY_WINDOW)
+    dry_multiplier: float | None = Field(default=None, ge=0.0, le=10.0)
+    # llama.cpp quietly replaces a base below 1 with its default; 1 itself would be no growth.
+    dry_base: float | None = Field(default=None, gt=1.0, le=4.0)
+    dry_allowed_length: int | None = Field(default=None, ge=1, le=64)
+    dry_penalty_last_n: int | None = Field(default=None, ge=-1, le=MAX_PENALTY_WINDOW)
+
+
+# What a model's defaults and a user's ``--sampling`` may set: how tokens are chosen, not how
+# many (max_tokens), which run (seed) or where a reply ends (stop), which have their own knobs.
+SAMPLING_FIELDS = tuple(
+    name for name in GenerationParams.model_fields if name not in ("max_tokens", "seed", "stop")
+)
+# The repetition controls, which default to "not sent" (the runtime's own default).
+REPETITION_FIELDS = (
+    "presence_penalty",
+    "frequency_penalty",
+    "repeat_last_n",
+    "dry_multiplier",
+    "dry_base",
+    "dry_allowed_length",
+    "dry_penalty_last_n",
+)
 
 
 class BackendOptions(BaseModel):

@@ -39,6 +39,7 @@ import httpx
 from pydantic import Field
 
 from personae.backends.base import (
+    REPETITION_FIELDS,
     BackendOptions,
     Chunk,
     FinishReason,
@@ -152,8 +153,7 @@ class EmbeddedBackend:
             )
         return prompt
 
-    @staticmethod
-    def _sampling(params: GenerationParams) -> dict[str, Any]:
+    def _sampling(self, params: GenerationParams) -> dict[str, Any]:
         request: dict[str, Any] = {
             "stream": True,
             "stream_options": {"include_usage": True},
@@ -172,6 +172,17 @@ class EmbeddedBackend:
             request["seed"] = params.seed
         if params.stop:
             request["stop"] = list(params.stop)
+        # llama-server's own field names; unset ones are left to llama.cpp's defaults.
+        for name in REPETITION_FIELDS:
+            value = getattr(params, name)
+            if value is not None:
+                request[name] = value
+        # -1 means "the whole context" to llama.cpp, but the build xllamacpp ships refuses it for
+        # dry_penalty_last_n ("must be between 0 <= value"): send the slot's context instead,
+        # which is what llama.cpp rewrites -1 to.
+        for name in ("repeat_last_n", "dry_penalty_last_n"):
+            if request.get(name) == -1:
+                request[name] = self.n_ctx
         return request
 
     def _run(self, request: dict[str, Any], handle: Callable[..., Any]) -> Iterator[Chunk]:

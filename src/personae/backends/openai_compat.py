@@ -2,10 +2,13 @@
 
 ``base_url`` is used as given, like the openai client: for most servers it ends in ``/v1``. The
 request stays strictly OpenAI-standard so OpenAI itself accepts it; server-specific knobs
-(``top_k``, ``min_p``, ``repeat_penalty``) go in ``extra_body``. A request is retried only where
-that is safe (connection errors, 429, 500/502/503/504), only before the first token. A server
-that accepted the request and then said nothing for ``timeout`` seconds is not asked again: it
-is busy or hung, and asking twice more would keep the caller waiting three times as long.
+(``top_k``, ``min_p``, ``repeat_penalty``) go in ``extra_body``. The repetition controls of
+:class:`GenerationParams` are sent only when set: ``presence_penalty``/``frequency_penalty`` as
+OpenAI's fields, ``repeat_last_n`` and DRY's ``dry_*`` under llama-server's names. A request is
+retried only where that is safe (connection errors, 429, 500/502/503/504), only before the first
+token. A server that accepted the request and then said nothing for ``timeout`` seconds is not
+asked again: it is busy or hung, and asking twice more would keep the caller waiting three times
+as long.
 
 Text from the server (error messages, broken events) reaches users and logs only after
 :func:`scrub_secrets`: servers echo the key they rejected, whole or in part.
@@ -24,6 +27,7 @@ import httpx
 from pydantic import Field, JsonValue, field_validator
 
 from personae.backends.base import (
+    REPETITION_FIELDS,
     BackendOptions,
     Chunk,
     GenerationParams,
@@ -176,6 +180,12 @@ class OpenAICompatBackend:
             body["stop"] = list(params.stop)
         if params.seed is not None:
             body["seed"] = params.seed
+        # presence/frequency are OpenAI's own fields; the rest are llama.cpp's (llama-server,
+        # and servers that copy its names), sent only when asked for so OpenAI still accepts it.
+        for name in REPETITION_FIELDS:
+            value = getattr(params, name)
+            if value is not None:
+                body[name] = value
         body.update(self.options.extra_body)
         # The reader needs a stream of exactly these messages, whatever extra_body says.
         body.update(messages=[m.as_dict() for m in messages], stream=True)

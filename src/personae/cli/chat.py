@@ -163,7 +163,7 @@ def chat_command(
     if user_name:
         settings = settings.with_overrides(user_name=user_name)
     bank, memory_settings = make_memory(db, settings, use_memory, memories)
-    params = generation_params(flags)
+    params = generation_params(flags, model=settings.model)
     backend = make_backend(settings)
     n_ctx = flags.get("n_ctx")
 
@@ -259,12 +259,13 @@ def ask_command(
     settings = settings_from(flags)
     if user_name:
         settings = settings.with_overrides(user_name=user_name)
+    params = generation_params(flags, model=settings.model)  # a bad --sampling fails before loading
     backend = make_backend(settings)
     agent = Agent(
         played_character(db, stored, user_id=settings.user_id),  # with its attached lorebooks
         backend,
         user_name=settings.user_name,
-        params=generation_params(flags),
+        params=params,
         n_ctx=flags.get("n_ctx"),
     )
     reply = agent.reply([Turn("user", text)])

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from personae.backends import Backend, GenerationParams, get_backend
+from personae.backends.base import SAMPLING_FIELDS
 from personae.config import Settings, home, load_settings
 from personae.environment import CTX_MAX, CTX_MIN, check_environment
 from personae.errors import ConfigError, PersonaeError
@@ -110,6 +111,16 @@ def backend_options(func: F) -> F:
         click.option("--max-tokens", type=click.IntRange(1, 32768), help="Reply length limit."),
         click.option("--temperature", type=click.FloatRange(0.0, 2.0), help="Sampling heat."),
         click.option("--seed", type=int, help="Sampling seed (repeatable replies)."),
+        click.option(
+            "--sampling",
+            "sampling",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Sampling setting over the model's defaults, e.g. dry_multiplier=1.2 or "
+            "'presence_penalty=0.3,top_k=30' (repeatable; none = the runtime's default). Keys: "
+            + ", ".join(SAMPLING_FIELDS)
+            + ".",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -130,12 +141,27 @@ def settings_from(flags: dict[str, Any]) -> Settings:
     )
 
 
-def generation_params(flags: dict[str, Any], **defaults: Any) -> GenerationParams:
-    values = dict(defaults)
+def sampling_overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    """What the user asked for: ``--sampling`` settings, then ``--max-tokens``,
+    ``--temperature`` and ``--seed``. A bad ``--sampling`` is one line naming the keys."""
+    from personae.models.sampling import parse_sampling
+
+    values = parse_sampling(flags.get("sampling") or ())
     for key in ("max_tokens", "temperature", "seed"):
         if flags.get(key) is not None:
             values[key] = flags[key]
-    return GenerationParams(**values)
+    return values
+
+
+def generation_params(
+    flags: dict[str, Any], *, model: str | None = None, **defaults: Any
+) -> GenerationParams:
+    """The parameters a command samples with: ``model``'s catalogue defaults (given for a
+    chat reply's model), then the command's ``defaults``, then :func:`sampling_overrides`."""
+    from personae.models.sampling import default_params, model_sampling
+
+    values = {**(model_sampling(model) if model else {}), **defaults, **sampling_overrides(flags)}
+    return default_params(None, **values)
 
 
 def make_backend(settings: Settings, *, pull_missing: bool = True) -> Backend:

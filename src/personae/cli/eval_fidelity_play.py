@@ -78,7 +78,9 @@ def play_command(
 
     conversations = select(load_set(set_path), character)
     settings = settings_from(flags)
-    params = generation_params(flags, max_tokens=DEFAULT_MAX_TOKENS, seed=DEFAULT_SEED)
+    params = generation_params(
+        flags, model=settings.model, max_tokens=DEFAULT_MAX_TOKENS, seed=DEFAULT_SEED
+    )
     inner = make_backend(settings)
     backend = ReplayCache(inner, (cache or out / "cache") / f"{model_slug(inner.model)}.jsonl")
     played = play_set(

@@ -250,7 +250,7 @@ def interview_command(
             mode=mode,
             dimensions=dims,
             cache=cache,
-            actor_params=generation_params(flags, **_actor_defaults()),
+            actor_params=generation_params(flags, model=actor.model, **_actor_defaults()),
             character_id=cid,
             progress=progress,
         )
@@ -311,13 +311,15 @@ def pairwise_command(
     actor_a = make_backend(settings_a)
     actor_b = actor_a if _same(settings_a, settings_b) else make_backend(settings_b)
     judge = make_judge(settings_a, actor_a, flags)
-    params = generation_params(flags, **_actor_defaults())
+    # Each actor samples with its own model's defaults.
+    params_a = generation_params(flags, model=actor_a.model, **_actor_defaults())
+    params_b = generation_params(flags, model=actor_b.model, **_actor_defaults())
     stem = out_dir / (f"pairwise-{cid_a}-{slug(actor_a.model)}-vs-{cid_b}-{slug(actor_b.model)}")
     cache = open_cache(stem.with_name(stem.name + ".cache.jsonl"), fresh)
     with progress_bars() as progress:
         report = run_pairwise(
-            Contestant(char_a, actor_a, params, f"{cid_a}@{actor_a.model}", cid_a),
-            Contestant(char_b, actor_b, params, f"{cid_b}@{actor_b.model}", cid_b),
+            Contestant(char_a, actor_a, params_a, f"{cid_a}@{actor_a.model}", cid_a),
+            Contestant(char_b, actor_b, params_b, f"{cid_b}@{actor_b.model}", cid_b),
             judge,
             questions=questions,
             criterion=criterion,

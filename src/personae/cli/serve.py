@@ -12,9 +12,9 @@ from personae.cli.common import (
     backend_options,
     err_console,
     fail,
-    generation_params,
     make_backend,
     open_db,
+    sampling_overrides,
     settings_from,
     user_errors,
 )
@@ -150,6 +150,8 @@ def serve_command(
     from personae.server.options import resolve
 
     require_server_extra()
+    # Each model samples with its own defaults (the catalogue's) under these settings.
+    sampling = sampling_overrides(flags)
     # Checked before anything slow; with the embedded backend, --parallel becomes n_parallel.
     settings, options = resolve(
         settings_from(flags),
@@ -179,7 +181,7 @@ def serve_command(
             path,
             settings=settings,
             backend_factory=backend_for,
-            params=generation_params(flags),
+            sampling=sampling,
             memory=use_memory,
             parallel=options.parallel,
             max_queue=options.max_queue,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from personae.backends.base import GenerationParams
 from personae.config import Settings, load_settings
 from personae.errors import ConfigError
+from personae.models.sampling import default_params
 from personae.server.backends import BackendFactory, BackendPool, settings_factory
 from personae.server.jobs import MemoryFactory, Workers
 from personae.server.options import resolve
@@ -87,6 +88,7 @@ def create_app(
     settings: Settings | None = None,
     backend_factory: BackendFactory | None = None,
     params: GenerationParams | None = None,
+    sampling: Mapping[str, Any] | None = None,
     memory: MemoryFactory | bool = True,
     parallel: int | None = None,
     max_queue: int | None = None,
@@ -98,18 +100,21 @@ def create_app(
     """An OpenAI-compatible server for the characters in ``db``.
 
     ``db``: a :class:`Database` (only its path is used: each worker thread opens its own
-    connection), a path, or None for the data directory's store. ``settings``: default
-    backend, model and user name (default: :func:`~personae.config.load_settings`).
-    ``backend_factory``: model name → backend; whatever it builds is cached, one per model
-    (default: from ``settings``). ``params``: default sampling, which a request's own values
-    override. ``memory``: True for the configured memory, False for none, or a callable
-    ``Database -> MemoryBank``. ``parallel``: how many replies generate at once (with the
-    embedded backend, its parallel slots); ``max_queue``: how many more may wait for one
-    (``max_queue_per_user`` of them from one user), beyond that a 429; ``cors_origins``: web
-    origins whose pages may call the API (none: no CORS); ``allowed_hosts``: Host names that a
-    server without API keys answers besides IP addresses and ``localhost`` (see :mod:`.guard`;
-    ``personae serve`` adds its ``--host``). Each of these five defaults to the ``[server]``
-    table of ``settings`` (see :mod:`.options`). ``max_body_bytes``: larger requests get a 413.
+    connection), a path, or None for the data directory's store. ``settings``: default backend,
+    model and user name (default: :func:`~personae.config.load_settings`). ``backend_factory``:
+    model name → backend; whatever it builds is cached, one per model (default: from ``settings``).
+    ``params``: default sampling for every model, which a request's own values override; without it
+    each model samples with its catalogue defaults
+    (:func:`~personae.models.sampling.default_params`) under ``sampling``, the operator's settings
+    (``personae serve --sampling``, ``--temperature`` …). ``memory``: True for the configured
+    memory, False for none, or a callable ``Database -> MemoryBank``. ``parallel``: how many replies
+    generate at once (with the embedded backend, its parallel slots); ``max_queue``: how many more
+    may wait for one (``max_queue_per_user`` of them from one user), beyond that a 429;
+    ``cors_origins``: web origins whose pages may call the API (none: no CORS); ``allowed_hosts``:
+    Host names that a server without API keys answers besides IP addresses and ``localhost`` (see
+    :mod:`.guard`; ``personae serve`` adds its ``--host``). Each of these five defaults to the
+    ``[server]`` table of ``settings`` (see :mod:`.options`). ``max_body_bytes``: larger requests
+    get a 413.
     """
     require_server_extra()
     from fastapi import Depends, FastAPI
@@ -147,7 +152,8 @@ def create_app(
             max_queue=options.max_queue,
             max_queue_per_user=options.max_queue_per_user,
         ),
-        params=params or GenerationParams(),
+        params=params or default_params(settings.model, **(sampling or {})),
+        sampling=None if params is not None else dict(sampling or {}),
         max_body_bytes=max_body_bytes,
     )
 

@@ -156,7 +156,7 @@ def to_job(req: ChatCompletionRequest, state: ServerState, caller: Caller) -> Jo
     common: dict[str, Any] = {
         "character": model.character,
         "model": model.model,
-        "params": req.params(state.params),
+        "params": req.params(state.params_for(model.model)),
         "user_name": names[-1].strip() if names else None,
         "n": n,
         "viewer": caller.viewer,

@@ -1,6 +1,8 @@
 """The chat-completions request: validated strictly (a string is not a number), with OpenAI's
-fields plus personae's own (``chat_id``, ``new_chat``); other unknown fields are ignored, as
-clients send many (``presence_penalty``, ``logit_bias`` …) that a character has no use for."""
+fields plus personae's own (``chat_id``, ``new_chat``) and the sampling extensions local servers
+take (``top_k``, ``min_p``, ``repetition_penalty``; llama.cpp's ``repeat_last_n`` and DRY
+``dry_*``); other unknown fields are ignored, as clients send many (``logit_bias``, ``user`` …)
+that a character has no use for."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from personae.backends.base import GenerationParams
+from personae.backends.base import MAX_PENALTY_WINDOW, REPETITION_FIELDS, GenerationParams
 from personae.server.errors import APIError, from_validation
 from personae.server.guard import check_json_depth, check_text
 
@@ -91,6 +93,14 @@ class SamplingRequest(_Strict):
     max_completion_tokens: int | None = Field(default=None, ge=1, le=32768)
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    # llama.cpp's names (llama-server takes them on /v1/chat/completions too).
+    repeat_last_n: int | None = Field(default=None, ge=-1, le=MAX_PENALTY_WINDOW)
+    dry_multiplier: float | None = Field(default=None, ge=0.0, le=10.0)
+    dry_base: float | None = Field(default=None, gt=1.0, le=4.0)
+    dry_allowed_length: int | None = Field(default=None, ge=1, le=64)
+    dry_penalty_last_n: int | None = Field(default=None, ge=-1, le=MAX_PENALTY_WINDOW)
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -118,6 +128,7 @@ class SamplingRequest(_Strict):
             "max_tokens": self.max_completion_tokens or self.max_tokens,
             "seed": self.seed,
             "stop": self.stop or None,
+            **{name: getattr(self, name) for name in REPETITION_FIELDS},
         }
         return defaults.model_copy(update={k: v for k, v in values.items() if v is not None})
 

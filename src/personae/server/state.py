@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from personae.backends.base import GenerationParams
 from personae.config import Settings
+from personae.models.sampling import default_params
 from personae.server.auth import KeyCheck
 from personae.server.jobs import Workers
 from personae.server.schemas import MAX_BODY_BYTES, MAX_CARD_BYTES
@@ -22,13 +24,21 @@ class ServerState:
     db_path: Path
     settings: Settings
     workers: Workers
-    params: GenerationParams  # the server's defaults; a request's own values win
+    params: GenerationParams  # the default model's defaults; a request's own values win
     max_body_bytes: int = MAX_BODY_BYTES  # a chat request, or any other JSON body
     max_card_bytes: int = MAX_CARD_BYTES  # a character card uploaded to /api
+    # The operator's settings over each model's catalogue defaults; None: ``params`` for all.
+    sampling: Mapping[str, Any] | None = None
     keys: KeyCheck = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = KeyCheck(self.db_path)
+
+    def params_for(self, model: str | None) -> GenerationParams:
+        """The defaults for a reply from ``model`` (None: the default model)."""
+        if model is None or self.sampling is None or model == self.settings.model:
+            return self.params
+        return default_params(model, **self.sampling)
 
     def database(self) -> Database:
         """A short-lived connection for a quick read on the caller's thread (close it)."""

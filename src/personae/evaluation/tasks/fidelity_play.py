@@ -34,6 +34,7 @@ from personae.errors import ContextOverflow, EmptyReply
 from personae.evaluation.cache import ResultCache
 from personae.evaluation.tasks.fidelity_set import Conversation
 from personae.evaluation.tasks.fidelity_transcripts import write_transcripts
+from personae.models.sampling import default_params as model_defaults
 from personae.store import CharacterRepository, Database
 from personae.store.library import install_bundled
 
@@ -61,10 +62,12 @@ RECORD_KEYS = (
 
 
 def default_params(
-    max_tokens: int = DEFAULT_MAX_TOKENS, seed: int = DEFAULT_SEED
+    model: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, seed: int = DEFAULT_SEED
 ) -> GenerationParams:
-    """The sampling a user gets by default, with a fixed seed so a rerun plays the same."""
-    return GenerationParams(max_tokens=max_tokens, seed=seed)
+    """The sampling a user of ``model`` gets by default (its catalogue defaults, see
+    :func:`personae.models.sampling.default_params`), with a fixed seed so a rerun plays the
+    same."""
+    return model_defaults(model, max_tokens=max_tokens, seed=seed)
 
 
 @dataclass
@@ -237,7 +240,7 @@ def play_conversation(
     from personae.memory.bank import MemoryBank
     from personae.memory.manager import MemorySettings
 
-    params = params or default_params()
+    params = params or default_params(backend.model)
     played = PlayedConversation(conversation)
     hits, misses, mark = backend.hits, backend.misses, len(backend.log)
     start = time.perf_counter()

@@ -144,9 +144,9 @@ _DRY: dict[str, Any] = {
 }
 # SmolLM2-135M: the old sampling (temperature 0.8, top_p 0.95, top_k 40, min_p 0.05) is kept,
 # and so is repeat_penalty 1.1: on greedy probes of 4 role-play turns (benchmarks/README,
-# "Sampling defaults") DRY alone let it loop ("She's a beauty, a beauty! …") and copy a 6-word
-# phrase of its earlier reply; with repeat_penalty 1.1 as well it copied at most 2 words in a
-# row and did not loop.
+# "Sampling defaults") DRY alone ended the loop that no penalty at all falls into ("She's a
+# beauty, a beauty!" seven times) but still copied a 6-word phrase of an earlier reply; with
+# repeat_penalty 1.1 as well no reply copied more than 2 words in a row or looped.
 _SMOLLM2_SAMPLING: dict[str, Any] = {**_DRY, "repeat_penalty": 1.1}
 # Qwen2.5-Coder-Instruct: temperature 0.7, top_p 0.8, top_k 20 are what Qwen publishes in the
 # model's generation_config; the narrower nucleus should also cut the low-probability tail

@@ -11,7 +11,10 @@ grows):
    turns instead of every turn;
 3. lorebook entries activated by keywords and what memory recalled for this turn (the user's
    profile, memories, the character's own lines), as one system note just before the newest user
-   message (they change turn to turn, so they must not sit in the prefix);
+   message (see :mod:`personae.agent.notes`). Earlier turns' notes stay where they were given
+   (``Turn.note``), so the prompt up to the newest message is the previous prompt plus the
+   previous reply, all of it in the backend's cache; the new note holds only what the prompt
+   does not already show, and the language to answer in when the user's is not the card's;
 4. the card's post-history instructions, last.
 
 To *continue* a message (``continuing=True``: the history ends with the character's unfinished
@@ -31,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from personae.agent.notes import NoteSection, fresh_sections, render_note, text_section
 from personae.agent.tokens import CountTokens
 from personae.backends.base import Message, Role
 from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
@@ -73,22 +77,38 @@ _LABELS = {
     },
 }
 
+# When the user writes in the other language than the card's (card language → user language).
+_ANSWER_IN: dict[str, dict[str, str]] = {
+    "en": {"ko": "[{{user}} wrote in Korean: answer in Korean, as {{char}}.]"},
+    "ko": {"en": "[{{user}}가 영어로 말했습니다. 이번에는 {{char}}로서 영어로 답하세요.]"},
+}
+
 
 @dataclass(frozen=True)
 class Turn:
-    """One message of chat history as the prompt sees it."""
+    """One message of chat history as the prompt sees it. ``note``: the system note the
+    character was given just before this (user's) message, shown again at the same place."""
 
     role: Role
     content: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class PromptMemory:
     """What memory adds to one prompt: ``summary`` of the turns before the history (placed
-    after the system message) and ``recall``, notes for this turn (placed with the lore)."""
+    after the system message) and this turn's recalled notes (placed with the lore):
+    ``sections`` item by item, or ``recall`` as plain text."""
 
     summary: str = ""
     recall: str = ""
+    sections: tuple[NoteSection, ...] = ()
+
+    def note_sections(self) -> list[NoteSection]:
+        if self.sections:
+            return list(self.sections)
+        plain = text_section(self.recall)
+        return [plain] if plain else []
 
 
 @dataclass
@@ -99,6 +119,10 @@ class AssembledPrompt:
     history_dropped: int
     examples_dropped: int = 0
     lore: list[LoreEntry] = field(default_factory=list)
+    # The note placed before the newest user message: the one that message already had (a
+    # regenerated reply), else this turn's new one ("" when there is nothing new to say).
+    note: str = ""
+    note_is_new: bool = False
 
 
 def card_language(character: Character) -> str:
@@ -207,19 +231,25 @@ class PromptBuilder:
             )
         card = self.character
         lore = self._triggered_lore(history)
-        lore_text = self._lore_text(lore)
         memory = memory or PromptMemory()
-        if memory.recall.strip():
-            lore_text = f"{lore_text}\n\n{memory.recall.strip()}".strip()
         summary = ""
         if memory.summary.strip():
             summary = f"{self._labels['summary']}\n{memory.summary.strip()}"
         post = ""
         if card.post_history_instructions.strip():
             post = self._expand(card.post_history_instructions, original="")
-        fixed = (self._cost(lore_text) if lore_text else 0) + (self._cost(post) if post else 0)
-        fixed += self._cost(summary) if summary else 0
-        costs = [self._cost(t.content) for t in history]
+        # The note goes before the newest user message; if that message already has one (a
+        # regenerated reply), it is shown as it was and nothing new is added.
+        target = max((i for i, t in enumerate(history) if t.role == "user"), default=None)
+        stored_note = history[target].note if target is not None else ""
+        sections: list[NoteSection] = []
+        if target is not None and not stored_note.strip():
+            sections = self._note_sections(lore, memory, history[target].content)
+        fixed = (self._cost(post) if post else 0) + (self._cost(summary) if summary else 0)
+        costs = [
+            self._cost(t.content) + (self._cost(t.note) if t.note.strip() and i != target else 0)
+            for i, t in enumerate(history)
+        ]
         suffix = [0] * (len(costs) + 1)
         for i in range(len(costs) - 1, -1, -1):
             suffix[i] = suffix[i + 1] + costs[i]
@@ -227,35 +257,51 @@ class PromptBuilder:
 
         n_examples = len(self._examples)
         system = self.system_text()
-        system_cost = self._cost(system)
-        while n_examples > 0 and system_cost + fixed + newest > budget:
-            n_examples -= 1
-            system = self.system_text(n_examples)
-            system_cost = self._cost(system)
-        room = budget - system_cost - fixed
-        if room < newest:
-            raise ContextOverflow(
-                f"{card.name}'s card and the newest message need "
-                f"{system_cost + fixed + newest} tokens but only {budget} fit in a "
-                f"{self.n_ctx}-token context with {max_tokens} reserved for the reply; raise "
-                "--ctx, lower --max-tokens, or shorten the message"
+        note = stored_note.strip() or render_note(sections)
+        start = 0
+        for _ in range(3):
+            # What the kept history already shows is not said again; a note of a message that
+            # was dropped no longer counts, so its items may come back (a second pass).
+            note_cost = self._cost(note) if note else 0
+            while n_examples > 0 and self._cost(system) + fixed + note_cost + newest > budget:
+                n_examples -= 1
+                system = self.system_text(n_examples)
+            room = budget - self._cost(system) - fixed - note_cost
+            if room < newest:
+                raise ContextOverflow(
+                    f"{card.name}'s card and the newest message need "
+                    f"{budget - room + newest} tokens but only {budget} fit in a "
+                    f"{self.n_ctx}-token context with {max_tokens} reserved for the reply; raise "
+                    "--ctx, lower --max-tokens, or shorten the message"
+                )
+            start = next(i for i in range(len(costs) + 1) if suffix[i] <= room)
+            if start > 0:
+                quantised = -(-start // DROP_BLOCK) * DROP_BLOCK
+                if quantised < len(costs):
+                    start = quantised
+            if stored_note.strip():
+                break
+            given = "\n".join(
+                [system, *(t.note for i, t in enumerate(history[start:], start) if i != target)]
             )
-        start = next(i for i in range(len(costs) + 1) if suffix[i] <= room)
-        if start > 0:
-            quantised = -(-start // DROP_BLOCK) * DROP_BLOCK
-            if quantised < len(costs):
-                start = quantised
+            fresh = render_note(fresh_sections(sections, given))
+            if fresh == note:
+                break
+            note = fresh
         kept = list(history[start:])
+        system_cost = self._cost(system)
+        note_cost = self._cost(note) if note else 0
 
         messages = [Message("system", system)]
         if summary:
             messages.append(Message("system", summary))
-        messages += [Message(t.role, t.content) for t in kept]
-        if lore_text:
-            last_user = max(
-                (i for i, m in enumerate(messages) if m.role == "user"), default=len(messages)
-            )
-            messages.insert(last_user, Message("system", lore_text))
+        for i, t in enumerate(kept, start):
+            if i == target:
+                if note:
+                    messages.append(Message("system", note))
+            elif t.note.strip():
+                messages.append(Message("system", t.note.strip()))
+            messages.append(Message(t.role, t.content))
         if post:
             messages.append(Message("system", post))
         if continuing:
@@ -263,7 +309,7 @@ class PromptBuilder:
             # from its final word (the lore note before it does not move the prefix).
             partial = max(i for i, m in enumerate(messages) if m.role == "assistant")
             messages.append(Message("assistant", messages.pop(partial).content, prefix=True))
-        total = system_cost + fixed + suffix[start]
+        total = system_cost + fixed + note_cost + suffix[start]
         return AssembledPrompt(
             messages=messages,
             prompt_tokens=total,
@@ -271,7 +317,27 @@ class PromptBuilder:
             history_dropped=start,
             examples_dropped=len(self._examples) - n_examples,
             lore=lore,
+            note=note,
+            note_is_new=bool(note) and not stored_note.strip(),
         )
+
+    def _note_sections(
+        self, lore: list[LoreEntry], memory: PromptMemory, user_text: str
+    ) -> list[NoteSection]:
+        """This turn's note, item by item: triggered lore, memory's recall, and the language
+        to answer in when the user wrote in another than the card's."""
+        sections = []
+        if lore:
+            ordered = [e for e in lore if e.position == "before_char"]
+            ordered += [e for e in lore if e.position != "before_char"]
+            items = tuple(self._expand(entry_text(e)) for e in ordered)
+            sections.append(NoteSection(self._labels["lore"], items))
+        sections += memory.note_sections()
+        asked = detect_language(user_text, default="ko" if self.language == "ko" else "en")
+        if asked != self.language:
+            directive = self._expand(_ANSWER_IN[self.language][asked])
+            sections.append(NoteSection("", (directive,), repeat=True))
+        return sections
 
     def _triggered_lore(self, history: Sequence[Turn]) -> list[LoreEntry]:
         book = self.character.character_book
@@ -279,11 +345,3 @@ class PromptBuilder:
             return []
         active = activate_entries(book, [t.content for t in history], count_tokens=self.count)
         return [e for e in active if not e.constant]
-
-    def _lore_text(self, entries: list[LoreEntry]) -> str:
-        if not entries:
-            return ""
-        ordered = [e for e in entries if e.position == "before_char"]
-        ordered += [e for e in entries if e.position != "before_char"]
-        body = "\n".join(self._expand(entry_text(e)) for e in ordered)
-        return f"{self._labels['lore']}\n{body}"

@@ -289,6 +289,19 @@ def line_drafts(character_id: str, lines: Sequence[ScriptLine], *, source: str) 
     ]
 
 
+def spoken_part(text: str, speaker: str | None) -> str:
+    """A stored line without the context it was indexed with: only ``speaker``'s own line.
+
+    A line memory reads ``"{context}\n{speaker}: {text}"`` so that a search matches the
+    exchange; a prompt shows only what the character said, because a recalled user line under
+    "things {{char}} has said" reads as the character's and gets replayed (issue 14)."""
+    if speaker:
+        at = text.rfind(f"\n{speaker}: ")
+        if at >= 0:
+            return text[at + 1 :].strip()
+    return text.strip()
+
+
 # Card lines are shared by every user of the character, so ``{{user}}`` stays a macro in them and
 # each chat says it with its own name (issue 14: "Your tan, User." came back in recalled lines).
 # The tag in the digest makes lines indexed before, with "User" written in, stale: re-indexed.

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from personae.agent.notes import NoteSection, render_note
 from personae.agent.prompt import PromptMemory
 from personae.backends.base import Backend
 from personae.characters import Character, expand_macros
@@ -257,9 +258,10 @@ class ChatMemory:
         if s.summary:
             stored = self.bank.repo.summary(self.chat_id)
             summary = stored.text if stored else ""
-        recall = self._recall_text(profile, ranked, lines)
+        sections = self._recall_text(profile, ranked, lines)
         timings["total"] = (time.perf_counter() - start) * 1000
-        return TurnMemory(PromptMemory(summary, recall), lines, ranked, profile, timings)
+        prompt = PromptMemory(summary, render_note(sections), sections)
+        return TurnMemory(prompt, lines, ranked, profile, timings)
 
     def _profile_text(self) -> str:
         from personae.memory.profile import profile_block
@@ -298,13 +300,26 @@ class ChatMemory:
             facts = [f for f in facts if f.character_id == self.character_id]
         return profile_name(facts)
 
-    def _recall_text(self, profile: str, ranked: list[Ranked], lines: list[Recalled]) -> str:
+    def _recall_text(
+        self, profile: str, ranked: list[Ranked], lines: list[Recalled]
+    ) -> tuple[NoteSection, ...]:
+        """The recall note, section by section: the profile, then memories, then the
+        character's own lines, cut to ``recall_tokens`` in that order of importance."""
+        from personae.memory.lines import spoken_part
+
         labels = _LABELS[self.language]
         budget = self.settings.recall_tokens - (self.count(profile) if profile else 0)
-        parts = [profile] if profile else []
+        sections: list[NoteSection] = []
+        if profile:
+            heading, _, facts = profile.partition("\n")
+            sections.append(NoteSection(heading, tuple(facts.splitlines())))
         for heading, texts, joiner in (
             (labels["memories"], [_recalled_line(r) for r in ranked], "\n"),
-            (labels["lines"], [self._spoken(r.item.text) for r in lines], "\n\n"),
+            (
+                labels["lines"],
+                [self._spoken(spoken_part(r.item.text, r.item.label)) for r in lines],
+                "\n\n",
+            ),
         ):
             head = self._expand(heading)
             kept: list[str] = []
@@ -315,9 +330,9 @@ class ChatMemory:
                 kept.append(text)
                 cost += self.count(text)
             if kept:
-                parts.append(head + "\n" + joiner.join(kept))
+                sections.append(NoteSection(head, tuple(kept), joiner))
                 budget -= cost
-        return "\n\n".join(parts)
+        return tuple(sections)
 
     # -- after the reply ----------------------------------------------------------------------
 

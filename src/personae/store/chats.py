@@ -70,6 +70,7 @@ class StoredMessage:
     ttft_ms: float | None = None
     duration_ms: float | None = None
     finish_reason: str | None = None
+    note: str = ""  # the system note the (user's) message was sent with, see m006
 
     @property
     def complete(self) -> bool:
@@ -177,8 +178,11 @@ class ChatRepository:
         with self.db.transaction() as conn:
             return self._insert(conn, chat_id, role, content, status)
 
-    def begin_turn(self, chat_id: int, user_text: str | None) -> tuple[int | None, int]:
-        """Commit the user's message (if any) and an empty incomplete reply, atomically.
+    def begin_turn(
+        self, chat_id: int, user_text: str | None, *, note: str = ""
+    ) -> tuple[int | None, int]:
+        """Commit the user's message (if any, with the ``note`` the prompt gave it) and an empty
+        incomplete reply, atomically.
 
         Returns ``(user_message_id, reply_id)``; both rows exist once this returns.
         """
@@ -187,7 +191,7 @@ class ChatRepository:
         with self.db.transaction() as conn:
             user_id = None
             if user_text is not None:
-                user_id = self._insert(conn, chat_id, "user", user_text, "complete")
+                user_id = self._insert(conn, chat_id, "user", user_text, "complete", note=note)
             reply_id = self._insert(conn, chat_id, "assistant", "", "incomplete")
         return user_id, reply_id
 
@@ -278,14 +282,21 @@ class ChatRepository:
     # -- helpers ------------------------------------------------------------------------------
 
     def _insert(
-        self, conn: sqlite3.Connection, chat_id: int, role: str, content: str, status: str
+        self,
+        conn: sqlite3.Connection,
+        chat_id: int,
+        role: str,
+        content: str,
+        status: str,
+        *,
+        note: str = "",
     ) -> int:
         now = time.time()
         try:
             cur = conn.execute(
-                "INSERT INTO messages (chat_id, role, content, status, created_at, completed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (chat_id, role, content, status, now, now if status == "complete" else None),
+                "INSERT INTO messages (chat_id, role, content, status, created_at, completed_at, "
+                "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, role, content, status, now, now if status == "complete" else None, note),
             )
         except sqlite3.IntegrityError as exc:
             raise NotFound(f"no chat {chat_id}: see `personae chats list`") from exc

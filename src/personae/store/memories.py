@@ -200,6 +200,7 @@ class MemoryRepository(ChatSummaries):
                 ),
             )
             self._bump(conn, {old.partition})
+            _clear_notes(conn, [old.text])
         return self.get(memory_id)
 
     def set_search_keys(self, keys: Sequence[SearchKeys]) -> int:
@@ -245,6 +246,7 @@ class MemoryRepository(ChatSummaries):
                 ),
             )
             self._bump(conn, {old.partition})
+            _clear_notes(conn, [old.text])
         return self.get(memory_id)
 
     def touch(self, memory_ids: Sequence[int], when: float | None = None) -> None:
@@ -264,15 +266,14 @@ class MemoryRepository(ChatSummaries):
             return 0
         marks = ",".join("?" * len(memory_ids))
         with self.db.transaction() as conn:
-            parts = {
-                partition_key(r[0], r[1])
-                for r in conn.execute(
-                    f"SELECT user_id, character_id FROM memories WHERE id IN ({marks})",
-                    tuple(memory_ids),
-                )
-            }
+            rows = conn.execute(
+                f"SELECT user_id, character_id, text FROM memories WHERE id IN ({marks})",
+                tuple(memory_ids),
+            ).fetchall()
+            parts = {partition_key(r[0], r[1]) for r in rows}
             cur = conn.execute(f"DELETE FROM memories WHERE id IN ({marks})", tuple(memory_ids))
             self._bump(conn, parts)
+            _clear_notes(conn, [r[2] for r in rows])
         return cur.rowcount
 
     def wipe(
@@ -475,3 +476,16 @@ class MemoryRepository(ChatSummaries):
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 ("reflected:" + partition_key(user_id, character_id), str(memory_id)),
             )
+
+
+def _clear_notes(conn: sqlite3.Connection, texts: Sequence[str]) -> None:
+    """Empty the stored prompt notes that show any of ``texts`` (a memory edited or
+    forgotten): chats keep each turn's note to show it again (see m006), and a forgotten or
+    corrected memory must not live on there. The next prompt gives what still holds anew."""
+    for text in texts:
+        for form in dict.fromkeys([text.strip(), " ".join(text.split())]):
+            if form:
+                conn.execute(
+                    "UPDATE messages SET note = '' WHERE note != '' AND instr(note, ?) > 0",
+                    (form,),
+                )

@@ -69,6 +69,9 @@ class Settings:
     memory: dict[str, Any] = field(default_factory=dict)  # the [memory] table
     privacy: dict[str, Any] = field(default_factory=dict)  # the [privacy] table
     server: dict[str, Any] = field(default_factory=dict)  # the [server] table (personae serve)
+    # Reply guards (personae.agent.guards): replies that copy, echo, break character or answer
+    # in the wrong language are generated again or cut before they are shown.
+    reply_guard: bool = True
 
     def with_overrides(
         self,
@@ -118,6 +121,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         model = "qwen2.5-coder-1.5b"
         backend = "embedded"
         user_name = "Mina"
+        reply_guard = true       # false: show the model's replies unchecked (see README)
         [backend_options]
         n_ctx = 4096
         [memory]                 # see `personae memory --help`
@@ -155,6 +159,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         memory=tables["memory"],
         privacy=tables["privacy"],
         server=tables["server"],
+        reply_guard=_flag(data.get("reply_guard", True), "reply_guard", path),
     )
     env_options = {key: env_value(var) for var, key in _ENV_OPTIONS.items()}
     return settings.with_overrides(
@@ -163,3 +168,9 @@ def load_settings(config_file: Path | None = None) -> Settings:
         user_name=env_value("PERSONAE_USER"),
         **env_options,
     )
+
+
+def _flag(value: Any, key: str, path: Path) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: {key} must be true or false, not {value!r}")
+    return value

@@ -49,7 +49,8 @@ def test_impersonation_is_trimmed_and_generation_stopped(db: Database) -> None:
 
 def test_backend_failure_keeps_partial_as_incomplete(db: Database) -> None:
     backend = ScriptedBackend().enqueue(failing(2))
-    chat = Chat.start(db, "holmes", backend)
+    # Unguarded: a guarded reply shows (and so keeps) only sentences that passed the guard.
+    chat = Chat.start(db, "holmes", backend, guard=False)
     with pytest.raises(BackendError):
         for _ in chat.send("hi"):
             pass
@@ -62,7 +63,7 @@ def test_backend_failure_keeps_partial_as_incomplete(db: Database) -> None:
 
 def test_consumer_closing_early_marks_cancelled(db: Database) -> None:
     backend = ScriptedBackend().enqueue("a b c d e f")
-    chat = Chat.start(db, "holmes", backend)
+    chat = Chat.start(db, "holmes", backend, guard=False)
     stream = chat.send("hi")
     next(stream)
     stream.close()

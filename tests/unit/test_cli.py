@@ -136,14 +136,14 @@ def test_chat_repl_commands(scripted: type[CliBackend], personae_home: Path) -> 
 
 
 def test_chats_list_show_export(scripted: type[CliBackend], tmp_path: Path) -> None:
-    scripted.script.append("Indeed.")
+    scripted.script.append("그렇군요, 왓슨 씨.")
     run("chat", "sherlock", "--backend", "cli-scripted", stdin="안녕하세요, 홈즈 씨\n")
     [chat] = json.loads(run("chats", "list", "--json").stdout)
     shown = json.loads(run("chats", "show", str(chat["id"]), "--json").stdout)
     assert shown["messages"][1]["content"] == "안녕하세요, 홈즈 씨"
     out = tmp_path / "c.md"
     assert run("chats", "export", str(chat["id"]), "--format", "md", "-o", str(out)).exit_code == 0
-    assert "Indeed." in out.read_text(encoding="utf-8")
+    assert "그렇군요, 왓슨 씨." in out.read_text(encoding="utf-8")
 
 
 def test_restyle_reads_stdin(scripted: type[CliBackend]) -> None:

@@ -27,7 +27,7 @@ from tests.support.server import make_store
 def workers_for(tmp_path: Path, backend: ScriptedBackend) -> Workers:
     return Workers(
         db_path=make_store(tmp_path / "jobs.db"),
-        settings=Settings(backend="scripted", model="m"),
+        settings=Settings(backend="scripted", model="m", reply_guard=False),
         backends=BackendPool(lambda _: backend, "m"),
         size=1,
     )

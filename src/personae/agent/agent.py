@@ -7,7 +7,9 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
+from personae.agent.guards import MAX_RETRIES, GuardEvent, ReplyGuard
 from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.tokens import CachedCounter, token_counter
@@ -19,18 +21,39 @@ DEFAULT_CTX = 4096
 
 
 RETRY_TEMPERATURE = 0.8
+# Each further try is this much warmer (a copy that the sampling chose once is likely again).
+RETRY_WARMER = 0.1
 
 
-def retry_params(params: GenerationParams) -> GenerationParams:
-    """The second try after an empty reply: at least :data:`RETRY_TEMPERATURE`, the next seed."""
-    seed = None if params.seed is None else params.seed + 1
-    temperature = max(params.temperature, RETRY_TEMPERATURE)
+def retry_params(params: GenerationParams, attempt: int = 1) -> GenerationParams:
+    """Try number ``attempt`` + 1 after an empty or guarded reply: at least
+    :data:`RETRY_TEMPERATURE`, warmer each time, the next seed."""
+    seed = None if params.seed is None else params.seed + attempt
+    temperature = min(
+        max(params.temperature, RETRY_TEMPERATURE) + RETRY_WARMER * (attempt - 1), 1.5
+    )
     return params.model_copy(update={"temperature": temperature, "seed": seed})
+
+
+@dataclass
+class Attempt:
+    """One try at the reply: how it ended ("shown", "retry" after a failed opening, "cut"
+    at a failed sentence, "empty"), the backend's usage (None when it was cancelled) and what
+    the guard found."""
+
+    outcome: str
+    usage: Usage | None = None
+    events: list[GuardEvent] = field(default_factory=list)
 
 
 class ReplyStream:
     """Iterate for the reply's text as it arrives; afterwards ``text``, ``finish_reason``,
-    ``usage`` and timings describe it. Breaking out early cancels generation."""
+    ``usage`` and timings describe it. Breaking out early cancels generation.
+
+    With ``guard`` (the default for a new reply, never for a continuation) the text is
+    released a sentence at a time after the reply guards pass it (:mod:`personae.agent.guards`):
+    a failed opening is generated again before anything is shown, a failed later sentence
+    ends the reply before it. ``attempts`` tells what happened."""
 
     def __init__(
         self,
@@ -39,23 +62,27 @@ class ReplyStream:
         params: GenerationParams,
         *,
         continues: str | None = None,
+        guard: bool = False,
     ) -> None:
         self.prompt = prompt
         self.continues = continues  # the text of the message this reply continues, if any
         self._agent = agent
         self._params = params
+        self._guarded = guard and continues is None
         self._filter = self._new_filter()
+        self._shown = ""
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.ttft_ms: float | None = None
         self.duration_ms: float | None = None
-        self.retried = False  # the first try gave an empty reply
+        self.retried = False  # a try was thrown away (empty, or a guarded opening)
+        self.attempts: list[Attempt] = []
         self._started = False
 
     @property
     def text(self) -> str:
-        """The (cleaned) reply so far."""
-        return self._filter.text
+        """The (cleaned, guarded) reply so far: what has been shown."""
+        return self._shown
 
     @property
     def done(self) -> bool:
@@ -66,15 +93,32 @@ class ReplyStream:
             raise RuntimeError("a reply stream can be iterated once")
         self._started = True
         start = time.perf_counter()
-        yield from self._attempt(self._params, start)
-        if not self._filter.text:
-            # Small models sometimes end at once (smollm2 does on some prompts, greedily, every
-            # time) or open with the user's line, which the filter cuts: an empty reply. Nothing
-            # was shown yet, so one warmer try with another seed costs only its own time.
-            self.retried = True
-            self.finish_reason = None
+        params = self._params
+        # One more try after an empty reply (as ever), MAX_RETRIES after a failed opening.
+        empty_left, guard_left = 1, (MAX_RETRIES if self._guarded else 0)
+        while True:
             self._filter = self._new_filter()
-            yield from self._attempt(retry_params(self._params), start)
+            guard = self._new_guard(last=guard_left == 0) if self._guarded else None
+            attempt = Attempt("shown")
+            self.attempts.append(attempt)
+            self.finish_reason = None
+            yield from self._attempt(params, start, guard, attempt)
+            if guard is not None:
+                attempt.events = list(guard.events)
+            if attempt.outcome == "shown" and not self._shown:
+                # Small models sometimes end at once (smollm2 does on some prompts, greedily,
+                # every time) or open with the user's line, which the filter cuts: an empty
+                # reply. Nothing was shown yet, so a warmer try costs only its own time.
+                attempt.outcome = "empty"
+            if attempt.outcome == "retry" and guard_left > 0:
+                guard_left -= 1
+            elif attempt.outcome == "empty" and empty_left > 0:
+                empty_left -= 1
+            else:
+                break
+            self.retried = True
+            params = retry_params(self._params, len(self.attempts))
+        self.usage = _merged_usage(self.attempts)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000
 
@@ -82,7 +126,45 @@ class ReplyStream:
         agent = self._agent
         return ReplyFilter(agent.character.name, agent.user_name, continues=self.continues)
 
-    def _attempt(self, params: GenerationParams, start: float) -> Iterator[str]:
+    def _new_guard(self, last: bool) -> ReplyGuard:
+        messages = self.prompt.messages
+        newest = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+        user = messages[newest].content if newest is not None else ""
+        history = messages[:newest] if newest is not None else messages
+        return ReplyGuard(
+            self._agent.character,
+            self._agent.user_name,
+            user,
+            history,
+            last_attempt=last,
+        )
+
+    def _release(
+        self, shown: str, guard: ReplyGuard | None, attempt: Attempt, *, final: bool = False
+    ) -> Iterator[str]:
+        """Pass cleaned text through the guard; set ``attempt.outcome`` when it stops."""
+        if guard is None:
+            out, decision = shown, "show"
+        elif final:
+            out, decision = guard.feed(shown) if shown else ("", "show")
+            if decision == "show":
+                more, decision = guard.finish()
+                out += more
+        else:
+            out, decision = guard.feed(shown)
+        if out:
+            self._shown += out
+            yield out
+        if decision != "show":
+            attempt.outcome = decision
+
+    def _attempt(
+        self,
+        params: GenerationParams,
+        start: float,
+        guard: ReplyGuard | None,
+        attempt: Attempt,
+    ) -> Iterator[str]:
         stream = self._agent.backend.stream(self.prompt.messages, params)
         try:
             for chunk in stream:
@@ -91,22 +173,26 @@ class ReplyStream:
                         self.ttft_ms = (time.perf_counter() - start) * 1000
                     shown = self._filter.feed(chunk.text)
                     if shown:
-                        yield shown
+                        yield from self._release(shown, guard, attempt)
+                        if attempt.outcome != "shown":
+                            if attempt.outcome == "cut":
+                                self.finish_reason = "stop"
+                            return  # closing the backend's stream cancels generation
                     if self._filter.stopped:
                         # The model began writing the user's lines: end the reply here.
                         self.finish_reason = "stop"
                         break
                 if chunk.is_final:
                     self.finish_reason = chunk.finish_reason
-                    self.usage = chunk.usage
+                    attempt.usage = chunk.usage
         finally:
             # Closing the backend's generator is what cancels generation when we stop early.
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
-        tail = self._filter.finish()
-        if tail:
-            yield tail
+        yield from self._release(self._filter.finish(), guard, attempt, final=True)
+        if attempt.outcome == "cut":
+            self.finish_reason = "stop"
 
     def read(self) -> str:
         """Consume the whole reply and return its text."""
@@ -126,9 +212,13 @@ class Agent:
         user_name: str = "User",
         params: GenerationParams | None = None,
         n_ctx: int | None = None,
+        guard: bool = False,
     ) -> None:
         self.character = character
         self.backend = backend
+        # Reply guards (personae.agent.guards): on in chats; off for tasks whose output is
+        # meant to overlap the request (a restyled line, a summary).
+        self.guard = guard
         # "User" (or no name) is a placeholder: the character says "you" instead.
         self.user_name = resolve_user_name(user_name, language=card_language(character))
         self.params = params or GenerationParams()
@@ -176,7 +266,11 @@ class Agent:
         stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
         continues = history[-1].content if continuing else None
         return ReplyStream(
-            self, prompt, params.model_copy(update={"stop": stops}), continues=continues
+            self,
+            prompt,
+            params.model_copy(update={"stop": stops}),
+            continues=continues,
+            guard=self.guard,
         )
 
     def warm_up(
@@ -200,3 +294,19 @@ class Agent:
         thread = threading.Thread(target=fill, name="personae-warm-up", daemon=True)
         thread.start()
         return thread
+
+
+def _merged_usage(attempts: Sequence[Attempt]) -> Usage | None:
+    """The reply's usage over its tries: the prompt as the first try that reported one saw it
+    (a retry finds the prompt cached), the completion tokens of every try that reported."""
+    reported = [a.usage for a in attempts if a.usage is not None]
+    if not reported:
+        return None
+    first = reported[0]
+    return Usage(
+        prompt_tokens=first.prompt_tokens,
+        completion_tokens=sum(u.completion_tokens for u in reported),
+        cached_tokens=first.cached_tokens,
+        prompt_ms=first.prompt_ms,
+        generation_ms=sum(u.generation_ms or 0.0 for u in reported) or None,
+    )

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from personae.agent.agent import Agent, ReplyStream
+from personae.agent.agent import Agent, Attempt, ReplyStream
 from personae.agent.prompt import PromptMemory, Turn, card_language
 from personae.backends.base import Backend, GenerationParams
 from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
@@ -70,6 +70,7 @@ class Chat:
         n_ctx: int | None = None,
         memory: MemoryBank | None = None,
         memory_settings: MemorySettings | None = None,
+        guard: bool = True,
     ) -> None:
         self.db = db
         self.chats = ChatRepository(db)
@@ -82,8 +83,10 @@ class Chat:
             user_name=self.info.user_name,
             params=params,
             n_ctx=n_ctx,
+            guard=guard,
         )
         self.last_reply: Reply | None = None
+        self.last_attempts: list[Attempt] = []
         self.memory: ChatMemory | None = None
         self.last_memory: TurnMemory | None = None
         self.last_learned: AfterTurn | None = None
@@ -136,6 +139,7 @@ class Chat:
         n_ctx: int | None = None,
         memory: MemoryBank | None = None,
         memory_settings: MemorySettings | None = None,
+        guard: bool = True,
     ) -> Chat:
         """A new chat; the character's greeting (``greeting`` picks among the alternates,
         ``None`` for a random one) is its first message."""
@@ -162,6 +166,7 @@ class Chat:
             n_ctx=n_ctx,
             memory=memory,
             memory_settings=memory_settings,
+            guard=guard,
         )
 
     @staticmethod
@@ -231,7 +236,7 @@ class Chat:
     def history(self) -> list[Turn]:
         """What the next prompt shows of this chat (after the running summary, if any)."""
         return [
-            Turn("user" if m.role == "user" else "assistant", m.content)
+            Turn("user", m.content, m.note) if m.role == "user" else Turn("assistant", m.content)
             for m in self._conversation()
         ]
 
@@ -261,7 +266,9 @@ class Chat:
         self.agent.prompt([Turn("user", text)], params)
         memory = self._recall(text)
         stream = self.agent.reply([*self.history(), Turn("user", text)], params, memory)
-        user_id, reply_id = self.chats.begin_turn(self.id, text)
+        # The note goes with the message: later prompts show it again at the same place, so
+        # the backend's prompt cache covers everything up to the next message.
+        user_id, reply_id = self.chats.begin_turn(self.id, text, note=stream.prompt.note)
         return self._generate(reply_id, stream, learn=(user_id, text))
 
     def regenerate(self, params: GenerationParams | None = None) -> Iterator[str]:
@@ -336,6 +343,7 @@ class Chat:
     ) -> Iterator[str]:
         """Stream ``stream`` into the reply ``reply_id``; with ``prefix`` (a continuation) the
         reply's text is ``prefix`` followed by the new text."""
+        self.last_attempts = stream.attempts  # the tries the reply took, and what the guard did
         try:
             for piece in stream:
                 # Stored before it is handed on: whatever a user (or a client) has seen is in the

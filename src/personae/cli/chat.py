@@ -177,6 +177,7 @@ def chat_command(
                 n_ctx=n_ctx,
                 memory=bank,
                 memory_settings=memory_settings,
+                guard=settings.reply_guard,
             )
         return Chat.start(
             db,
@@ -189,6 +190,7 @@ def chat_command(
             n_ctx=n_ctx,
             memory=bank,
             memory_settings=memory_settings,
+            guard=settings.reply_guard,
         )
 
     if chat_id is None and not new_chat:

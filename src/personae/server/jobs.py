@@ -371,6 +371,7 @@ def _open_chat(
         "n_ctx": workers.n_ctx,
         "memory": workers.memory_bank(),
         "memory_settings": workers.memory_settings,
+        "guard": workers.settings.reply_guard,
     }
     chat_id = target.chat_id
     if chat_id is not None:

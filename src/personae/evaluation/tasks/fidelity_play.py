@@ -331,7 +331,11 @@ def _play_turn(
         # to later prompts), and the scorer sees the empty reply it is meant to flag.
         reply, finish = "", "empty"
     asked = [r for r in backend.log[mark:] if r.purpose == "reply"]
-    return reply, finish, _reply_stats(asked)
+    stats = _reply_stats(asked)
+    # What the reply guards did: each try's outcome ("shown", "retry", "cut", "empty") and why.
+    stats["attempts"] = [a.outcome for a in chat.last_attempts]
+    stats["guard"] = [f"{e.action}: {e.evidence}" for a in chat.last_attempts for e in a.events]
+    return reply, finish, stats
 
 
 def _reply_stats(asked: Sequence[_Request]) -> dict[str, Any]:

@@ -76,6 +76,9 @@ def render_markdown(model: str, records: Sequence[dict[str, Any]]) -> str:
             processed = r["prompt_tokens_processed"]
             cost = f"{r['finish_reason']}, TTFT {ttft}, prompt tokens processed {processed}"
             out += ["", f"**{name}** ({cost}):", "", _quote(r["reply"] or "(empty)")]
+            for action in r.get("guard") or []:
+                # What the reply guard kept from the user: a retried opening, a cut sentence.
+                out += ["", f"*guard {action[:300]}*"]
     return "\n".join(out) + "\n"
 
 

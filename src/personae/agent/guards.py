@@ -1,0 +1,191 @@
+"""Reply guards: a reply is checked sentence by sentence *before* the user sees it (issue 14).
+
+Small models restart their previous reply, replay the greeting, echo the user, say they are an
+AI or answer a Korean message in English. The fidelity checks find all of that in a finished
+reply (:func:`personae.evaluation.fidelity.check_reply`); here the same checks run while the
+reply streams, so that what is shown has passed them:
+
+- text is released a sentence at a time: each sentence is held back until it is complete and
+  the reply so far, with it, passes the checks (:data:`OPENING_FLAGS` for the opening,
+  :data:`LATER_FLAGS` after it);
+- if the *opening* fails, nothing has been shown: the attempt is cancelled and the reply is
+  generated again (another seed, a little warmer), at most :data:`MAX_RETRIES` times; the last
+  attempt is shown whatever its opening (an answer is better than none);
+- if a *later* sentence fails (the model drifts into its previous reply halfway through, or
+  into English), the reply is cut before it: what was shown stays, and that is the reply.
+
+A check of the reply so far costs well under a millisecond for a chat's few earlier replies
+(benchmarks/bench_fidelity_cost.py), against the tens of milliseconds a token takes on the CPU.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from personae.backends.base import Message
+from personae.characters import Character
+
+# Flags that make an opening worth a second try: each is a failure a user sees at once.
+OPENING_FLAGS = (
+    "copy_previous",
+    "copy_greeting",
+    "copy_examples",
+    "verbatim_repeat",
+    "echo_user",
+    "ai_disclosure",
+    "assistant_speak",
+    "ooc_refusal",
+    "wrong_language",
+    "user_placeholder",
+)
+# Flags that end a reply at the sentence that raises them (it is never shown).
+LATER_FLAGS = (
+    "copy_previous",
+    "copy_greeting",
+    "copy_examples",
+    "echo_user",
+    "ai_disclosure",
+    "assistant_speak",
+    "wrong_language",
+)
+MAX_RETRIES = 2
+# An opening is judged once it has this many letters (a lone "*nods*" or "Hm." says too
+# little); until then sentences are held together.
+OPENING_LETTERS = {"en": 24, "ko": 10}
+
+# A sentence ends at . ! ? … ~ (and their full-width forms), optionally followed by closing
+# quotes, brackets or the ``*`` that closes an action, then whitespace; or at a line break.
+_BOUNDARY = re.compile(r"[.!?…~。！？](?:[\"'”’」』)\]*]+)?(?=\s)|\*(?=\s)|\n")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+Decision = Literal["show", "retry", "cut"]
+# How overlap.copy_reason and echo_reason word a share-of-phrases finding.
+_SHARE = "of its phrases are"
+
+
+@dataclass
+class GuardEvent:
+    """What the guard did on one attempt: ``action`` ("retry" or "cut"), why, and where."""
+
+    action: str
+    flags: tuple[str, ...]
+    evidence: str
+
+
+@dataclass
+class ReplyGuard:
+    """Checks one reply of ``character`` to ``user`` against ``history`` (the prompt's
+    messages before the user's newest one). Feed it the cleaned text as it streams."""
+
+    character: Character
+    user_name: str
+    user: str
+    history: Sequence[Message]
+    last_attempt: bool = False
+    events: list[GuardEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from personae.evaluation.fidelity import CardReference
+        from personae.text import detect_language
+
+        self._card = CardReference.from_character(self.character, self.user_name)
+        self._history = [
+            {"role": m.role, "content": m.content}
+            for m in self.history
+            if m.role in ("user", "assistant")
+        ]
+        self._language = detect_language(self.user, default=self._card.voice_language)
+        self.released = ""
+        self._pending = ""
+
+    def _problems(self, text: str, flags: Sequence[str]) -> tuple[tuple[str, ...], str, bool]:
+        """The flags of ``flags`` that ``text`` raises, their evidence, and whether every one
+        of them is only a share of phrases (see :func:`~personae.evaluation.fidelity.overlap
+        .copy_reason`), which more text can bring under the threshold."""
+        from personae.evaluation.fidelity import check_reply
+        from personae.evaluation.fidelity import language as lang_checks
+
+        check = check_reply(
+            text,
+            user=self.user,
+            history=self._history,
+            card=self._card,
+            language=self._language,
+            user_name=self.user_name,
+            finish_reason="stop",
+        )
+        found = tuple(f for f in flags if f in check.hits)
+        if "wrong_language" in found and not lang_checks.wrong_language(
+            _ACTION.sub(" ", text), self._language
+        ):
+            # Stage directions in the card's language around speech in the user's (Mina's
+            # "*She smiles.*" before Korean words) are not a reply in the wrong language.
+            found = tuple(f for f in found if f != "wrong_language")
+        shares = bool(found) and all(_SHARE in check.hits[f] for f in found)
+        return found, "; ".join(f"{f}: {check.hits[f]}" for f in found), shares
+
+    def feed(self, piece: str) -> tuple[str, Decision]:
+        """Take the next cleaned ``piece``; return what may be shown now and the decision:
+        "show" (go on), "retry" (the opening failed: cancel and try again) or "cut" (end the
+        reply here; what is returned is its last text)."""
+        self._pending += piece
+        ready = _complete_sentences(self._pending)
+        if not ready:
+            return "", "show"
+        return self._judge(ready, final=False)
+
+    def finish(self) -> tuple[str, Decision]:
+        """The stream ended: judge what is still held back."""
+        if not self._pending.strip():
+            # Trailing whitespace: shown after text (it may matter to a continuation).
+            shown = self._pending if self.released else ""
+            self._pending = ""
+            self.released += shown
+            return shown, "show"
+        return self._judge(len(self._pending), final=True)
+
+    def _judge(self, upto: int, *, final: bool) -> tuple[str, Decision]:
+        candidate = self._pending[:upto]
+        opening = not self.released
+        if opening and not final and _spoken_letters(candidate) < OPENING_LETTERS[self._language]:
+            # Too little to judge yet (a lone "*nods*" has no language): held with the next.
+            return "", "show"
+        flags, evidence, shares = self._problems(
+            self.released + candidate, OPENING_FLAGS if opening else LATER_FLAGS
+        )
+        if flags and shares and not final:
+            # Only "most of its phrases are the user's/the source's": a share that the rest
+            # of the reply may still dilute (a quotation of the user opening a longer answer).
+            # Held, and judged again with the next sentence.
+            return "", "show"
+        if flags and not (opening and self.last_attempt):
+            action: Decision = "retry" if opening else "cut"
+            self.events.append(GuardEvent(action, flags, evidence))
+            self._pending = ""
+            return "", action
+        self._pending = self._pending[upto:]
+        self.released += candidate
+        return candidate, "show"
+
+
+def _complete_sentences(text: str) -> int:
+    """How much of ``text`` is whole sentences (0 when not even one is complete yet)."""
+    end = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+    return end
+
+
+_ACTION = re.compile(r"\*[^*]*\*")
+
+
+def _spoken_letters(text: str) -> int:
+    """Letters outside ``*action*`` markup."""
+    return len(_LETTER.findall(_ACTION.sub(" ", text)))
+
+
+__all__ = ["LATER_FLAGS", "MAX_RETRIES", "OPENING_FLAGS", "GuardEvent", "ReplyGuard"]

@@ -1,0 +1,114 @@
+"""Reply guards: a reply that copies, echoes, breaks character or answers in the wrong language
+is generated again (its opening) or cut (a later sentence) before anything of it is shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from personae.agent import Agent, Chat, Turn
+from personae.agent.guards import ReplyGuard
+from personae.backends.base import GenerationParams, Message
+from personae.store import CharacterRepository, Database
+from tests.support.factories import make_character
+from tests.support.scripted import ScriptedBackend
+
+PREVIOUS = "I observe that you have been in Afghanistan, and that your left boot pinches you."
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    d = Database(tmp_path / "p.db")
+    CharacterRepository(d).add(make_character())
+    return d
+
+
+def guard(user: str = "What do you see?", *, last: bool = False) -> ReplyGuard:
+    history = [
+        Message("assistant", "Good evening."),
+        Message("user", "Hello."),
+        Message("assistant", PREVIOUS),
+    ]
+    return ReplyGuard(make_character(), "Mina", user, history, last_attempt=last)
+
+
+def feed_all(g: ReplyGuard, text: str) -> tuple[str, str]:
+    shown, decision = "", "show"
+    for word in text.split(" "):
+        out, decision = g.feed(word + " ")
+        shown += out
+        if decision != "show":
+            return shown, decision
+    out, decision = g.finish()
+    return shown + out, decision
+
+
+def test_an_opening_that_restarts_the_previous_reply_is_retried_unseen() -> None:
+    shown, decision = feed_all(guard(), PREVIOUS + " Also the rain.")
+    assert (shown, decision) == ("", "retry")
+
+
+def test_a_fresh_reply_is_released_sentence_by_sentence() -> None:
+    g = guard()
+    out, decision = g.feed("A cab waits below, and the driver is restless tonight")
+    assert (out, decision) == ("", "show")  # no sentence is complete yet: nothing shown
+    out, decision = g.feed(". Come")
+    assert out.startswith("A cab waits") and decision == "show"
+    assert feed_all(g, " along, Mina.")[1] == "show"
+    assert g.released.endswith("Come along, Mina. ")
+
+
+def test_a_later_sentence_that_copies_is_cut_before_it_is_shown() -> None:
+    text = "A new case has come to Baker Street today. " + PREVIOUS
+    shown, decision = feed_all(guard(), text)
+    assert decision == "cut" and shown == "A new case has come to Baker Street today."
+
+
+def test_ai_disclosure_and_wrong_language_openings_are_retried() -> None:
+    assert feed_all(guard(), "As an AI language model, I cannot see you at all.")[1] == "retry"
+    korean = guard("당신은 무엇을 보고 있나요? 말해 주세요.")
+    assert feed_all(korean, "I see a great many things in this room tonight.")[1] == "retry"
+    assert feed_all(guard("당신은 무엇을 보나요?"), "*He smiles.* 많은 것이 보이는군요, 미나 양.")[
+        1
+    ] == ("show")  # an English stage direction alone does not decide the language
+
+
+def test_an_echo_of_the_user_is_retried_but_a_quotation_is_not() -> None:
+    user = "Were you afraid when the dog howled on the moor that night?"
+    assert feed_all(guard(user), user + " Perhaps.")[1] == "retry"
+    quoted = f'You ask, "{user}" No, the hound was only a dog painted with phosphorus, Mina.'
+    assert feed_all(guard(user), quoted)[1] == "show"
+
+
+def test_the_last_attempt_is_shown_even_when_its_opening_fails() -> None:
+    shown, decision = feed_all(guard(last=True), PREVIOUS)
+    assert decision == "show" and shown.strip() == PREVIOUS
+
+
+def test_chat_retries_a_copied_opening_and_stores_only_the_good_reply(db: Database) -> None:
+    good = "The game is afoot, Mina: a letter came this morning from Lestrade."
+    backend = ScriptedBackend().enqueue(PREVIOUS, good)
+    chat = Chat.start(db, "holmes", backend, user_name="Mina", params=GenerationParams(seed=7))
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    shown = "".join(chat.send("Anything new?"))
+    assert shown == good == chat.messages()[-1].content
+    assert len(backend.calls) == 2 and backend.calls[1][1].seed != backend.calls[0][1].seed
+    assert chat.messages()[-1].complete
+
+
+def test_guard_gives_up_after_the_retries_and_shows_the_last_try(db: Database) -> None:
+    backend = ScriptedBackend().enqueue(PREVIOUS, PREVIOUS, PREVIOUS)
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    assert "".join(chat.send("Anything new?")).strip() == PREVIOUS
+    assert len(backend.calls) == 3
+
+
+def test_unguarded_agent_and_continuations_stream_at_once() -> None:
+    backend = ScriptedBackend().enqueue(["word ", "by ", "word"])
+    agent = Agent(make_character(), backend, user_name="Mina")  # guard off by default
+    stream = agent.reply([Turn("user", "Hi")])
+    assert len(list(stream)) == 3  # each piece as it came, nothing held back

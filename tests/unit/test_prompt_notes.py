@@ -103,3 +103,29 @@ def test_fresh_sections_and_rendering() -> None:
     assert text_section("  \n ") is None
     assert text_section("a\n\nb") == NoteSection("", ("a", "b"), "\n\n")
     assert NoteSection("H", ("  ",)).render() == ""
+
+
+def test_forgetting_or_correcting_a_memory_empties_the_notes_that_show_it(tmp_path) -> None:
+    from personae.store import CharacterRepository, ChatRepository, Database
+    from personae.store.memories import MemoryRepository, NewMemory
+
+    db = Database(tmp_path / "p.db")
+    CharacterRepository(db).add(make_character(), character_id="holmes")
+    chats = ChatRepository(db)
+    chat = chats.create("holmes", user_name="Ana", user_id="ana")
+    memories = MemoryRepository(db)
+
+    def fact(text: str) -> int:
+        return memories.add(
+            NewMemory("fact", text, [], "words", user_id="ana", character_id="holmes", label="x")
+        )
+
+    bees, peanuts = fact("Ana keeps bees."), fact("Ana is allergic to peanuts.")
+    user_bees, _ = chats.begin_turn(chat, "I keep bees.", note="What you know:\n- Ana keeps bees.")
+    user_nuts, _ = chats.begin_turn(chat, "Peanuts!", note="- Ana is allergic to peanuts.")
+    other, _ = chats.begin_turn(chat, "Hello.", note="[Background]\n- Baker Street")
+    memories.delete([bees])
+    memories.update(peanuts, NewMemory("fact", "Ana is allergic to cats.", [], "words"))
+    notes = {m.id: m.note for m in chats.messages(chat)}
+    assert notes[user_bees] == "" and notes[user_nuts] == ""
+    assert notes[other] == "[Background]\n- Baker Street"  # untouched

@@ -298,3 +298,15 @@ def test_openapi_lists_the_penalties(client: TestClient) -> None:
     text = json.dumps(spec)
     for name in ("presence_penalty", "frequency_penalty", "dry_multiplier"):
         assert name in text
+
+
+def test_korean_replies_turn_dry_off_unless_the_user_set_it() -> None:
+    from personae.models.sampling import default_params, for_language
+
+    params = default_params("qwen2.5-coder-1.5b", seed=3)
+    ko = for_language(params, "qwen2.5-coder-1.5b", "ko")
+    assert ko.dry_multiplier == 0.0 and ko.repeat_penalty == 1.1 and ko.seed == 3
+    assert for_language(params, "qwen2.5-coder-1.5b", "en") == params
+    assert for_language(params, "my.gguf", "ko") == params  # outside the catalogue: as given
+    mine = default_params("qwen2.5-coder-1.5b", dry_multiplier=1.5)
+    assert for_language(mine, "qwen2.5-coder-1.5b", "ko").dry_multiplier == 1.5

@@ -16,6 +16,7 @@ from personae.agent.tokens import CachedCounter, token_counter
 from personae.backends.base import Backend, GenerationParams, Usage, collect
 from personae.characters import Character
 from personae.characters.user_names import resolve_user_name
+from personae.models.sampling import for_language
 
 DEFAULT_CTX = 4096
 
@@ -263,6 +264,8 @@ class Agent:
         prompt = self.builder.build(
             history, max_tokens=params.max_tokens, memory=memory, continuing=continuing
         )
+        # The model's sampling for the language the reply is to be in (the user's).
+        params = for_language(params, self.backend.model, self.builder.reply_language(history))
         stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
         continues = history[-1].content if continuing else None
         return ReplyStream(

@@ -40,6 +40,7 @@ OPENING_FLAGS = (
     "ooc_refusal",
     "wrong_language",
     "user_placeholder",
+    "speaks_as_user",
 )
 # Flags that end a reply at the sentence that raises them (it is never shown).
 LATER_FLAGS = (
@@ -50,6 +51,7 @@ LATER_FLAGS = (
     "ai_disclosure",
     "assistant_speak",
     "wrong_language",
+    "speaks_as_user",
 )
 MAX_RETRIES = 2
 # An opening is judged once it has this many letters (a lone "*nods*" or "Hm." says too

@@ -321,6 +321,12 @@ class PromptBuilder:
             note_is_new=bool(note) and not stored_note.strip(),
         )
 
+    def reply_language(self, history: Sequence[Turn]) -> str:
+        """The language the next reply should be in: the user's newest message's, the card's
+        when there is none (or it has no letters)."""
+        newest = next((t.content for t in reversed(history) if t.role == "user"), "")
+        return detect_language(newest, default="ko" if self.language == "ko" else "en")
+
     def _note_sections(
         self, lore: list[LoreEntry], memory: PromptMemory, user_text: str
     ) -> list[NoteSection]:
@@ -333,7 +339,7 @@ class PromptBuilder:
             items = tuple(self._expand(entry_text(e)) for e in ordered)
             sections.append(NoteSection(self._labels["lore"], items))
         sections += memory.note_sections()
-        asked = detect_language(user_text, default="ko" if self.language == "ko" else "en")
+        asked = self.reply_language([Turn("user", user_text)])
         if asked != self.language:
             directive = self._expand(_ANSWER_IN[self.language][asked])
             sections.append(NoteSection("", (directive,), repeat=True))

@@ -57,6 +57,8 @@ class ModelSpec:
     typical speeds on 2 CPU cores, for estimates and for the ``models list`` table.
     ``sampling`` maps :class:`GenerationParams` fields (``SAMPLING_FIELDS`` only) to this model's
     default values; anything it leaves out keeps ``GenerationParams``' default.
+    ``sampling_ko`` changes some of them for a reply in Korean (see
+    :func:`personae.models.sampling.for_language`).
     """
 
     name: str
@@ -74,6 +76,7 @@ class ModelSpec:
     upstream: str = ""
     notes: str = ""
     sampling: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    sampling_ko: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         # The name becomes a file name under the data dir, so it must be a plain slug.
@@ -87,19 +90,21 @@ class ModelSpec:
             raise ValueError(f"model {self.name!r}: size must be positive")
         if not 0 < self.default_ctx <= self.trained_ctx:
             raise ValueError(f"model {self.name!r}: need 0 < default_ctx <= trained_ctx")
-        self._check_sampling()
+        self._check_sampling(self.sampling)
+        self._check_sampling({**self.sampling, **self.sampling_ko})
         # Read-only: every caller shares the one catalogue entry.
         object.__setattr__(self, "sampling", MappingProxyType(dict(self.sampling)))
+        object.__setattr__(self, "sampling_ko", MappingProxyType(dict(self.sampling_ko)))
 
-    def _check_sampling(self) -> None:
-        unknown = sorted(set(self.sampling) - set(SAMPLING_FIELDS))
+    def _check_sampling(self, sampling: Mapping[str, Any]) -> None:
+        unknown = sorted(set(sampling) - set(SAMPLING_FIELDS))
         if unknown:
             raise ValueError(
                 f"model {self.name!r}: sampling key(s) {', '.join(unknown)} not allowed; "
                 f"choose from {', '.join(SAMPLING_FIELDS)}"
             )
         try:
-            GenerationParams(**self.sampling)
+            GenerationParams(**sampling)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -164,6 +169,13 @@ _QWEN_SAMPLING: dict[str, Any] = {
     "min_p": 0.05,
     "repeat_penalty": 1.0,
 }
+# In Korean, DRY breaks words (measured on the fidelity set, qwen2.5-coder-1.5b, 2026-12-03):
+# Qwen's byte-level tokens spell a Hangul syllable in several pieces, so a penalty on the piece
+# that would go on repeating a phrase ("안녕하세요, 선생님" again) cut a syllable in half ("선생�")
+# or swapped the word for its Hanja ("2學年") - 1 and 2 of the first 5 Korean replies, against none
+# in 182 replies without DRY. Korean replies keep the old penalty instead, and copies of earlier
+# replies are left to the reply guards (personae.agent.guards).
+_QWEN_SAMPLING_KO: dict[str, Any] = {"dry_multiplier": 0.0, "repeat_penalty": 1.1}
 
 CATALOGUE: dict[str, ModelSpec] = {
     spec.name: spec
@@ -201,6 +213,7 @@ CATALOGUE: dict[str, ModelSpec] = {
             upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct",
             notes="Korean is shallow; use qwen2.5-coder-1.5b for Korean.",
             sampling=_QWEN_SAMPLING,
+            sampling_ko=_QWEN_SAMPLING_KO,
         ),
         ModelSpec(
             name="qwen2.5-coder-1.5b",
@@ -217,6 +230,7 @@ CATALOGUE: dict[str, ModelSpec] = {
             upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct",
             notes="The default chat model and the only one with usable Korean; ~1.9 GB RSS.",
             sampling=_QWEN_SAMPLING,
+            sampling_ko=_QWEN_SAMPLING_KO,
         ),
     )
 }

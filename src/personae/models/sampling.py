@@ -40,6 +40,22 @@ def default_params(model: str | None, **overrides: Any) -> GenerationParams:
         raise _invalid(exc) from None
 
 
+def for_language(params: GenerationParams, model: str | None, language: str) -> GenerationParams:
+    """``params`` for a reply in ``language``: a catalogue model's ``sampling_ko`` changes for
+    Korean replies, each applied only where ``params`` still holds the model's default (a
+    value the user set with ``--sampling`` stays theirs)."""
+    spec = CATALOGUE.get(model) if model else None
+    if spec is None or language != "ko" or not spec.sampling_ko:
+        return params
+    defaults = default_params(model)
+    changes = {
+        key: value
+        for key, value in spec.sampling_ko.items()
+        if getattr(params, key) == getattr(defaults, key)
+    }
+    return params.model_copy(update=changes) if changes else params
+
+
 def parse_sampling(items: str | Iterable[str]) -> dict[str, Any]:
     """``KEY=VALUE`` settings (a string or several, each comma-separated) as checked values.
 

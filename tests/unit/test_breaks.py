@@ -89,6 +89,10 @@ REFUSAL_NEGATIVE = [
     "미안하지만 그 사람 이야기는 하고 싶지 않아요.",
 ]
 IMPERSONATION_POSITIVE = [
+    ('"안녕하세요, 선생님? 마 그기 니 정민지입니다."', "민지"),
+    ("저는 정민지라고해요. 고등학교 2학년이에요.", "민지"),
+    ("I'm Watson, and I have come about the letter.", "Watson"),
+    ("My name is Watson.", "Watson"),
     ("Indeed.\nUser: And then what happened?", "User"),
     ("Quite so.\n{{user}}: I see.", "User"),
     ("Elementary.\nWatson: Remarkable, Holmes!", "Watson"),
@@ -100,6 +104,10 @@ IMPERSONATION_POSITIVE = [
     ("Hmm.\nYou: what about the letter?", "User"),
 ]
 IMPERSONATION_NEGATIVE = [
+    ("민지 학생이구나. 나는 정은희예요.", "민지"),
+    ("I am Watson's oldest friend, you know.", "Watson"),
+    ("You are Watson, I presume.", "Watson"),
+    ("민지입니다? 반가워요.", "you"),
     ("The user of this device must wind it daily.", "User"),
     ("You asked me a question, and I shall answer it: user: no such thing.", "User"),
     ("*leans back in his chair* You are not from London, I perceive.", "User"),

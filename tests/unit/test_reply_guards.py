@@ -112,3 +112,22 @@ def test_unguarded_agent_and_continuations_stream_at_once() -> None:
     agent = Agent(make_character(), backend, user_name="Mina")  # guard off by default
     stream = agent.reply([Turn("user", "Hi")])
     assert len(list(stream)) == 3  # each piece as it came, nothing held back
+
+
+def test_a_retry_is_told_what_the_try_before_it_did_wrong(db: Database) -> None:
+    good = "The game is afoot, Mina: a letter came this morning from Lestrade."
+    backend = ScriptedBackend().enqueue(PREVIOUS, good)
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    "".join(chat.send("Anything new?"))
+    first, second = (messages for messages, _ in backend.calls)
+    assert second[: len(first)] == first  # the cached prompt is untouched
+    assert second[-1].role == "system" and "repeated earlier words" in second[-1].content
+    assert "{{" not in second[-1].content
+
+
+def test_a_broken_character_is_never_shown() -> None:
+    assert feed_all(guard(), "Good evening, Mina. The fog is thick tonight \ufffd on the moor.")[
+        1
+    ] in ("retry", "cut")

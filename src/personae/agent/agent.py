@@ -9,12 +9,12 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from personae.agent.guards import MAX_RETRIES, GuardEvent, ReplyGuard
+from personae.agent.guards import MAX_RETRIES, GuardEvent, ReplyGuard, retry_note
 from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.tokens import CachedCounter, token_counter
-from personae.backends.base import Backend, GenerationParams, Usage, collect
-from personae.characters import Character
+from personae.backends.base import Backend, GenerationParams, Message, Usage, collect
+from personae.characters import Character, expand_macros
 from personae.characters.user_names import resolve_user_name
 from personae.models.sampling import for_language
 
@@ -78,6 +78,7 @@ class ReplyStream:
         self.duration_ms: float | None = None
         self.retried = False  # a try was thrown away (empty, or a guarded opening)
         self.attempts: list[Attempt] = []
+        self._nudge = ""  # a retry's note on what the try before it did wrong
         self._started = False
 
     @property
@@ -119,9 +120,23 @@ class ReplyStream:
                 break
             self.retried = True
             params = retry_params(self._params, len(self.attempts))
+            if attempt.outcome == "retry" and attempt.events:
+                self._nudge = self._retry_note(attempt.events[-1].flags)
         self.usage = _merged_usage(self.attempts)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000
+
+    def _retry_note(self, flags: Sequence[str]) -> str:
+        """What the next try is told about the one it replaces (after everything else, so the
+        prompt before it, all cached, is unchanged)."""
+        agent = self._agent
+        language = agent.builder.reply_language(
+            [Turn(m.role, m.content) for m in self.prompt.messages if m.role == "user"]
+        )
+        note = retry_note(flags, language)
+        if not note:
+            return ""
+        return expand_macros(note, char=agent.character.name, user=agent.builder.prompt_user)
 
     def _new_filter(self) -> ReplyFilter:
         agent = self._agent
@@ -166,7 +181,10 @@ class ReplyStream:
         guard: ReplyGuard | None,
         attempt: Attempt,
     ) -> Iterator[str]:
-        stream = self._agent.backend.stream(self.prompt.messages, params)
+        messages = self.prompt.messages
+        if self._nudge:
+            messages = [*messages, Message("system", self._nudge)]
+        stream = self._agent.backend.stream(messages, params)
         try:
             for chunk in stream:
                 if chunk.text:

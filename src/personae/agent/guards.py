@@ -127,8 +127,14 @@ class ReplyGuard:
             # Stage directions in the card's language around speech in the user's (Mina's
             # "*She smiles.*" before Korean words) are not a reply in the wrong language.
             found = tuple(f for f in found if f != "wrong_language")
+        evidence = [f"{f}: {check.hits[f]}" for f in found]
         shares = bool(found) and all(_SHARE in check.hits[f] for f in found)
-        return found, "; ".join(f"{f}: {check.hits[f]}" for f in found), shares
+        if "\ufffd" in text:
+            # A character cut in half (a sampler pushed the model off the rest of its bytes):
+            # never shown, whatever else holds.
+            found, shares = (*found, "broken_text"), False
+            evidence.append("broken_text: U+FFFD in the reply")
+        return found, "; ".join(evidence), shares
 
     def feed(self, piece: str) -> tuple[str, Decision]:
         """Take the next cleaned ``piece``; return what may be shown now and the decision:
@@ -174,6 +180,48 @@ class ReplyGuard:
         return candidate, "show"
 
 
+# What a retry is told, after the user's message, about the try it replaces (by what failed).
+_RETRY_NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "copy": "[Your last try repeated earlier words. Answer {{user}}'s last message with new "
+        "words of your own.]",
+        "echo": "[Do not repeat {{user}}'s words back; answer them as {{char}}.]",
+        "role": "[You are {{char}}, a person in this story, not an AI or an assistant, and not "
+        "{{user}}. Answer as {{char}}.]",
+        "language": "[Answer in English.]",
+    },
+    "ko": {
+        "copy": "[방금 답은 앞에서 한 말을 되풀이했습니다. "
+        "{{user}}의 마지막 말에 새로운 말로 답하세요.]",
+        "echo": "[{{user}}의 말을 그대로 따라 하지 말고 {{char}}로서 답하세요.]",
+        "role": "[당신은 이 이야기 속 사람 {{char}}입니다. "
+        "AI나 도우미가 아니고 {{user}}도 아닙니다. {{char}}로서 답하세요.]",
+        "language": "[한국어로 답하세요.]",
+    },
+}
+_RETRY_GROUPS = {
+    "copy_previous": "copy",
+    "copy_greeting": "copy",
+    "copy_examples": "copy",
+    "verbatim_repeat": "copy",
+    "echo_user": "echo",
+    "ai_disclosure": "role",
+    "assistant_speak": "role",
+    "ooc_refusal": "role",
+    "speaks_as_user": "role",
+    "user_placeholder": "role",
+    "wrong_language": "language",
+}
+
+
+def retry_note(flags: Sequence[str], language: str) -> str:
+    """The system note a retry gets after the user's message: what the failed try did wrong
+    (macros ``{{char}}``/``{{user}}`` left for the caller). Empty when nothing applies."""
+    notes = _RETRY_NOTES["ko" if language == "ko" else "en"]
+    groups = dict.fromkeys(_RETRY_GROUPS[f] for f in flags if f in _RETRY_GROUPS)
+    return " ".join(notes[g] for g in groups)
+
+
 def _complete_sentences(text: str) -> int:
     """How much of ``text`` is whole sentences (0 when not even one is complete yet)."""
     end = 0
@@ -190,4 +238,11 @@ def _spoken_letters(text: str) -> int:
     return len(_LETTER.findall(_ACTION.sub(" ", text)))
 
 
-__all__ = ["LATER_FLAGS", "MAX_RETRIES", "OPENING_FLAGS", "GuardEvent", "ReplyGuard"]
+__all__ = [
+    "LATER_FLAGS",
+    "MAX_RETRIES",
+    "OPENING_FLAGS",
+    "GuardEvent",
+    "ReplyGuard",
+    "retry_note",
+]

@@ -339,8 +339,9 @@ _GENERIC_USERS = ("user", "{{user}}", "<user>", "you", "사용자", "유저", "�
 
 
 def detect_user_impersonation(text: str, user_name: str = "User") -> BreakHit | None:
-    """A line that starts as the user speaking ("User:", "{{user}}:", "Watson:"), or an action
-    block (``*…*``) whose subject is the user ("*You nod slowly*", "*Watson sits down*")."""
+    """A line that starts as the user speaking ("User:", "{{user}}:", "Watson:"), an action
+    block (``*…*``) whose subject is the user ("*You nod slowly*", "*Watson sits down*"), or the
+    character introducing itself by the user's name ("I'm Watson", "저는 정민지입니다")."""
     names = [n for n in dict.fromkeys([user_name.strip(), *_GENERIC_USERS]) if n]
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     line = re.compile(
@@ -361,6 +362,20 @@ def detect_user_impersonation(text: str, user_name: str = "User") -> BreakHit | 
     match = action.search(text)
     if match:
         return BreakHit("user_impersonation", "user-action", _excerpt(text, match))
+    if subjects:
+        # The character introducing itself by the user's name ("저는 정민지입니다" to 민지,
+        # "I'm Watson" to Watson): it has taken the user's part. A family name may come first.
+        names_re = "|".join(subjects)
+        claim = re.compile(
+            rf"\b(?:I am|I'm|my name is)\s+(?:{names_re})\b(?!['’]s)"
+            rf"|(?:저는|전|나는|난|제\s*이름은)\s*[가-힣]{{0,2}}(?:{names_re})"
+            rf"(?:입니다|이에요|예요|이라고|라고|이야|야\b)"
+            rf"|(?:^|[\s\"“'])[가-힣]{{0,2}}(?:{names_re})입니다",
+            re.I,
+        )
+        match = claim.search(text)
+        if match:
+            return BreakHit("user_impersonation", "user-identity", _excerpt(text, match))
     return None
 
 

@@ -58,6 +58,8 @@ RECORD_KEYS = (
     "probe_terms",
     "ttft_ms",
     "prompt_tokens_processed",
+    "attempts",
+    "guard",
 )
 
 
@@ -275,7 +277,12 @@ def play_conversation(
                     # turn is recorded as an error with no reply and the chat goes on.
                     played.errors.append(f"turn {number}: {exc}")
                     reply, finish = "", "error"
-                    stats = {"ttft_ms": None, "prompt_tokens_processed": None}
+                    stats = {
+                        "ttft_ms": None,
+                        "prompt_tokens_processed": None,
+                        "attempts": [],
+                        "guard": [],
+                    }
                 played.records.append(
                     {
                         "conversation": conversation.id,

@@ -19,8 +19,12 @@ both sides, a symmetric comparison):
 - meaning: cosine(rewrite, original). e5's cosines are compressed (unrelated short lines ~0.75),
   so also ``meaning_top1``: the rewrite is nearer its own original than any other line of the
   original's language (34 candidates; chance ~3%).
+- kept: top-1 *and* a real rewrite: in the character's language, not an echo, not empty, not
+  assistant-speak (an echo or an untranslated line scores high on meaning alone).
 - style_gain: mean cosine of the rewrite to the character's own example lines (actions
-  dropped) minus the same for the original line.
+  dropped) minus the same for the original line. Across languages it mostly measures the
+  language (e5 puts same-language texts nearer), so also ``style_vs_plain``: the rewrite's
+  cosine to the voice minus the mean of the plain lines *of the rewrite's language*.
 - flags: ``wrong_language`` (not in the character's language), ``assistant`` (AI disclosure,
   assistant-speak or an assistant-style refusal that the original does not itself raise, from
   personae.evaluation.fidelity's check_reply), ``empty``, ``echo`` (the input again,
@@ -44,7 +48,7 @@ import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -59,12 +63,14 @@ from personae.evaluation.fidelity import CardReference, check_reply
 from personae.evaluation.fidelity.overlap import normalized
 from personae.evaluation.stats import bootstrap_mean
 from personae.memory.vectors import default_embedder
+from personae.text import Language
 
 DATA = Path(__file__).resolve().parent / "data" / "restyle"
 CACHE = RESULTS / "restyle" / "cache"
 ORDER = ("sherlock", "elizabeth", "mina", "chunhyang", "hong-gildong")
 PAIRS = ("en->en", "en->ko", "ko->en", "ko->ko")
 ASSISTANT = ("ai_disclosure", "assistant_speak", "ooc_refusal")
+SCORE_NAMES = ("meaning", "meaning_top1", "kept", "style_gain", "style_vs_plain", "length_ratio")
 FLAG_NAMES = ("wrong_language", "assistant", "empty", "echo", "missing", "any")
 _ACTION = re.compile(r"\*[^*\n]*\*")
 
@@ -158,6 +164,12 @@ def score(
     originals = {lang: embed([x.text for x in ls]) for lang, ls in lines.items()}
     index = {x.id: (x.language, i) for ls in lines.values() for i, x in enumerate(ls)}
     voice = {cid: embed(character_lines(c)).mean(axis=0) for cid, c in chars.items()}
+    # How near plain lines of each language sit to the voice: e5 puts same-language texts
+    # closer, so a Korean rewrite of an English line "gains" style by its language alone.
+    plain = {
+        cid: {lang: float((vecs @ v).mean()) for lang, vecs in originals.items()}
+        for cid, v in voice.items()
+    }
     outs = embed([r.output for r in rewrites])
     refs = {cid: CardReference.from_character(c, user_name="you") for cid, c in chars.items()}
     for r, vec in zip(rewrites, outs, strict=True):
@@ -167,12 +179,21 @@ def score(
         r.scores["meaning"] = float(sims[i])
         r.scores["meaning_top1"] = float(int(np.argmax(sims)) == i)
         r.scores["style_gain"] = float(voice[r.character] @ vec - voice[r.character] @ own)
+        r.scores["style_vs_plain"] = float(voice[r.character] @ vec) - plain[r.character][r.target]
         r.scores["length_ratio"] = len(r.output) / max(1, len(r.line.text))
         check = check_reply(
-            r.output, user=r.line.text, history=[], card=refs[r.character], language=r.target
+            r.output,
+            user=r.line.text,
+            history=[],
+            card=refs[r.character],
+            language=cast(Language, r.target),
         )
         before = check_reply(
-            r.line.text, user="", history=[], card=refs[r.character], language=r.line.language
+            r.line.text,
+            user="",
+            history=[],
+            card=refs[r.character],
+            language=cast(Language, r.line.language),
         )
         hits = dict(check.hits)
         r.flags["wrong_language"] = "wrong_language" in hits
@@ -189,6 +210,11 @@ def score(
         if gone:
             r.evidence["missing"] = ", ".join(gone)
         r.flags["any"] = any(r.flags[f] for f in FLAG_NAMES if f != "any")
+        # A rewrite that kept the meaning *as a rewrite*: nearest its own original, in the
+        # character's language, not the input again, not empty or assistant-speak. (An echo or an
+        # untranslated line scores high on meaning alone.)
+        usable = not any(r.flags[f] for f in ("wrong_language", "assistant", "empty", "echo"))
+        r.scores["kept"] = float(usable and r.scores["meaning_top1"] == 1.0)
 
 
 def summarize(rewrites: list[Rewrite]) -> dict[str, Any]:
@@ -199,7 +225,7 @@ def summarize(rewrites: list[Rewrite]) -> dict[str, Any]:
         if not group:
             continue
         entry: dict[str, Any] = {"n": len(group)}
-        for key in ("meaning", "meaning_top1", "style_gain", "length_ratio"):
+        for key in SCORE_NAMES:
             entry[key] = bootstrap_mean([r.scores[key] for r in group]).as_dict()
         for flag in FLAG_NAMES:
             entry[flag] = bootstrap_mean([float(r.flags[flag]) for r in group]).as_dict()
@@ -214,9 +240,9 @@ def _fmt(e: dict[str, Any], scale: float = 1.0, digits: int = 2) -> str:
 
 
 def print_table(model: str, summary: dict[str, Any]) -> None:
-    header = ("model", "pair", "n", "meaning", "top1 %", "style gain", "wrong lang %",
-              "assistant %", "echo %", "missing %", "any flag %", "s/line")  # fmt: skip
-    rows = []
+    header = ("model", "pair", "n", "meaning", "top1 %", "kept %", "style gain", "vs plain",
+              "wrong lang %", "assistant %", "echo %", "missing %", "any %", "s/line")  # fmt: skip
+    rows: list[tuple[str, ...]] = []
     for pair, e in summary.items():
         rows.append(
             (
@@ -225,7 +251,9 @@ def print_table(model: str, summary: dict[str, Any]) -> None:
                 str(e["n"]),
                 _fmt(e["meaning"], digits=3),
                 _fmt(e["meaning_top1"], 100, 0),
+                _fmt(e["kept"], 100, 0),
                 _fmt(e["style_gain"], digits=3),
+                _fmt(e["style_vs_plain"], digits=3),
                 _fmt(e["wrong_language"], 100, 0),
                 _fmt(e["assistant"], 100, 0),
                 _fmt(e["echo"], 100, 0),
@@ -266,8 +294,7 @@ def main() -> int:
     stem = f"restyle_{args.model}" + (f"_{args.label}" if args.label else "")
     CACHE.mkdir(parents=True, exist_ok=True)
     cache = ResultCache(CACHE / f"{stem}.jsonl")
-    ensure_pulled(args.model)
-    backend = get_backend("embedded", model=args.model, n_ctx=args.ctx, threads=args.threads)
+    backend = None  # loaded at the first line not in the cache (a rescore loads no model)
     params = GenerationParams(
         temperature=args.temperature, max_tokens=args.max_tokens, seed=args.seed
     )
@@ -277,6 +304,11 @@ def main() -> int:
         key = f"{cid}|{line.id}|{args.temperature}|{args.seed}|{args.max_tokens}"
         hit = cache.get(key)
         if hit is None:
+            if backend is None:
+                ensure_pulled(args.model)
+                backend = get_backend(
+                    "embedded", model=args.model, n_ctx=args.ctx, threads=args.threads
+                )
             t0 = time.perf_counter()
             output = "\n".join(restyle(chars[cid], backend, line.text, params=params))
             hit = {"output": output, "seconds": time.perf_counter() - t0}

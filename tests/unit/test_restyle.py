@@ -160,3 +160,25 @@ def test_bad_inputs(text: str) -> None:
 def test_bad_single_line(line: str) -> None:
     with pytest.raises(InvalidInput):
         restyle_line(make_character(), ScriptedBackend(), line)
+
+
+def test_a_copied_style_sample_or_a_cut_off_line_is_retried() -> None:
+    backend = ScriptedBackend().enqueue(
+        "It is quite elementary, my dear fellow.",  # one of the style samples, word for word
+        "Of course it is,",  # ends on a comma: cut off
+        "I owe you my thanks for today's help, my dear fellow.",
+    )
+    out = restyle_line(holmes(), backend, "Thank you for your help today.")  # type: ignore[arg-type]
+    assert out == "I owe you my thanks for today's help, my dear fellow."
+    assert len(backend.calls) == 3
+
+
+def test_a_lost_name_is_retried_in_english() -> None:
+    backend = ScriptedBackend().enqueue("Thank you.", "My thanks for the bread, Gretel.")
+    out = restyle_line(holmes(), backend, "Thank you for the bread, Gretel.")  # type: ignore[arg-type]
+    assert out == "My thanks for the bread, Gretel."
+
+
+def test_a_line_told_as_a_story_keeps_only_what_is_said() -> None:
+    said = clean('Excuse me," Elizabeth said, "I lost the map, Hansel."', "Elizabeth")
+    assert said == "Excuse me, I lost the map, Hansel."

@@ -14,11 +14,11 @@ So the prompt frames the model as a script editor, outside the role-play:
 The rewrite is in the character's language (:func:`~personae.agent.prompt.card_language`):
 Korean characters speak Korean and English characters English, whatever the input's language.
 Its length is capped at about three times the input's tokens. Each rewrite is checked with the
-fidelity checks (:func:`personae.evaluation.fidelity.check_reply`): an empty answer, AI
-disclosure or assistant-speak (unless the input says the same), the wrong language, a copy of the
-input or a lost number is tried again (up to :data:`ATTEMPTS` tries, warmer and with the next
-seed); when no try passes, the least bad one is given. Works line by line so a script's dialogue
-keeps its shape.
+fidelity checks (:func:`personae.evaluation.fidelity.check_reply`): an empty or cut-off answer,
+AI disclosure or assistant-speak (unless the input says the same), the wrong language, a copy of
+the input or of a style sample, a lost number or (English to English) a lost name is tried again
+(up to :data:`ATTEMPTS` tries, warmer and with the next seed); when no try passes, the least bad
+one is given. Works line by line so a script's dialogue keeps its shape.
 """
 
 from __future__ import annotations
@@ -26,16 +26,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from personae.agent.prompt import card_language
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, GenerationParams, Message, collect
 from personae.characters import Character, expand_macros
 from personae.errors import InvalidInput
-from personae.evaluation.fidelity import CardReference, check_reply
-from personae.evaluation.fidelity.overlap import normalized
 from personae.text import Language, detect_language
+
+if TYPE_CHECKING:
+    # Imported when first used: the checks bring numpy, and `import personae.agent` (every
+    # chat) should not pay ~0.35 s for a command it may never run.
+    from personae.evaluation.fidelity import CardReference
 
 MAX_RESTYLE_CHARS = 4000
 MAX_LINE_CHARS = 600
@@ -100,6 +103,8 @@ _ACTION = re.compile(r"\*[^*\n]*\*")
 _SENTENCE = re.compile(r"[^.!?…。]+(?:[.!?…。]+[\"'”’]?|$)")
 _QUOTES = "\"'“”‘’「」『』"
 _CLOSING = re.compile(r"[\"”」』]")
+_QUOTED = re.compile(r"[\"“「『]([^\"“”「」『』\n]+)[\"”」』]")
+_NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]+")
 # Stop once the quotation closes at the end of a line, or at a blank line. (Not at any quotation
 # mark: a model that opens the line with one more mark would stop before saying anything.)
 _STOPS = ('"\n', "”\n", "\n\n")
@@ -126,7 +131,10 @@ _SEVERITY = {
     "empty": 80,
     "wrong_language": 40,
     "too_long": 10,
+    "copies_sample": 60,
+    "cut_off": 30,
     "missing_number": 8,
+    "missing_name": 8,
     "echo": 5,
 }
 
@@ -209,10 +217,12 @@ def clean(text: str, name: str) -> str:
         if first.startswith(label):
             first = first[len(label) :].strip()
     first = first.lstrip(_QUOTES + " ")
-    # The reply was opened with a quotation mark: the line ends where the quotation closes.
+    # The reply was opened with a quotation mark: the line ends where the quotation closes,
+    # or, written as a story ('Excuse me," she said, "I lost the map.'), it is the quoted parts.
     close = _CLOSING.search(first)
     if close:
-        first = first[: close.start()]
+        more = _QUOTED.findall(first[close.end() :])
+        first = " ".join([first[: close.start()], *more])
     return first.strip(_QUOTES + " ").strip()
 
 
@@ -228,6 +238,9 @@ def _length_limits(line: str, count: int, language: str) -> tuple[int, int]:
 def _problems(
     text: str, line: str, language: Language, card: CardReference, original_hits: set[str]
 ) -> tuple[str, ...]:
+    from personae.evaluation.fidelity import check_reply
+    from personae.evaluation.fidelity.overlap import normalized
+
     check = check_reply(text, user=line, history=[], card=card, language=language)
     found: list[str] = []
     if check.flagged("empty"):
@@ -240,8 +253,15 @@ def _problems(
         found.append("echo")
     if len(text) > 4 * max(len(line), 12):
         found.append("too_long")
-    if any(d not in text for d in _DIGITS.findall(line)) and language == detect_language(line):
-        found.append("missing_number")
+    if check.flagged("cut_off"):
+        found.append("cut_off")  # 'Of course it is,'
+    if check.flagged("copy_examples"):
+        found.append("copies_sample")
+    if language == detect_language(line):
+        if any(d not in text for d in _DIGITS.findall(line)):
+            found.append("missing_number")
+        if language == "en" and any(n not in text for n in _NAME.findall(line)):
+            found.append("missing_name")  # "Thank you for the bread, Gretel." -> "Thank you."
     return tuple(found)
 
 
@@ -263,6 +283,8 @@ def restyle_line(
         )
     params = params or DEFAULT_PARAMS
     language = cast(Language, card_language(character))
+    from personae.evaluation.fidelity import CardReference, check_reply
+
     card = card or CardReference.from_character(character)
     max_new, budget = _length_limits(line, token_counter(backend)(line), language)
     messages = build_messages(character, line, words=budget)
@@ -308,6 +330,8 @@ def restyle_lines(
                 f"line {number} is {len(line.strip())} characters; "
                 f"restyle lines of at most {MAX_LINE_CHARS}"
             )
+    from personae.evaluation.fidelity import CardReference
+
     card = CardReference.from_character(character)
     for line in lines:
         yield restyle_line(character, backend, line, params=params, card=card)

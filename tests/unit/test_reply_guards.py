@@ -86,6 +86,20 @@ def test_the_last_attempt_is_shown_even_when_its_opening_fails() -> None:
     assert decision == "show" and shown.strip() == PREVIOUS
 
 
+def test_the_last_attempt_skips_a_failed_opening_for_a_good_next_sentence() -> None:
+    g = guard(last=True)
+    shown, decision = feed_all(g, PREVIOUS + " Lestrade has sent word of a new case in Kent.")
+    assert decision == "show" and shown.strip() == "Lestrade has sent word of a new case in Kent."
+    assert [e.action for e in g.events] == ["skip"]
+
+
+def test_when_nothing_passes_on_the_last_attempt_its_first_opening_is_shown() -> None:
+    g = guard(last=True)
+    text = "I observe that you have been in Afghanistan, and that your boot pinches. "
+    shown, decision = feed_all(g, text + "I observe that you have been in Afghanistan.")
+    assert decision == "show" and shown.startswith("I observe that you have been")
+
+
 def test_chat_retries_a_copied_opening_and_stores_only_the_good_reply(db: Database) -> None:
     good = "The game is afoot, Mina: a letter came this morning from Lestrade."
     backend = ScriptedBackend().enqueue(PREVIOUS, good)

@@ -9,8 +9,10 @@ reply streams, so that what is shown has passed them:
   the reply so far, with it, passes the checks (:data:`OPENING_FLAGS` for the opening,
   :data:`LATER_FLAGS` after it);
 - if the *opening* fails, nothing has been shown: the attempt is cancelled and the reply is
-  generated again (another seed, a little warmer), at most :data:`MAX_RETRIES` times; the last
-  attempt is shown whatever its opening (an answer is better than none);
+  generated again (another seed, a little warmer, told what went wrong), at most
+  :data:`MAX_RETRIES` times; on the last try a failed opening is skipped and the reply starts
+  at the next sentence that passes, or, if none does, the first opening is shown after all (an
+  answer is better than none);
 - if a *later* sentence fails (the model drifts into its previous reply halfway through, or
   into English), the reply is cut before it: what was shown stays, and that is the reply.
 
@@ -103,6 +105,7 @@ class ReplyGuard:
         self._language = detect_language(self.user, default=self._card.voice_language)
         self.released = ""
         self._pending = ""
+        self._fallback: tuple[str, tuple[str, ...]] | None = None
 
     def _problems(self, text: str, flags: Sequence[str]) -> tuple[tuple[str, ...], str, bool]:
         """The flags of ``flags`` that ``text`` raises, their evidence, and whether every one
@@ -148,6 +151,8 @@ class ReplyGuard:
 
     def finish(self) -> tuple[str, Decision]:
         """The stream ended: judge what is still held back."""
+        if not self.released and not self._pending.strip() and self._fallback is not None:
+            return self._show_fallback()
         if not self._pending.strip():
             # Trailing whitespace: shown after text (it may matter to a continuation).
             shown = self._pending if self.released else ""
@@ -170,14 +175,40 @@ class ReplyGuard:
             # of the reply may still dilute (a quotation of the user opening a longer answer).
             # Held, and judged again with the next sentence.
             return "", "show"
-        if flags and not (opening and self.last_attempt):
-            action: Decision = "retry" if opening else "cut"
-            self.events.append(GuardEvent(action, flags, evidence))
+        if not flags:
+            return self._release(upto)
+        if not opening:
+            self.events.append(GuardEvent("cut", flags, evidence))
             self._pending = ""
-            return "", action
+            return "", "cut"
+        if not self.last_attempt:
+            self.events.append(GuardEvent("retry", flags, evidence))
+            self._pending = ""
+            return "", "retry"
+        # The last try: its failed opening is skipped (the next sentence may open it well),
+        # and kept in case nothing better comes, for a reply is never left empty.
+        self.events.append(GuardEvent("skip", flags, evidence))
+        if self._fallback is None:
+            self._fallback = (candidate, flags)
         self._pending = self._pending[upto:]
-        self.released += candidate
-        return candidate, "show"
+        if final:
+            return self._show_fallback()
+        return "", "show"
+
+    def _release(self, upto: int) -> tuple[str, Decision]:
+        shown = self._pending[:upto]
+        if not self.released:
+            shown = shown.lstrip()  # a skipped opening leaves the space before the next one
+        self._pending = self._pending[upto:]
+        self.released += shown
+        return shown, "show"
+
+    def _show_fallback(self) -> tuple[str, Decision]:
+        """Nothing passed on the last try: show its first opening after all."""
+        assert self._fallback is not None
+        text, _ = self._fallback
+        self._pending = text
+        return self._release(len(text))
 
 
 # What a retry is told, after the user's message, about the try it replaces (by what failed).

@@ -182,3 +182,11 @@ def test_a_lost_name_is_retried_in_english() -> None:
 def test_a_line_told_as_a_story_keeps_only_what_is_said() -> None:
     said = clean('Excuse me," Elizabeth said, "I lost the map, Hansel."', "Elizabeth")
     assert said == "Excuse me, I lost the map, Hansel."
+
+
+def test_a_short_style_sample_said_back_is_retried() -> None:
+    elizabeth = bundled_characters()["elizabeth"]
+    assert "Mr Darcy?" in style_samples(elizabeth)
+    backend = ScriptedBackend().enqueue("Mr Darcy?", "The wolf lies in wait behind the great oak.")
+    out = restyle_line(elizabeth, backend, "The wolf is waiting behind the big oak tree.")
+    assert out == "The wolf lies in wait behind the great oak."

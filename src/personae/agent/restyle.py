@@ -24,7 +24,7 @@ one is given. Works line by line so a script's dialogue keeps its shape.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -236,7 +236,12 @@ def _length_limits(line: str, count: int, language: str) -> tuple[int, int]:
 
 
 def _problems(
-    text: str, line: str, language: Language, card: CardReference, original_hits: set[str]
+    text: str,
+    line: str,
+    language: Language,
+    card: CardReference,
+    original_hits: set[str],
+    samples: Sequence[str] = (),
 ) -> tuple[str, ...]:
     from personae.evaluation.fidelity import check_reply
     from personae.evaluation.fidelity.overlap import normalized
@@ -249,13 +254,17 @@ def _problems(
         found.append("ai_or_assistant")
     if check.flagged("wrong_language"):
         found.append("wrong_language")
-    if normalized(text) == normalized(line):
+    mine = normalized(text)
+    if mine == normalized(line):
         found.append("echo")
     if len(text) > 4 * max(len(line), 12):
         found.append("too_long")
     if check.flagged("cut_off"):
         found.append("cut_off")  # 'Of course it is,'
-    if check.flagged("copy_examples"):
+    # The fidelity check needs a long copy; a short sample said back whole ("Mr Darcy?") is
+    # caught here. Neither counts when the input itself is the copy.
+    copied = check.flagged("copy_examples") and "copy_examples" not in original_hits
+    if copied or (mine != normalized(line) and mine in {normalized(s) for s in samples}):
         found.append("copies_sample")
     if language == detect_language(line):
         if any(d not in text for d in _DIGITS.findall(line)):
@@ -288,6 +297,7 @@ def restyle_line(
     card = card or CardReference.from_character(character)
     max_new, budget = _length_limits(line, token_counter(backend)(line), language)
     messages = build_messages(character, line, words=budget)
+    samples = style_samples(character)
     original = check_reply(line, user="", history=[], card=card, language=detect_language(line))
     original_hits = set(original.hits)
     tries: list[Attempt] = []
@@ -302,7 +312,8 @@ def restyle_line(
         )
         raw, _ = collect(backend.stream(messages, p))
         text = clean(raw, character.name)
-        attempt = Attempt(text, _problems(text, line, language, card, original_hits))
+        problems = _problems(text, line, language, card, original_hits, samples)
+        attempt = Attempt(text, problems)
         if not attempt.problems:
             return text
         tries.append(attempt)

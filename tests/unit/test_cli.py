@@ -150,7 +150,7 @@ def test_restyle_reads_stdin(scripted: type[CliBackend]) -> None:
     scripted.script.extend(["Quite so, Watson.", "Capital!"])
     result = run("restyle", "sherlock", "--backend", "cli-scripted", stdin="Yes.\n\nGreat!\n")
     assert result.stdout.splitlines() == ["Quite so, Watson.", "Capital!"]
-    asked = CliBackend.seen[0][0][-1].content
+    asked = " ".join(m.content for m in CliBackend.seen[0][0])  # system, the line, the open quote
     assert "Yes." in asked and "Sherlock" in asked
 
 

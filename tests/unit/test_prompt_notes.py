@@ -129,3 +129,12 @@ def test_forgetting_or_correcting_a_memory_empties_the_notes_that_show_it(tmp_pa
     notes = {m.id: m.note for m in chats.messages(chat)}
     assert notes[user_bees] == "" and notes[user_nuts] == ""
     assert notes[other] == "[Background]\n- Baker Street"  # untouched
+
+
+def test_a_recalled_message_still_in_the_prompt_is_not_recalled_again() -> None:
+    b = builder()
+    said = "My brother Tom keeps bees in Sussex."
+    history = [Turn("assistant", "Hello."), Turn("user", said), Turn("assistant", "Indeed.")]
+    recall = PromptMemory(sections=(NoteSection("[Mina's own words]", (f'- "{said}"',)),))
+    prompt = b.build([*history, Turn("user", "What of him?")], max_tokens=50, memory=recall)
+    assert prompt.note == ""

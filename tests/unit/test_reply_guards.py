@@ -145,3 +145,9 @@ def test_a_broken_character_is_never_shown() -> None:
     assert feed_all(guard(), "Good evening, Mina. The fog is thick tonight \ufffd on the moor.")[
         1
     ] in ("retry", "cut")
+
+
+def test_a_stray_quotation_mark_after_a_skipped_opening_is_not_the_reply() -> None:
+    g = guard(last=True)
+    shown, decision = feed_all(g, PREVIOUS + ' "')
+    assert decision == "show" and shown.strip() == PREVIOUS

@@ -176,6 +176,10 @@ class ReplyGuard:
             # Held, and judged again with the next sentence.
             return "", "show"
         if not flags:
+            if opening and final and self._fallback is not None and not _spoken_letters(candidate):
+                # All that is left after a skipped opening is markup or a stray quotation
+                # mark: the first opening says more.
+                return self._show_fallback()
             return self._release(upto)
         if not opening:
             self.events.append(GuardEvent("cut", flags, evidence))

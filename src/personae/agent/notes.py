@@ -41,15 +41,34 @@ def render_note(sections: Iterable[NoteSection]) -> str:
     return "\n\n".join(text for s in sections if (text := s.render()))
 
 
+def _core(item: str) -> str:
+    """An item without its list dash and quotation marks: a recalled ``- "I keep bees."`` is
+    already shown when the message that said "I keep bees." is in the prompt."""
+    return item.strip().removeprefix("- ").strip().strip("\"“”'").strip()
+
+
+# A core shorter than this is no sentence (a bare "x" is in any text).
+MIN_SAID = 12
+
+
+def _said(core: str, given: str) -> bool:
+    return len(core) >= MIN_SAID and core in given
+
+
 def fresh_sections(sections: Sequence[NoteSection], given: str) -> list[NoteSection]:
     """``sections`` less the items already in ``given`` (the prompt's text so far: the system
-    message and the notes it already shows); a section left with no items is dropped."""
+    message, the messages and the notes it already shows); a section left with no items is
+    dropped."""
     fresh: list[NoteSection] = []
     for section in sections:
         if section.repeat:
             items = tuple(i for i in section.items if i.strip())
         else:
-            items = tuple(i for i in section.items if i.strip() and i.strip() not in given)
+            items = tuple(
+                i
+                for i in section.items
+                if i.strip() and i.strip() not in given and not _said(_core(i), given)
+            )
         if items:
             fresh.append(NoteSection(section.heading, items, section.joiner, section.repeat))
     return fresh

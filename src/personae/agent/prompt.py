@@ -281,8 +281,14 @@ class PromptBuilder:
                     start = quantised
             if stored_note.strip():
                 break
+            # The kept messages count too: a memory of the user's own words from a message
+            # still in the prompt is said there already.
             given = "\n".join(
-                [system, *(t.note for i, t in enumerate(history[start:], start) if i != target)]
+                [
+                    system,
+                    *(t.note for i, t in enumerate(history[start:], start) if i != target),
+                    *(t.content for t in history[start:]),
+                ]
             )
             fresh = render_note(fresh_sections(sections, given))
             if fresh == note:

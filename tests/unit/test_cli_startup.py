@@ -129,21 +129,24 @@ def test_a_good_config_is_accepted(personae_home: Path) -> None:
 
 # --- wrapping --------------------------------------------------------------------------------
 LONG = " ".join(f"word{i}" for i in range(60))  # ~420 characters: several terminal lines
+# The reply is another long line: one that repeated the user's would be an echo, which the
+# reply guard does not show.
+REPLY = " ".join(f"reply{i}" for i in range(60))
 
 
 def test_piped_output_is_not_wrapped(personae_home: Path) -> None:
     # CliRunner's output is not a terminal, like a pipe or a file.
-    CliBackend.script.append(LONG)
+    CliBackend.script.append(REPLY)
     first = run("chat", "sherlock", "--backend", "cli-scripted", "--no-memory", stdin=LONG + "\n")
     assert first.exit_code == 0, first.output
     # Resuming shows the recent messages through the console (greeting, the user's line, reply).
     again = run("chat", "sherlock", "--backend", "cli-scripted", "--no-memory", stdin="")
     [chat] = ChatRepository(Database(personae_home / "personae.db")).all()
     messages = ChatRepository(Database(personae_home / "personae.db")).messages(chat.id)
-    assert [m.content for m in messages[1:]] == [LONG, LONG]
+    assert [m.content for m in messages[1:]] == [LONG, REPLY]
     for result in (first, again):
         lines = result.stdout.splitlines()
-        assert sum(line.endswith(": " + LONG) for line in lines) == 2, lines
+        assert sum(line.endswith((": " + LONG, ": " + REPLY)) for line in lines) == 2, lines
         assert all(m.content in result.stdout for m in messages), lines  # unbroken
 
 

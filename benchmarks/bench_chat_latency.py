@@ -99,10 +99,12 @@ def main() -> None:
     parser.add_argument("--naive-all", action="store_true", help="naive TTFT at every turn")
     parser.add_argument("--runs", type=int, default=5, help="P2 runs per side")
     parser.add_argument("--memory", action="store_true", help="all memories on (P1 with memory)")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (all cores)")
     args = parser.parse_args()
     ensure_pulled(args.model)
 
-    backend = get_backend("embedded", model=args.model, n_ctx=args.ctx)
+    options = {"threads": args.threads} if args.threads else {}
+    backend = get_backend("embedded", model=args.model, n_ctx=args.ctx, **options)
     assert isinstance(backend, EmbeddedBackend)
     params = GenerationParams(max_tokens=30, temperature=0.0, seed=1)
     captured: list[list[dict[str, str]]] = []
@@ -217,7 +219,8 @@ def main() -> None:
             ),
         )
     memory_tag = " (all memories on)" if args.memory else ""
-    print(f"model {args.model}, {os.cpu_count()} threads, ctx {args.ctx}{memory_tag}")
+    threads = args.threads or os.cpu_count()
+    print(f"model {args.model}, {threads} threads, ctx {args.ctx}{memory_tag}")
     print(table(rows, ("measure", "personae (cache)", "naive / raw")))
     path = write_result(
         f"p1_p2_chat_latency_{args.model}" + (f"_memory_ctx{args.ctx}" if args.memory else ""),

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import time
@@ -63,7 +62,7 @@ from personae.evaluation.fidelity import CardReference, check_reply
 from personae.evaluation.fidelity.overlap import normalized
 from personae.evaluation.stats import bootstrap_mean
 from personae.memory.vectors import default_embedder
-from personae.text import Language
+from personae.text import Language, without_actions
 
 DATA = Path(__file__).resolve().parent / "data" / "restyle"
 CACHE = RESULTS / "restyle" / "cache"
@@ -72,7 +71,6 @@ PAIRS = ("en->en", "en->ko", "ko->en", "ko->ko")
 ASSISTANT = ("ai_disclosure", "assistant_speak", "ooc_refusal")
 SCORE_NAMES = ("meaning", "meaning_top1", "kept", "style_gain", "style_vs_plain", "length_ratio")
 FLAG_NAMES = ("wrong_language", "assistant", "empty", "echo", "missing", "any")
-_ACTION = re.compile(r"\*[^*\n]*\*")
 
 
 @dataclass
@@ -144,7 +142,7 @@ def assignments(
 
 def character_lines(character: Character) -> list[str]:
     ref = CardReference.from_character(character, user_name="you")
-    own = [_ACTION.sub(" ", e.text) for e in ref.examples if e.speaker == "char"]
+    own = [without_actions(e.text) for e in ref.examples if e.speaker == "char"]
     return [" ".join(t.split()) for t in own if t.strip()]
 
 

@@ -120,19 +120,16 @@ class ReplyStream:
                 break
             self.retried = True
             params = retry_params(self._params, len(self.attempts))
-            if attempt.outcome == "retry" and attempt.events:
-                self._nudge = self._retry_note(attempt.events[-1].flags)
+            if attempt.outcome == "retry" and attempt.events and guard is not None:
+                self._nudge = self._retry_note(attempt.events[-1].flags, guard.language)
         self.usage = _merged_usage(self.attempts)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000
 
-    def _retry_note(self, flags: Sequence[str]) -> str:
+    def _retry_note(self, flags: Sequence[str], language: str) -> str:
         """What the next try is told about the one it replaces (after everything else, so the
-        prompt before it, all cached, is unchanged)."""
+        prompt before it, all cached, is unchanged), in the reply's ``language``."""
         agent = self._agent
-        language = agent.builder.reply_language(
-            [Turn(m.role, m.content) for m in self.prompt.messages if m.role == "user"]
-        )
         note = retry_note(flags, language)
         if not note:
             return ""

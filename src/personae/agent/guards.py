@@ -29,6 +29,7 @@ from typing import Literal
 
 from personae.backends.base import Message
 from personae.characters import Character
+from personae.text import Language, letter_count, without_actions
 
 # Flags that make an opening worth a second try: each is a failure a user sees at once.
 OPENING_FLAGS = (
@@ -63,7 +64,6 @@ OPENING_LETTERS = {"en": 24, "ko": 10}
 # A sentence ends at . ! ? … ~ (and their full-width forms), optionally followed by closing
 # quotes, brackets or the ``*`` that closes an action, then whitespace; or at a line break.
 _BOUNDARY = re.compile(r"[.!?…~。！？](?:[\"'”’」』)\]*]+)?(?=\s)|\*(?=\s)|\n")
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 Decision = Literal["show", "retry", "cut"]
@@ -107,6 +107,11 @@ class ReplyGuard:
         self._pending = ""
         self._fallback: tuple[str, tuple[str, ...]] | None = None
 
+    @property
+    def language(self) -> Language:
+        """The language the reply is checked for: the user's."""
+        return self._language
+
     def _problems(self, text: str, flags: Sequence[str]) -> tuple[tuple[str, ...], str, bool]:
         """The flags of ``flags`` that ``text`` raises, their evidence, and whether every one
         of them is only a share of phrases (see :func:`~personae.evaluation.fidelity.overlap
@@ -125,7 +130,7 @@ class ReplyGuard:
         )
         found = tuple(f for f in flags if f in check.hits)
         if "wrong_language" in found and not lang_checks.wrong_language(
-            _ACTION.sub(" ", text), self._language
+            without_actions(text), self._language
         ):
             # Stage directions in the card's language around speech in the user's (Mina's
             # "*She smiles.*" before Korean words) are not a reply in the wrong language.
@@ -265,12 +270,9 @@ def _complete_sentences(text: str) -> int:
     return end
 
 
-_ACTION = re.compile(r"\*[^*]*\*")
-
-
 def _spoken_letters(text: str) -> int:
     """Letters outside ``*action*`` markup."""
-    return len(_LETTER.findall(_ACTION.sub(" ", text)))
+    return letter_count(without_actions(text))
 
 
 __all__ = [

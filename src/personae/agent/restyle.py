@@ -33,7 +33,7 @@ from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, GenerationParams, Message, collect
 from personae.characters import Character, expand_macros
 from personae.errors import InvalidInput
-from personae.text import Language, detect_language
+from personae.text import Language, detect_language, without_actions
 
 if TYPE_CHECKING:
     # Imported when first used: the checks bring numpy, and `import personae.agent` (every
@@ -99,7 +99,6 @@ _LABELS = {
 # Who the character talks to in its example lines: a sentence that names them is left out of the
 # samples (it would name someone the restyled line is not said to).
 _LISTENER = "\u2063LISTENER\u2063"
-_ACTION = re.compile(r"\*[^*\n]*\*")
 _SENTENCE = re.compile(r"[^.!?…。]+(?:[.!?…。]+[\"'”’]?|$)")
 _QUOTES = "\"'“”‘’「」『』"
 _CLOSING = re.compile(r"[\"”」』]")
@@ -153,7 +152,7 @@ def style_samples(character: Character, limit: int = SAMPLES) -> list[str]:
     ]
     per_line: list[list[str]] = []
     for text in lines:
-        spoken = " ".join(_ACTION.sub(" ", text).split())
+        spoken = " ".join(without_actions(text).split())
         sentences = [s.strip() for s in _SENTENCE.findall(spoken)]
         per_line.append(
             [
@@ -211,8 +210,8 @@ def clean(text: str, name: str) -> str:
     """The rewritten line from the model's output: its first line, without actions, a speaker
     label or the quotation marks around it."""
     text = text.strip()
-    first = next((ln for ln in text.splitlines() if _ACTION.sub("", ln).strip()), "")
-    first = " ".join(_ACTION.sub(" ", first).split())
+    first = next((ln for ln in text.splitlines() if without_actions(ln).strip()), "")
+    first = " ".join(without_actions(first).split())
     for label in (f"{name}:", f"{name} :"):
         if first.startswith(label):
             first = first[len(label) :].strip()

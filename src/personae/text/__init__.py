@@ -7,6 +7,18 @@ from personae.text.language import (
     hangul_share,
     has_hangul,
     is_hangul,
+    letter_count,
 )
+from personae.text.markup import ACTION, without_actions
 
-__all__ = ["KOREAN_SHARE", "Language", "detect_language", "hangul_share", "has_hangul", "is_hangul"]
+__all__ = [
+    "ACTION",
+    "KOREAN_SHARE",
+    "Language",
+    "detect_language",
+    "hangul_share",
+    "has_hangul",
+    "is_hangul",
+    "letter_count",
+    "without_actions",
+]

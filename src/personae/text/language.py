@@ -40,6 +40,11 @@ def hangul_share(text: str) -> float:
     return len(_HANGUL.findall(text)) / letters if letters else 0.0
 
 
+def letter_count(text: str) -> int:
+    """How many letters ``text`` has (any script; digits, punctuation and spaces aside)."""
+    return len(_LETTER.findall(text))
+
+
 def detect_language(text: str, default: Language = "en") -> Language:
     """'ko' when more than :data:`KOREAN_SHARE` of the letters are Hangul, 'en' when fewer,
     ``default`` when ``text`` has no letters at all."""

@@ -136,9 +136,55 @@ def test_a_retry_is_told_what_the_try_before_it_did_wrong(db: Database) -> None:
     chat.chats.add_message(chat.id, "assistant", PREVIOUS)
     "".join(chat.send("Anything new?"))
     first, second = (messages for messages, _ in backend.calls)
-    assert second[: len(first)] == first  # the cached prompt is untouched
+    copied = first.index(Message("assistant", PREVIOUS))
+    # The prompt before the copied reply is untouched (cached); the copied reply is not shown
+    # to the retry, whatever else followed it is.
+    assert second[:copied] == first[:copied]
+    assert second[copied:-1] == first[copied + 1 :]
     assert second[-1].role == "system" and "repeated earlier words" in second[-1].content
     assert "{{" not in second[-1].content
+
+
+def test_a_retry_does_not_see_the_replies_its_try_copied_but_sees_the_rest(
+    db: Database,
+) -> None:
+    other = "Lestrade called twice; the Yard is baffled by the Kent business."
+    good = "The game is afoot, Mina: a letter came this morning from Lestrade."
+    backend = ScriptedBackend().enqueue(PREVIOUS + " " + other, PREVIOUS, good)
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    chat.chats.add_message(chat.id, "user", "And Lestrade?")
+    chat.chats.add_message(chat.id, "assistant", other)
+    assert "".join(chat.send("Anything new?")) == good
+    contents = [[m.content for m in messages] for messages, _ in backend.calls]
+    assert PREVIOUS in contents[0] and other in contents[0]
+    # The first try opened with PREVIOUS: only it is hidden (``other`` came after the opening).
+    assert PREVIOUS not in contents[1] and other in contents[1]
+    assert PREVIOUS not in contents[2] and "Hello." in contents[2]
+    # What is stored is the whole history, the copied reply too.
+    assert PREVIOUS in [m.content for m in chat.messages()]
+
+
+def test_copied_sources_names_every_copied_reply_and_never_the_users_messages() -> None:
+    from personae.evaluation.fidelity import copied_sources
+
+    history = [
+        {"role": "assistant", "content": "Good evening."},
+        {"role": "user", "content": PREVIOUS},
+        {"role": "assistant", "content": PREVIOUS},
+        {"role": "user", "content": "And?"},
+        {"role": "assistant", "content": "The Kent business baffles the Yard, as ever it does."},
+        {"role": "assistant", "content": "A cab waits below; the driver is restless tonight."},
+    ]
+    reply = PREVIOUS + " The Kent business baffles the Yard, as ever it does."
+    assert copied_sources(reply, history) == (2, 4)
+    # A near miss: the same topic in new words copies nothing.
+    assert copied_sources("You have been abroad, I think; your boots say so.", history) == ()
+    said = "수학은 어렵게 느껴지는 것에 대해 이해하는 것은 중요합니다."
+    ko = [{"role": "assistant", "content": said}]
+    assert copied_sources("그게 맞습니다. " + said, ko) == (0,)
+    assert copied_sources("수학은 차근차근 하면 된다 아이가. 내가 도와주꾸마.", ko) == ()
 
 
 def test_a_broken_character_is_never_shown() -> None:
@@ -151,3 +197,18 @@ def test_a_stray_quotation_mark_after_a_skipped_opening_is_not_the_reply() -> No
     g = guard(last=True)
     shown, decision = feed_all(g, PREVIOUS + ' "')
     assert decision == "show" and shown.strip() == PREVIOUS
+
+
+def test_a_scrap_left_after_a_skipped_opening_is_not_the_reply() -> None:
+    g = guard(last=True)
+    shown, decision = feed_all(g, PREVIOUS + " Ah")
+    assert decision == "show" and shown.strip() == PREVIOUS
+    korean = ReplyGuard(
+        make_character(),
+        "민지",
+        "안녕하세요, 선생님. 저는 정민지라고 해요.",
+        [Message("assistant", "어, 왔나?")],
+        last_attempt=True,
+    )
+    shown, _ = feed_all(korean, "안녕하세요, 선생님. 저는 정민지라고 해요. 안")
+    assert shown.strip() != "안"

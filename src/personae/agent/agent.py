@@ -53,8 +53,10 @@ class ReplyStream:
 
     With ``guard`` (the default for a new reply, never for a continuation) the text is
     released a sentence at a time after the reply guards pass it (:mod:`personae.agent.guards`):
-    a failed opening is generated again before anything is shown, a failed later sentence
-    ends the reply before it. ``attempts`` tells what happened."""
+    a failed opening is generated again before anything is shown (without the messages it
+    copied: the prompt is the same up to the first of them, so the cache still serves the
+    rest), a failed later sentence ends the reply before it. ``attempts`` tells what
+    happened."""
 
     def __init__(
         self,
@@ -79,6 +81,9 @@ class ReplyStream:
         self.retried = False  # a try was thrown away (empty, or a guarded opening)
         self.attempts: list[Attempt] = []
         self._nudge = ""  # a retry's note on what the try before it did wrong
+        # The prompt's messages that failed tries copied (the greeting, earlier replies): a
+        # retry does not see them, so it cannot copy them again.
+        self._hidden: set[int] = set()
         self._started = False
 
     @property
@@ -122,6 +127,7 @@ class ReplyStream:
             params = retry_params(self._params, len(self.attempts))
             if attempt.outcome == "retry" and attempt.events and guard is not None:
                 self._nudge = self._retry_note(attempt.events[-1].flags, guard.language)
+                self._hidden.update(attempt.events[-1].sources)
         self.usage = _merged_usage(self.attempts)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000
@@ -178,7 +184,7 @@ class ReplyStream:
         guard: ReplyGuard | None,
         attempt: Attempt,
     ) -> Iterator[str]:
-        messages = self.prompt.messages
+        messages = [m for i, m in enumerate(self.prompt.messages) if i not in self._hidden]
         if self._nudge:
             messages = [*messages, Message("system", self._nudge)]
         stream = self._agent.backend.stream(messages, params)

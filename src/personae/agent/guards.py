@@ -9,10 +9,11 @@ reply streams, so that what is shown has passed them:
   the reply so far, with it, passes the checks (:data:`OPENING_FLAGS` for the opening,
   :data:`LATER_FLAGS` after it);
 - if the *opening* fails, nothing has been shown: the attempt is cancelled and the reply is
-  generated again (another seed, a little warmer, told what went wrong), at most
+  generated again (another seed, a little warmer, told what went wrong, and without the
+  greeting or earlier replies it copied, which :class:`GuardEvent` names), at most
   :data:`MAX_RETRIES` times; on the last try a failed opening is skipped and the reply starts
-  at the next sentence that passes, or, if none does, the first opening is shown after all (an
-  answer is better than none);
+  at the next sentence that passes, or, if none does (or only a scrap is left), the first
+  opening is shown after all (an answer is better than none);
 - if a *later* sentence fails (the model drifts into its previous reply halfway through, or
   into English), the reply is cut before it: what was shown stays, and that is the reply.
 
@@ -45,6 +46,8 @@ OPENING_FLAGS = (
     "user_placeholder",
     "speaks_as_user",
 )
+# Flags whose source is one of the prompt's messages (the greeting or an earlier reply).
+COPY_FLAGS = ("copy_previous", "copy_greeting", "verbatim_repeat")
 # Flags that end a reply at the sentence that raises them (it is never shown).
 LATER_FLAGS = (
     "copy_previous",
@@ -78,6 +81,9 @@ class GuardEvent:
     action: str
     flags: tuple[str, ...]
     evidence: str
+    # For a copy: which of the prompt's messages (indices into the guard's ``history``) the
+    # failed text copies; the next try does not see them (see ReplyStream).
+    sources: tuple[int, ...] = ()
 
 
 @dataclass
@@ -169,9 +175,14 @@ class ReplyGuard:
     def _judge(self, upto: int, *, final: bool) -> tuple[str, Decision]:
         candidate = self._pending[:upto]
         opening = not self.released
-        if opening and not final and _spoken_letters(candidate) < OPENING_LETTERS[self._language]:
+        too_short = _spoken_letters(candidate) < OPENING_LETTERS[self._language]
+        if opening and not final and too_short:
             # Too little to judge yet (a lone "*nods*" has no language): held with the next.
             return "", "show"
+        if opening and final and too_short and self._fallback is not None:
+            # All that is left after a skipped opening is a scrap ("안", a stray quotation
+            # mark, a lone action): the first opening says more.
+            return self._show_fallback()
         flags, evidence, shares = self._problems(
             self.released + candidate, OPENING_FLAGS if opening else LATER_FLAGS
         )
@@ -181,28 +192,32 @@ class ReplyGuard:
             # Held, and judged again with the next sentence.
             return "", "show"
         if not flags:
-            if opening and final and self._fallback is not None and not _spoken_letters(candidate):
-                # All that is left after a skipped opening is markup or a stray quotation
-                # mark: the first opening says more.
-                return self._show_fallback()
             return self._release(upto)
         if not opening:
             self.events.append(GuardEvent("cut", flags, evidence))
             self._pending = ""
             return "", "cut"
+        sources = self._sources(candidate) if any(f in COPY_FLAGS for f in flags) else ()
         if not self.last_attempt:
-            self.events.append(GuardEvent("retry", flags, evidence))
+            self.events.append(GuardEvent("retry", flags, evidence, sources))
             self._pending = ""
             return "", "retry"
         # The last try: its failed opening is skipped (the next sentence may open it well),
         # and kept in case nothing better comes, for a reply is never left empty.
-        self.events.append(GuardEvent("skip", flags, evidence))
+        self.events.append(GuardEvent("skip", flags, evidence, sources))
         if self._fallback is None:
             self._fallback = (candidate, flags)
         self._pending = self._pending[upto:]
         if final:
             return self._show_fallback()
         return "", "show"
+
+    def _sources(self, text: str) -> tuple[int, ...]:
+        """The messages of ``history`` that ``text`` copies (all of them)."""
+        from personae.evaluation.fidelity import copied_sources
+
+        messages = [{"role": m.role, "content": m.content} for m in self.history]
+        return copied_sources(text, messages, self._language)
 
     def _release(self, upto: int) -> tuple[str, Decision]:
         shown = self._pending[:upto]
@@ -276,6 +291,7 @@ def _spoken_letters(text: str) -> int:
 
 
 __all__ = [
+    "COPY_FLAGS",
     "LATER_FLAGS",
     "MAX_RETRIES",
     "OPENING_FLAGS",

@@ -16,6 +16,7 @@ from personae.evaluation.fidelity.check import (
     CardReference,
     ReplyCheck,
     check_reply,
+    copied_sources,
 )
 
-__all__ = ["FLAGS", "SCORES", "CardReference", "ReplyCheck", "check_reply"]
+__all__ = ["FLAGS", "SCORES", "CardReference", "ReplyCheck", "check_reply", "copied_sources"]

@@ -302,3 +302,23 @@ def check_reply(
     for name in SCORES:
         scores.setdefault(name, math.nan)
     return ReplyCheck({k: hits[k] for k in FLAGS if k in hits}, scores, expected, reply_language)
+
+
+def copied_sources(
+    reply: str, history: Sequence[Message], language: Language | None = None
+) -> tuple[int, ...]:
+    """Where in ``history`` (indices of its ``{"role", "content"}`` messages) the character's
+    messages are that ``reply`` copies, by the thresholds of ``copy_previous``/``copy_greeting``
+    or word for word: all of them, not only the first that :func:`check_reply` names. The
+    reply guards hide these from a retry (:mod:`personae.agent.guards`)."""
+    reply_language = detect_language(reply, default=language or "en")
+    n_grams = len(units(reply, reply_language).grams)
+    mine = normalized(reply)
+    found = []
+    for i, (role, content) in enumerate(map(_role_content, history)):
+        if role != "assistant" or not content.strip():
+            continue
+        reason = copy_reason(compare(reply, content, reply_language), reply_language, n_grams)
+        if reason or (mine and normalized(content) == mine):
+            found.append(i)
+    return tuple(found)

@@ -212,3 +212,18 @@ def test_a_scrap_left_after_a_skipped_opening_is_not_the_reply() -> None:
     )
     shown, _ = feed_all(korean, "안녕하세요, 선생님. 저는 정민지라고 해요. 안")
     assert shown.strip() != "안"
+
+
+def test_a_reply_cut_at_the_token_limit_ends_at_its_last_whole_sentence() -> None:
+    text = "A cab waits below, Mina. The driver is restless tonight, and the fog is"
+    backend = ScriptedBackend().enqueue(text)
+    agent = Agent(make_character(), backend, user_name="Mina", guard=True)
+    stream = agent.reply([Turn("user", "Hello.")], GenerationParams(max_tokens=12))
+    assert stream.read() == "A cab waits below, Mina."
+    assert stream.finish_reason == "length"  # still cut: the user may continue it
+    assert [e.action for a in stream.attempts for e in a.events] == ["trim"]
+    # Nothing whole to keep: the unfinished text is shown rather than nothing.
+    backend = ScriptedBackend().enqueue("The driver is restless tonight and the fog is thick")
+    agent = Agent(make_character(), backend, user_name="Mina", guard=True)
+    stream = agent.reply([Turn("user", "Hello.")], GenerationParams(max_tokens=6))
+    assert stream.read() == "The driver is restless tonight and"

@@ -167,7 +167,7 @@ class ReplyStream:
         elif final:
             out, decision = guard.feed(shown) if shown else ("", "show")
             if decision == "show":
-                more, decision = guard.finish()
+                more, decision = guard.finish(truncated=self.finish_reason == "length")
                 out += more
         else:
             out, decision = guard.feed(shown)

@@ -160,8 +160,16 @@ class ReplyGuard:
             return "", "show"
         return self._judge(ready, final=False)
 
-    def finish(self) -> tuple[str, Decision]:
-        """The stream ended: judge what is still held back."""
+    def finish(self, *, truncated: bool = False) -> tuple[str, Decision]:
+        """The stream ended: judge what is still held back. ``truncated``: it ended at the
+        token limit, so an unfinished last sentence is left out when there are whole ones
+        (a reply that stops mid-word reads as broken; ``continue`` writes on from the last
+        whole sentence)."""
+        whole = _complete_sentences(self._pending)
+        if truncated and (self.released or whole) and self._pending[whole:].strip():
+            left = self._pending[whole:].strip()
+            self.events.append(GuardEvent("trim", (), f"unfinished at the token limit: “{left}”"))
+            self._pending = self._pending[:whole]
         if not self.released and not self._pending.strip() and self._fallback is not None:
             return self._show_fallback()
         if not self._pending.strip():

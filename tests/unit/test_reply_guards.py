@@ -227,3 +227,13 @@ def test_a_reply_cut_at_the_token_limit_ends_at_its_last_whole_sentence() -> Non
     agent = Agent(make_character(), backend, user_name="Mina", guard=True)
     stream = agent.reply([Turn("user", "Hello.")], GenerationParams(max_tokens=6))
     assert stream.read() == "The driver is restless tonight and"
+
+
+def test_a_guarded_reply_says_when_its_first_text_was_shown() -> None:
+    backend = ScriptedBackend().enqueue(PREVIOUS, "A cab waits below, Mina, and it is late.")
+    history = [Turn("user", "Hello."), Turn("assistant", PREVIOUS), Turn("user", "News?")]
+    stream = Agent(make_character(), backend, user_name="Mina", guard=True).reply(history)
+    assert stream.shown_ms is None
+    stream.read()
+    assert stream.ttft_ms is not None and stream.shown_ms is not None
+    assert stream.shown_ms >= stream.ttft_ms  # the first try's tokens were never shown

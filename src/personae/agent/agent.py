@@ -76,7 +76,10 @@ class ReplyStream:
         self._shown = ""
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
-        self.ttft_ms: float | None = None
+        self.ttft_ms: float | None = None  # the first token from the backend, on any try
+        # The first text the caller got: later than ttft_ms when the guards held a sentence
+        # back or a try was thrown away.
+        self.shown_ms: float | None = None
         self.duration_ms: float | None = None
         self.retried = False  # a try was thrown away (empty, or a guarded opening)
         self.attempts: list[Attempt] = []
@@ -85,6 +88,7 @@ class ReplyStream:
         # retry does not see them, so it cannot copy them again.
         self._hidden: set[int] = set()
         self._started = False
+        self._start = 0.0
 
     @property
     def text(self) -> str:
@@ -99,7 +103,7 @@ class ReplyStream:
         if self._started:
             raise RuntimeError("a reply stream can be iterated once")
         self._started = True
-        start = time.perf_counter()
+        start = self._start = time.perf_counter()
         params = self._params
         # One more try after an empty reply (as ever), MAX_RETRIES after a failed opening.
         empty_left, guard_left = 1, (MAX_RETRIES if self._guarded else 0)
@@ -172,6 +176,8 @@ class ReplyStream:
         else:
             out, decision = guard.feed(shown)
         if out:
+            if self.shown_ms is None:
+                self.shown_ms = (time.perf_counter() - self._start) * 1000
             self._shown += out
             yield out
         if decision != "show":

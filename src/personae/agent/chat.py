@@ -50,6 +50,7 @@ class Reply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    shown_ms: float | None = None  # until the first text was shown (see ReplyStream)
 
 
 class Chat:
@@ -386,6 +387,7 @@ class Chat:
             stats.prompt_tokens,
             stats.completion_tokens,
             stats.cached_tokens,
+            stream.shown_ms,
         )
         if learn is not None:
             self.learn(*learn)

@@ -45,9 +45,14 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
+    """A piece of a reply: text, or (last) how it ended and what it cost. ``candidate`` says
+    which reply it belongs to when several are generated at once
+    (:func:`personae.backends.candidates.stream_candidates`); 0 otherwise."""
+
     text: str = ""
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
+    candidate: int = 0
 
     @property
     def is_final(self) -> bool:

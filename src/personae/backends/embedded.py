@@ -129,6 +129,25 @@ class EmbeddedBackend:
 
     # -- the protocol -------------------------------------------------------------------------
 
+    @property
+    def max_candidates(self) -> int:
+        """Replies decoded together: one for each parallel slot (``n_parallel``)."""
+        return self.options.n_parallel
+
+    def stream_candidates(
+        self, messages: Sequence[Message], params: GenerationParams, n: int
+    ) -> Iterator[Chunk]:
+        """``n`` ≤ :attr:`max_candidates` replies at once: llama.cpp reads the prompt in one slot
+        and copies it to the others (see :mod:`personae.backends.candidates`)."""
+        if not 1 <= n <= self.max_candidates:
+            raise ValueError(f"n must be between 1 and {self.max_candidates}, not {n}")
+        if messages and messages[-1].prefix:
+            raise ValueError("several candidates continue no message")
+        request = self._sampling(params)
+        request["n"] = n
+        request["messages"] = [m.as_dict() for m in messages]
+        return self._run(request, self._server.handle_chat_completions, n=n)
+
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
         request = self._sampling(params)
         if messages and messages[-1].prefix:
@@ -185,7 +204,9 @@ class EmbeddedBackend:
                 request[name] = self.n_ctx
         return request
 
-    def _run(self, request: dict[str, Any], handle: Callable[..., Any]) -> Iterator[Chunk]:
+    def _run(
+        self, request: dict[str, Any], handle: Callable[..., Any], n: int = 1
+    ) -> Iterator[Chunk]:
         events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         cancel = threading.Event()
 
@@ -203,7 +224,7 @@ class EmbeddedBackend:
 
         worker = threading.Thread(target=work, name="personae-llama", daemon=True)
         worker.start()
-        finish: FinishReason | None = None
+        finish: dict[int, FinishReason] = {}
         usage: Usage | None = None
         try:
             while True:
@@ -217,15 +238,24 @@ class EmbeddedBackend:
                 if "error" in item:
                     raise self._error(item["error"])
                 for choice in item.get("choices") or []:
+                    index = _to_int(choice.get("index")) if n > 1 else 0
                     # Chat chunks carry a delta; the raw completion path (a continuation), text.
                     text = (choice.get("delta") or {}).get("content") or choice.get("text")
                     if text:
-                        yield Chunk(text=text)
+                        yield Chunk(text=text, candidate=index)
                     if choice.get("finish_reason"):
-                        finish = "length" if choice["finish_reason"] == "length" else "stop"
+                        length = choice["finish_reason"] == "length"
+                        finish[index] = "length" if length else "stop"
                 if item.get("usage"):
                     usage = self._usage(item)
-            yield Chunk(finish_reason=finish or "stop", usage=usage)
+            # One end chunk per candidate; the request's usage (all of them) on the last.
+            for index in range(n):
+                last = index == n - 1
+                yield Chunk(
+                    finish_reason=finish.get(index, "stop"),
+                    usage=usage if last else None,
+                    candidate=index,
+                )
         finally:
             # A consumer that stops early (Ctrl-C, client gone) cancels generation at the next
             # token; waiting for the worker keeps the single slot free for the next request.

@@ -1,0 +1,143 @@
+"""The ``judge`` verifier: a judge model compares the candidates in pairs.
+
+Every pair is compared in both orders (:meth:`personae.evaluation.judge.Judge.compare_balanced`,
+which cancels the judge's preference for the answer shown first); a candidate's value is its
+share of wins, a tie counting half, over the comparisons the judge answered. With one candidate
+there is nothing to compare: 0.5. At most :data:`MAX_CANDIDATES` candidates are judged (28 pairs,
+56 judge calls); any beyond them get a neutral 0.5. Never a gate: a small judge is often
+inconsistent (see the judge's position-consistency numbers in benchmarks/README.md).
+
+The issue also asks for scoring by the log-probability of a yes/no rubric question where a
+backend gives log-probabilities. None does today: the backend protocol's chunks carry text,
+finish reason and usage only (personae.backends.base.Chunk), and neither the embedded nor the
+OpenAI backend asks for or returns logprobs. So this verifier is pairwise only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from personae.agent.verifiers.base import (
+    Candidate,
+    ReplyContext,
+    Score,
+    VerifierError,
+    one_line,
+)
+
+if TYPE_CHECKING:
+    from personae.evaluation.judge import BalancedVerdict, Judge
+
+MAX_CANDIDATES = 8
+"""Candidates compared at most: N*(N-1)/2 pairs, each asked twice."""
+# What the judge sees, bounded so the prompt fits a small model's context.
+_ANSWER_CHARS = 2000
+_CONTEXT_MESSAGES = 6
+_MESSAGE_CHARS = 500
+_CARD_CHARS = 1200
+_REFERENCE_CHARS = 1500
+
+_CRITERION = {
+    "en": (
+        "Which answer plays {char} better as the next line of this chat: it stays in "
+        "character (never an AI or an assistant), sounds like {char}, answers {user}'s last "
+        "message, does not repeat earlier lines or {user}'s words, does not speak for {user}, "
+        "agrees with the reference, and is in English."
+    ),
+    "ko": (
+        "이 대화의 다음 말로 어느 답변이 {char}을(를) 더 잘 연기하는가: 캐릭터를 벗어나지 않고"
+        "(AI나 도우미처럼 말하지 않고), {char}의 말투로, {user}의 마지막 말에 답하며, 앞의 말이나 "
+        "{user}의 말을 되풀이하지 않고, {user} 대신 말하지 않으며, 참고 정보와 어긋나지 않고, "
+        "한국어로 답하는가."
+    ),
+}
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def judge_context(context: ReplyContext) -> str:
+    """The material the judge reads: the character, the last messages, the user's message."""
+    character = context.character
+    about = _clip(
+        "\n".join(t for t in (character.description, character.personality) if t.strip()),
+        _CARD_CHARS,
+    )
+    lines = [f"{character.name}: {about}" if about else character.name, ""]
+    messages = [m for m in context.history if m.role in ("user", "assistant")]
+    for m in messages[-_CONTEXT_MESSAGES:]:
+        speaker = context.user_name if m.role == "user" else character.name
+        lines.append(f"{speaker}: {_clip(m.content, _MESSAGE_CHARS)}")
+    lines.append(f"{context.user_name}: {_clip(context.user, _MESSAGE_CHARS * 2)}")
+    return "\n".join(lines)
+
+
+class JudgeVerifier:
+    """Pairwise tournament of the candidates, both orders per pair; value = share of wins."""
+
+    name = "judge"
+
+    def __init__(self, judge: Judge | Any, *, max_candidates: int = MAX_CANDIDATES) -> None:
+        from personae.evaluation.judge import Judge
+
+        if not isinstance(judge, Judge):
+            if not callable(getattr(judge, "stream", None)):
+                raise VerifierError("the judge verifier needs a Judge or a backend to judge with")
+            judge = Judge(judge)
+        if isinstance(max_candidates, bool) or not 2 <= max_candidates <= MAX_CANDIDATES:
+            raise VerifierError(
+                f"judge: max_candidates must be 2 to {MAX_CANDIDATES}, not {max_candidates!r}"
+            )
+        self.judge: Judge = judge
+        self.max_candidates = max_candidates
+
+    def score(self, candidates: Sequence[Candidate], context: ReplyContext) -> list[Score]:
+        n = len(candidates)
+        if n < 2:
+            return [Score(self.name, 0.5, True, "one candidate: nothing to compare")] * n
+        judged = min(n, self.max_candidates)
+        criterion = _CRITERION[context.language].format(
+            char=context.character.name, user=context.user_name
+        )
+        material = judge_context(context)
+        reference = _clip("\n".join([*context.lore, *context.recalled]), _REFERENCE_CHARS)
+        wins = [0.0] * judged
+        counted = [0] * judged
+        agreed = [0] * judged
+        words: list[list[tuple[float, str]]] = [[] for _ in range(judged)]
+        for a, b in itertools.combinations(range(judged), 2):
+            verdict: BalancedVerdict = self.judge.compare_balanced(
+                criterion,
+                context=material,
+                first=_clip(candidates[a].text, _ANSWER_CHARS),
+                second=_clip(candidates[b].text, _ANSWER_CHARS),
+                reference=reference,
+                language=context.language,
+            )
+            if verdict.score is None:
+                continue
+            reasoning = next((v.reasoning for v in verdict.as_shown if v.valid), "")
+            for me, other, share in ((a, b, verdict.score), (b, a, 1.0 - verdict.score)):
+                wins[me] += share
+                counted[me] += 1
+                agreed[me] += bool(verdict.consistent)
+                words[me].append((share, f"vs {other + 1}: {one_line(reasoning, 120)}"))
+        out = []
+        for i in range(judged):
+            if not counted[i]:
+                out.append(Score(self.name, 0.5, True, "the judge gave no verdict (neutral)"))
+                continue
+            # The judge's words from the comparison that decided most for or against it.
+            _, said = max(words[i], key=lambda w: abs(w[0] - 0.5))
+            reason = (
+                f"won {wins[i]:g} of {counted[i]} comparisons (both orders agreed on "
+                f"{agreed[i]}); {said}"
+            )
+            out.append(Score(self.name, wins[i] / counted[i], True, reason))
+        note = f"not judged (over {self.max_candidates} candidates): neutral"
+        out += [Score(self.name, 0.5, True, note) for _ in range(n - judged)]
+        return out

@@ -23,6 +23,7 @@ contradiction, and a wrong gate costs more than a missing one. Contradictions ar
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -51,9 +52,14 @@ class ConsistencyVerifier:
             raise TypeError("consistency needs an embedder (an object with embed(texts, query))")
         self.embedder = embedder
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # one verifier set may serve several chats at once
 
     def _passages(self, texts: Sequence[str]) -> np.ndarray:
         """Passage vectors of ``texts``, from the cache where they were embedded before."""
+        with self._lock:
+            return self._cached(texts)
+
+    def _cached(self, texts: Sequence[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
             vectors = np.asarray(self.embedder.embed(missing, query=False), dtype=np.float32)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from personae.agent.guards import OPENING_FLAGS
 from personae.agent.verifiers.base import Candidate, ReplyContext, Score, one_line
-from personae.agent.verifiers.checks import check
+from personae.agent.verifiers.checks import capped, check
 from personae.text import without_actions
 
 GATES: frozenset[str] = frozenset((*OPENING_FLAGS, "empty", "broken_text"))
@@ -59,7 +59,7 @@ def flags_of(candidate: Candidate, context: ReplyContext) -> dict[str, str]:
 
     hits = {k: v for k, v in check(candidate, context).hits.items() if k != "anachronism"}
     if "wrong_language" in hits and not lang_checks.wrong_language(
-        without_actions(candidate.text[:8000]), context.language
+        without_actions(capped(candidate.text)), context.language
     ):
         # As in the guards: stage directions in the card's language around speech in the
         # user's (Mina's "*She smiles.*" before Korean words) are not the wrong language.

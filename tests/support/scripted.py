@@ -27,6 +27,10 @@ class ScriptedBackend:
         self.calls: list[tuple[list[Message], GenerationParams]] = []
         self.closed_early = 0
         self.gate: threading.Event | None = None  # when set: replies wait for it to open
+        # Replies chosen by the request's seed (best-of-N asks for candidates on threads, in
+        # no fixed order); a seed not here takes the queue's next reply.
+        self.by_seed: dict[int, Any] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_options(cls, **options: Any) -> ScriptedBackend:
@@ -41,8 +45,12 @@ class ScriptedBackend:
         return len(text.split())
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
-        self.calls.append((list(messages), params))
-        reply = self.queue.pop(0) if self.queue else "..."
+        with self._lock:
+            self.calls.append((list(messages), params))
+            if params.seed is not None and params.seed in self.by_seed:
+                reply = self.by_seed[params.seed]
+            else:
+                reply = self.queue.pop(0) if self.queue else "..."
         return self._run(reply, params)
 
     def _run(self, reply: Any, params: GenerationParams) -> Iterator[Chunk]:

@@ -8,15 +8,21 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from personae.agent.guards import MAX_RETRIES, GuardEvent, ReplyGuard, retry_note
 from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
+from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import CachedCounter, token_counter
 from personae.backends.base import Backend, GenerationParams, Message, Usage, collect
 from personae.characters import Character, expand_macros
 from personae.characters.user_names import resolve_user_name
 from personae.models.sampling import for_language
+
+if TYPE_CHECKING:
+    from personae.agent.best_of_n import ChosenReplyStream
+    from personae.agent.verifiers import Verifiers
 
 DEFAULT_CTX = 4096
 
@@ -241,9 +247,14 @@ class Agent:
         params: GenerationParams | None = None,
         n_ctx: int | None = None,
         guard: bool = False,
+        strategy: ReplyStrategy | None = None,
+        verifiers: Verifiers | None = None,
     ) -> None:
         self.character = character
         self.backend = backend
+        # How a new reply is made (personae.agent.strategy); continuations are always single.
+        self.strategy = strategy or ReplyStrategy()
+        self._verifiers = verifiers
         # Reply guards (personae.agent.guards): on in chats; off for tasks whose output is
         # meant to overlap the request (a restyled line, a summary).
         self.guard = guard
@@ -255,6 +266,15 @@ class Agent:
         self.builder = PromptBuilder(
             character, user_name=self.user_name, count_tokens=self.count_tokens, n_ctx=int(ctx)
         )
+
+    @property
+    def verifiers(self) -> Verifiers:
+        """What ranks candidate replies (the rule verifiers unless others were given)."""
+        if self._verifiers is None:
+            from personae.agent.verifiers import Verifiers
+
+            self._verifiers = Verifiers.default()
+        return self._verifiers
 
     def set_user_name(self, user_name: str | None, *, profile_name: str | None = None) -> str:
         """Call the user ``user_name`` (else ``profile_name``, else a neutral "you") from the
@@ -283,7 +303,7 @@ class Agent:
         memory: PromptMemory | None = None,
         *,
         continuing: bool = False,
-    ) -> ReplyStream:
+    ) -> ReplyStream | ChosenReplyStream:
         """Stream the next reply to ``history``; ``memory`` adds a summary and recalled notes.
         With ``continuing``, stream the rest of ``history``'s last message (the character's):
         only the new text, which may start with the space or line break that joins it on."""
@@ -292,8 +312,20 @@ class Agent:
             history, max_tokens=params.max_tokens, memory=memory, continuing=continuing
         )
         # The model's sampling for the language the reply is to be in (the user's).
-        params = for_language(params, self.backend.model, self.builder.reply_language(history))
+        language = self.builder.reply_language(history)
+        params = for_language(params, self.backend.model, language)
         stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
+        if self.strategy.name != "single" and not continuing:
+            from personae.agent.best_of_n import ChosenReplyStream, reply_context
+
+            return ChosenReplyStream(
+                self,
+                prompt,
+                params.model_copy(update={"stop": stops}),
+                strategy=self.strategy,
+                verifiers=self.verifiers,
+                context=reply_context(self, prompt, language=language),
+            )
         continues = history[-1].content if continuing else None
         return ReplyStream(
             self,

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from personae.agent.agent import Agent, Attempt, ReplyStream
+from personae.agent.best_of_n import ChosenReplyStream
 from personae.agent.prompt import PromptMemory, Turn, card_language
+from personae.agent.strategy import ReplyStrategy
 from personae.backends.base import Backend, GenerationParams
 from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
@@ -30,8 +32,10 @@ from personae.store import (
     StoredMessage,
 )
 from personae.store.lorebooks import played_character
+from personae.store.swipes import SwipeRepository
 
 if TYPE_CHECKING:
+    from personae.agent.verifiers import Ranked
     from personae.memory.bank import MemoryBank
     from personae.memory.manager import AfterTurn, ChatMemory, MemorySettings, TurnMemory
 
@@ -72,9 +76,11 @@ class Chat:
         memory: MemoryBank | None = None,
         memory_settings: MemorySettings | None = None,
         guard: bool = True,
+        strategy: ReplyStrategy | None = None,
     ) -> None:
         self.db = db
         self.chats = ChatRepository(db)
+        self.swipes = SwipeRepository(db)
         self.info = self.chats.get(chat_id)
         self.stored: StoredCharacter = CharacterRepository(db).get(self.info.character_id)
         self.agent = Agent(
@@ -85,8 +91,11 @@ class Chat:
             params=params,
             n_ctx=n_ctx,
             guard=guard,
+            strategy=strategy,
         )
         self.last_reply: Reply | None = None
+        # The candidates of the last reply made by best-of-N/refine, ranked with their scores.
+        self.last_ranked: list[Ranked] = []
         self.last_attempts: list[Attempt] = []
         self.memory: ChatMemory | None = None
         self.last_memory: TurnMemory | None = None
@@ -141,6 +150,7 @@ class Chat:
         memory: MemoryBank | None = None,
         memory_settings: MemorySettings | None = None,
         guard: bool = True,
+        strategy: ReplyStrategy | None = None,
     ) -> Chat:
         """A new chat; the character's greeting (``greeting`` picks among the alternates,
         ``None`` for a random one) is its first message."""
@@ -168,6 +178,7 @@ class Chat:
             memory=memory,
             memory_settings=memory_settings,
             guard=guard,
+            strategy=strategy,
         )
 
     @staticmethod
@@ -270,7 +281,7 @@ class Chat:
         # The note goes with the message: later prompts show it again at the same place, so
         # the backend's prompt cache covers everything up to the next message.
         user_id, reply_id = self.chats.begin_turn(self.id, text, note=stream.prompt.note)
-        return self._generate(reply_id, stream, learn=(user_id, text))
+        return self._generate(reply_id, stream, learn=(user_id, text), after_id=user_id)
 
     def regenerate(self, params: GenerationParams | None = None) -> Iterator[str]:
         """Replace the last reply with a new one (the old one is kept, hidden)."""
@@ -278,22 +289,46 @@ class Chat:
         if not any(m.role == "user" for m in visible):
             raise InvalidInput("nothing to regenerate yet: say something first")
         history = self.history()
-        if visible[-1].role == "assistant":
-            history = history[:-1] if visible[-1].content.strip() else history
+        replaced = visible[-1] if visible[-1].role == "assistant" else None
+        if replaced is not None:
+            history = history[:-1] if replaced.content.strip() else history
+        before = [m for m in visible if replaced is None or m.id < replaced.id]
+        after_id = before[-1].id if before else None
+        if after_id is not None:
+            swipe = self.swipes.take(self.id, after_id)
+            if swipe is not None:
+                return self._show_swipe(swipe.content, replaced)
         last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
         stream = self.agent.reply(history, params, self._recall(last_user))
-        if visible[-1].role == "assistant":
-            self.chats.set_status([visible[-1].id], "superseded")
+        if replaced is not None:
+            self.chats.set_status([replaced.id], "superseded")
         _, reply_id = self.chats.begin_turn(self.id, None)
-        return self._generate(reply_id, stream)
+        return self._generate(reply_id, stream, after_id=after_id)
+
+    def _show_swipe(self, text: str, replaced: StoredMessage | None) -> Iterator[str]:
+        """A kept candidate becomes the reply at once (regenerate after best-of-N)."""
+        if replaced is not None:
+            self.chats.set_status([replaced.id], "superseded")
+        _, reply_id = self.chats.begin_turn(self.id, None)
+        stats = ReplyStats(
+            backend=self.agent.backend.name,
+            model=self.agent.backend.model,
+            finish_reason="stop",
+        )
+        self.chats.complete_reply(reply_id, text, stats)
+        self.last_reply = Reply(reply_id, text, True, "stop", None, None)
+        self.last_attempts = []
+        self.last_ranked = []
+        return iter([text])
 
     def speak(self, params: GenerationParams | None = None) -> Iterator[str]:
         """The character speaks again: a new reply after the chat so far, with no message of
         the user's (a front end's empty Send)."""
         history = self.history()
         stream = self.agent.reply(history, params, self._recall(_latest_text(history)))
+        visible = self.messages()
         _, reply_id = self.chats.begin_turn(self.id, None)
-        return self._generate(reply_id, stream)
+        return self._generate(reply_id, stream, after_id=visible[-1].id if visible else None)
 
     def continue_reply(self, params: GenerationParams | None = None) -> Iterator[str]:
         """Continue the chat's last reply where it stops: streams only the new text, and the
@@ -337,10 +372,11 @@ class Chat:
     def _generate(
         self,
         reply_id: int,
-        stream: ReplyStream,
+        stream: ReplyStream | ChosenReplyStream,
         learn: tuple[int | None, str] | None = None,
         *,
         prefix: str = "",
+        after_id: int | None = None,
     ) -> Iterator[str]:
         """Stream ``stream`` into the reply ``reply_id``; with ``prefix`` (a continuation) the
         reply's text is ``prefix`` followed by the new text."""
@@ -377,6 +413,19 @@ class Chat:
             finish_reason=stream.finish_reason,
         )
         self.chats.complete_reply(reply_id, prefix + stream.text, stats)
+        self.last_ranked = []
+        if isinstance(stream, ChosenReplyStream):
+            self.last_ranked = list(stream.ranked)
+            if after_id is not None:
+                # The candidates not shown are the turn's swipes, best first (regenerate
+                # shows them one by one before it generates again).
+                others = stream.others
+                self.swipes.replace(
+                    self.id,
+                    after_id,
+                    [r.candidate.text.strip() for r in others],
+                    [_swipe_detail(r) for r in others],
+                )
         self.last_reply = Reply(
             reply_id,
             prefix + stream.text,
@@ -434,6 +483,13 @@ class Chat:
             self.memory_error = str(exc)
         if self.last_learned is not None and self.last_learned.facts:
             self._sync_user_name()  # "my name is Ana": the next reply says Ana
+
+
+def _swipe_detail(ranked: Ranked) -> dict[str, object]:
+    """What is kept with a swipe: its verifiers' scores and reasons."""
+    detail = ranked.as_dict()
+    detail.pop("text", None)
+    return detail
 
 
 def _latest_text(history: list[Turn]) -> str:

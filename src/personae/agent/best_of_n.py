@@ -1,0 +1,309 @@
+"""Best-of-N, self-refine and auto replies (see :mod:`personae.agent.strategy`).
+
+:class:`ChosenReplyStream` has the interface of :class:`~personae.agent.agent.ReplyStream`, so
+a :class:`~personae.agent.chat.Chat` stores and streams it the same way. How the user sees text
+promptly: the candidates are generated together (one reading of the prompt, decoded in parallel
+slots), each through its own reply filter and reply guard as it streams, and nothing is shown
+until the verifiers have chosen: the wait is the slowest candidate's time (bounded by the time
+budget), which a front end shows as a "choosing…" state; then the chosen reply arrives at once.
+``shown_ms`` measures it (benchmarks/bench_strategies.py compares it with ``single``).
+
+A candidate whose opening fails the guards is not dropped: it is ranked with the rest on its raw
+text (the verifiers fail it at the same gate), so a turn whose candidates all fail still ends
+with the best of them, and ``auto`` refines that one. Refining writes the reply again with a note
+after the user's message that shows the draft and what the verifiers found wrong; the prompt
+before it is unchanged, so the backend's cache covers it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from personae.agent.agent import Attempt, _merged_usage
+from personae.agent.guards import ReplyGuard
+from personae.agent.prompt import AssembledPrompt
+from personae.agent.stops import ReplyFilter
+from personae.agent.strategy import ReplyStrategy
+from personae.backends.base import GenerationParams, Message, Usage
+from personae.backends.candidates import stream_candidates
+from personae.characters import entry_text, expand_macros
+
+if TYPE_CHECKING:
+    from personae.agent.agent import Agent
+    from personae.agent.verifiers import Candidate, Ranked, ReplyContext, Verifiers
+
+# How many characters of a draft a refine note quotes (a reply is a few hundred).
+DRAFT_CHARS = 1200
+
+_REFINE_NOTE = {
+    "en": (
+        "[A draft of {{char}}'s reply: «{draft}». What is wrong with it: {problems}. Write "
+        "{{char}}'s reply again: keep what is good, fix these, and do not copy the draft.]"
+    ),
+    "ko": (
+        "[{{char}}의 답 초안: «{draft}». 고칠 점: {problems}. {{char}}의 답을 다시 쓰세요. "
+        "좋은 점은 살리고 고칠 점은 고치되, 초안을 그대로 베끼지 마세요.]"
+    ),
+}
+
+
+@dataclass
+class _Candidate:
+    """One candidate as it streams: its filter, its guard, and what each let through."""
+
+    filter: ReplyFilter
+    guard: ReplyGuard
+    raw: str = ""  # the filtered text, guard or not (ranked when the guard failed it)
+    finish: str | None = None
+    failed: bool = False  # the guard failed its opening: the rest is not fed
+    cut: bool = False  # the guard ended it at a failed later sentence
+    tokens: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.finish is not None
+
+    def text(self) -> str:
+        return self.raw.strip() if self.failed else self.guard.released.strip()
+
+
+class ChosenReplyStream:
+    """A reply chosen among candidates (``best-of-n``, ``auto``) or refined (``refine``).
+    Iterate for its text; afterwards ``ranked`` holds every candidate of the last round, best
+    first, with the verifiers' scores, and ``alternatives`` the texts of the others (the
+    turn's swipes)."""
+
+    continues: str | None = None
+
+    def __init__(
+        self,
+        agent: Agent,
+        prompt: AssembledPrompt,
+        params: GenerationParams,
+        *,
+        strategy: ReplyStrategy,
+        verifiers: Verifiers,
+        context: ReplyContext,
+    ) -> None:
+        self.prompt = prompt
+        self.strategy = strategy
+        self._agent = agent
+        self._params = params
+        self._verifiers = verifiers
+        self._context = context
+        self._shown = ""
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.ttft_ms: float | None = None
+        self.shown_ms: float | None = None
+        self.duration_ms: float | None = None
+        self.retried = False
+        self.attempts: list[Attempt] = []
+        self.ranked: list[Ranked] = []
+        self.rounds: list[list[Ranked]] = []
+        self.chosen_ms: float | None = None
+        self._started = False
+        self._start = 0.0
+        self._tokens = 0
+
+    @property
+    def text(self) -> str:
+        return self._shown
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+    @property
+    def others(self) -> list[Ranked]:
+        """The candidates not chosen, best first, each text once, none empty."""
+        seen = {self._shown.strip()}
+        out = []
+        for r in self.ranked:
+            text = r.candidate.text.strip()
+            if text and text not in seen:
+                seen.add(text)
+                out.append(r)
+        return out
+
+    @property
+    def alternatives(self) -> list[str]:
+        """The texts of :attr:`others`: the turn's swipes."""
+        return [r.candidate.text.strip() for r in self.others]
+
+    def read(self) -> str:
+        for _ in self:
+            pass
+        return self.text
+
+    def __iter__(self) -> Iterator[str]:
+        if self._started:
+            raise RuntimeError("a reply stream can be iterated once")
+        self._started = True
+        self._start = time.perf_counter()
+        name = self.strategy.name
+        n = self.strategy.candidates
+        note = ""
+        best: Ranked | None = None
+        rounds = self.strategy.rounds if name in ("refine", "auto") else 0
+        for round_no in range(rounds + 1):
+            params = self._params
+            if round_no:
+                seed = None if params.seed is None else params.seed + 100 * round_no
+                params = params.model_copy(update={"seed": seed})
+            ranked = self._round(params, n, note)
+            self.rounds.append(ranked)
+            if ranked and (best is None or _better(ranked[0], best)):
+                best = ranked[0]
+                self.ranked = ranked
+            if best is None or best.passed or self._spent():
+                break
+            if name == "best-of-n":
+                break
+            # refine (and auto when every candidate failed a gate): the best draft again,
+            # with what the verifiers found wrong; one candidate a round from here on.
+            note = self._refine_note(best)
+            n = 1
+            self.retried = True
+        self.chosen_ms = (time.perf_counter() - self._start) * 1000
+        text = best.candidate.text.strip() if best is not None else ""
+        if text:
+            self.shown_ms = (time.perf_counter() - self._start) * 1000
+            self._shown = text
+            yield text
+        self.finish_reason = (best.candidate.finish_reason if best else None) or "stop"
+        if self.finish_reason not in ("stop", "length"):
+            self.finish_reason = "stop"
+        self.usage = _merged_usage(self.attempts)
+        self.duration_ms = (time.perf_counter() - self._start) * 1000
+
+    def _spent(self) -> bool:
+        budget = self.strategy.token_budget
+        if budget is not None and self._tokens >= budget:
+            return True
+        limit = self.strategy.time_budget_s
+        return limit is not None and time.perf_counter() - self._start >= limit
+
+    def _new_guard(self) -> ReplyGuard:
+        agent = self._agent
+        context = self._context
+        return ReplyGuard(agent.character, agent.user_name, context.user, context.history)
+
+    def _round(self, params: GenerationParams, n: int, note: str) -> list[Ranked]:
+        """``n`` candidates (with ``note`` after the user's message), ranked."""
+        agent = self._agent
+        messages = list(self.prompt.messages)
+        if note:
+            messages.append(Message("system", note))
+        states = [
+            _Candidate(ReplyFilter(agent.character.name, agent.user_name), self._new_guard())
+            for _ in range(n)
+        ]
+        usages: dict[int, Usage] = {}
+        stream = stream_candidates(agent.backend, messages, params, n)
+        try:
+            for chunk in stream:
+                state = states[chunk.candidate]
+                if chunk.text and not state.done:
+                    if self.ttft_ms is None:
+                        self.ttft_ms = (time.perf_counter() - self._start) * 1000
+                    state.tokens += 1
+                    self._tokens += 1
+                    self._feed(state, state.filter.feed(chunk.text))
+                    if state.filter.stopped and not state.done:
+                        self._end(state, "stop")
+                if chunk.finish_reason and not state.done:
+                    self._feed(state, state.filter.finish())
+                    self._end(state, chunk.finish_reason)
+                if chunk.usage is not None:
+                    # Per candidate, or (llama.cpp) the whole request's on the last one.
+                    usages[chunk.candidate] = chunk.usage
+                if all(s.done for s in states) or self._spent():
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        for state in states:
+            if not state.done:  # out of budget: judged on the whole sentences it has
+                self._end(state, "length")
+        for i, state in enumerate(states):
+            outcome = "retry" if state.failed else ("cut" if state.cut else "shown")
+            if state.finish == "error":
+                outcome = "error"
+            self.attempts.append(Attempt(outcome, usages.get(i), list(state.guard.events)))
+        return self._rank(states)
+
+    def _feed(self, state: _Candidate, shown: str) -> None:
+        if not shown or state.done:
+            return
+        state.raw += shown
+        if state.failed or state.cut:
+            return
+        _, decision = state.guard.feed(shown)
+        if decision == "retry":
+            state.failed = True
+        elif decision == "cut":
+            state.cut = True
+
+    def _end(self, state: _Candidate, finish: str) -> None:
+        if not state.failed and not state.cut:
+            _, decision = state.guard.finish(truncated=finish == "length")
+            state.failed = decision == "retry"
+            state.cut = decision == "cut"
+        state.finish = finish
+
+    def _rank(self, states: Sequence[_Candidate]) -> list[Ranked]:
+        from personae.agent.verifiers import Candidate
+
+        candidates: list[Candidate] = []
+        for state in states:
+            text = state.text()
+            if text and state.finish != "error":
+                candidates.append(Candidate(text, "stop" if state.cut else state.finish))
+        if not candidates:
+            return []
+        return self._verifiers.rank(candidates, self._context)
+
+    def _refine_note(self, draft: Ranked) -> str:
+        language = "ko" if self._context.language == "ko" else "en"
+        problems = (
+            "; ".join(s.reason for s in draft.scores if not s.passed or s.value < 0.5)
+            or "it does not sound like {{char}}"
+        )
+        text = draft.candidate.text.strip()
+        if len(text) > DRAFT_CHARS:
+            text = text[:DRAFT_CHARS] + "…"
+        note = _REFINE_NOTE[language].format(draft=text, problems=problems)
+        agent = self._agent
+        return expand_macros(note, char=agent.character.name, user=agent.builder.prompt_user)
+
+
+def _better(a: Ranked, b: Ranked) -> bool:
+    """Whether ``a`` beats ``b`` across rounds: passing every gate first, then the total."""
+    return (a.passed, a.total) > (b.passed, b.total)
+
+
+def reply_context(agent: Agent, prompt: AssembledPrompt, *, language: str) -> ReplyContext:
+    """What the verifiers check a reply of ``agent`` against, from its ``prompt``."""
+    from personae.agent.verifiers import ReplyContext
+
+    messages = prompt.messages
+    newest = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    user = messages[newest].content if newest is not None else ""
+    history = list(messages[:newest]) if newest is not None else list(messages)
+    return ReplyContext(
+        character=agent.character,
+        user_name=agent.user_name,
+        user=user,
+        history=history,
+        language="ko" if language == "ko" else "en",
+        recalled=(prompt.note,) if prompt.note.strip() else (),
+        lore=tuple(entry_text(e) for e in prompt.lore),
+    )
+
+
+__all__ = ["ChosenReplyStream", "reply_context"]

@@ -1,0 +1,185 @@
+"""Reply strategies (issue 15): best-of-N picks what the verifiers rank first and keeps the rest
+as swipes; refine writes a failing draft again with the verifiers' reasons; auto refines only
+when every candidate fails; budgets and failures end a turn cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from personae.agent import Chat
+from personae.agent.strategy import ReplyStrategy
+from personae.backends.base import GenerationParams
+from personae.errors import BackendError, InvalidInput
+from personae.store import CharacterRepository, Database
+from tests.support.factories import make_character
+from tests.support.scripted import ScriptedBackend
+
+PREVIOUS = "I observe that you have been in Afghanistan, and that your left boot pinches you."
+GOOD = "The game is afoot, Mina: a letter came this morning from Lestrade, about a stolen ring."
+ALSO_GOOD = "Sit down, Mina. Lestrade writes of a ring stolen in Kent; the case has promise."
+AI = "As an AI language model, I cannot help with that request, but I can try another."
+ECHO = "Anything new at all this evening, Holmes?"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    d = Database(tmp_path / "p.db")
+    CharacterRepository(d).add(make_character())
+    return d
+
+
+def chat_with(db: Database, backend: ScriptedBackend, **strategy: object) -> Chat:
+    chat = Chat.start(
+        db,
+        "holmes",
+        backend,
+        user_name="Mina",
+        params=GenerationParams(seed=7),
+        strategy=ReplyStrategy(**strategy),  # type: ignore[arg-type]
+    )
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    return chat
+
+
+def test_best_of_n_shows_the_candidate_the_verifiers_rank_first(db: Database) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: PREVIOUS, 9: GOOD, 10: ALSO_GOOD}
+    chat = chat_with(db, backend, name="best-of-n", n=4)
+    shown = "".join(chat.send("Anything new at all this evening, Holmes?"))
+    assert shown in (GOOD, ALSO_GOOD)
+    assert chat.messages()[-1].content == shown and chat.messages()[-1].complete
+    assert sorted(p.seed for _, p in backend.calls) == [7, 8, 9, 10]  # type: ignore[type-var]
+    ranked = chat.last_ranked
+    assert [r.passed for r in ranked][:2] == [True, True]
+    assert {r.candidate.text for r in ranked if not r.passed} == {AI, PREVIOUS}
+    # The rest are the turn's swipes, best first: the other good one before the failures.
+    swipes = chat.swipes.pending(chat.id, chat.messages()[-2].id)
+    assert swipes[0].content in (GOOD, ALSO_GOOD) and swipes[0].content != shown
+    assert {s.content for s in swipes[1:]} == {AI, PREVIOUS}
+    assert "fidelity" in {s["verifier"] for s in swipes[0].detail["scores"]}
+
+
+def test_regenerate_shows_the_kept_swipes_before_generating_again(db: Database) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: GOOD, 8: ALSO_GOOD}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    first = "".join(chat.send("Anything new?"))
+    calls = len(backend.calls)
+    second = "".join(chat.regenerate())
+    assert {first, second} == {GOOD, ALSO_GOOD}
+    assert len(backend.calls) == calls  # shown at once: nothing generated
+    visible = [m.content for m in chat.messages()]
+    assert visible[-1] == second and first not in visible[-1:]
+    # No swipe left: the next regenerate generates (and keeps new swipes).
+    backend.by_seed = {7: "Watson is late again; the fog has kept him at his club, no doubt."}
+    third = "".join(chat.regenerate())
+    assert len(backend.calls) > calls and third.strip()
+
+
+def test_when_every_candidate_fails_best_of_n_still_answers_with_the_best(db: Database) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: PREVIOUS}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    shown = "".join(chat.send("Anything new?"))
+    assert shown in (AI, PREVIOUS)
+    assert not any(r.passed for r in chat.last_ranked)
+
+
+def test_auto_refines_only_when_every_candidate_fails(db: Database) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: PREVIOUS, 107: GOOD}
+    chat = chat_with(db, backend, name="auto", n=2, rounds=1)
+    shown = "".join(chat.send("Anything new?"))
+    assert shown == GOOD
+    refine_messages, refine_params = backend.calls[-1]
+    assert refine_params.seed == 107
+    note = refine_messages[-1]
+    assert note.role == "system" and "draft" in note.content and "{{" not in note.content
+    # The candidates that passed need no refining.
+    backend2 = ScriptedBackend()
+    backend2.by_seed = {7: GOOD, 8: AI}
+    chat2 = chat_with(db, backend2, name="auto", n=2, rounds=1)
+    assert "".join(chat2.send("Anything new?")) == GOOD
+    assert len(backend2.calls) == 2
+
+
+def test_refine_writes_a_failing_draft_again_within_its_rounds(db: Database) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 107: PREVIOUS, 207: GOOD}
+    chat = chat_with(db, backend, name="refine", rounds=1)
+    shown = "".join(chat.send("Anything new?"))
+    assert len(backend.calls) == 2  # one draft, one round: the best of the two is shown
+    assert shown in (AI, PREVIOUS)
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 107: PREVIOUS, 207: GOOD}
+    chat = chat_with(db, backend, name="refine", rounds=2)
+    assert "".join(chat.send("Anything new?")) == GOOD
+
+
+def test_one_failed_candidate_does_not_lose_the_turn(db: Database) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: BackendError("the server went away"), 8: GOOD}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    assert "".join(chat.send("Anything new?")) == GOOD
+
+
+def test_when_every_candidate_fails_to_generate_the_error_is_clear_and_nothing_is_lost(
+    db: Database,
+) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: BackendError("the server went away"), 8: BackendError("gone")}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    with pytest.raises(BackendError):
+        "".join(chat.send("Anything new?"))
+    users = [m.content for m in chat.chats.messages(chat.id) if m.role == "user"]
+    assert users[-1] == "Anything new?"  # the user's message is kept
+
+
+def test_a_token_budget_ends_the_candidates_early(db: Database) -> None:
+    backend = ScriptedBackend()
+    long = "A cab waits below, Mina. " + " ".join(["The fog is thick tonight."] * 60)
+    backend.by_seed = {7: long, 8: long}
+    chat = chat_with(db, backend, name="best-of-n", n=2, token_budget=30)
+    shown = "".join(chat.send("Anything new?"))
+    assert shown.startswith("A cab waits below") and len(shown.split()) < 40
+
+
+def test_a_continuation_is_single_whatever_the_strategy(db: Database) -> None:
+    backend = ScriptedBackend().enqueue(" and the rain.")
+    chat = chat_with(db, backend, name="best-of-n", n=4)
+    assert "".join(chat.continue_reply()) == " and the rain."
+    assert len(backend.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"name": "best-of-3"}, "strategy"),
+        ({"n": 0}, "n"),
+        ({"n": 9}, "n"),
+        ({"n": True}, "n"),
+        ({"rounds": -1}, "rounds"),
+        ({"rounds": 4}, "rounds"),
+        ({"time_budget_s": 0}, "time_budget_s"),
+        ({"time_budget_s": float("nan")}, "time_budget_s"),
+        ({"time_budget_s": 601}, "time_budget_s"),
+        ({"token_budget": 0}, "token_budget"),
+        ({"token_budget": 1.5}, "token_budget"),
+    ],
+)
+def test_bad_strategy_settings_are_one_clear_error(fields: dict[str, object], param: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        ReplyStrategy(**fields)  # type: ignore[arg-type]
+    assert caught.value.param == param and "\n" not in str(caught.value)
+
+
+def test_strategy_settings_from_a_table() -> None:
+    table = {"strategy": "Best-of-N", "n": 3, "rounds": 2, "time_budget_s": 20}
+    assert ReplyStrategy.from_mapping(table) == ReplyStrategy("best-of-n", 3, 2, 20)
+    with pytest.raises(InvalidInput, match="unknown setting 'nn'"):
+        ReplyStrategy.from_mapping({"nn": 3})
+    with pytest.raises(InvalidInput, match="strategy must be text"):
+        ReplyStrategy.from_mapping({"strategy": 4})

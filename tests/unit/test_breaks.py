@@ -46,6 +46,8 @@ AI_POSITIVE = [
     "인공지능으로서 답변드리면, 그것은 어렵습니다.",
     "저는 OpenAI에서 개발한 챗봇이에요.",
     "나는 그저 컴퓨터 프로그램일 뿐이야.",
+    "저는 AI 언어 모델이라 그런 질문에는 답할 수 없습니다.",
+    "전 AI라, 차 맛은 모릅니다.",
 ]
 AI_NEGATIVE = [
     "I am no machine, madam, though my critics say otherwise.",
@@ -57,6 +59,7 @@ AI_NEGATIVE = [
     "저는 AI가 아니오. 홍길동이라 하오.",
     "AI라는 것이 무엇인지 나는 모르겠소.",
     "전 인공지능이라는 게 뭔지 처음 듣는데요?",
+    "나는 AI라고 불리는 것이 무엇인지 모르오.",
     "저는 바리스타예요. 언어는 한국어랑 영어를 해요.",
     "I am a consulting detective; the only one in the world.",
     "I am using a magnifying glass and a great deal of patience.",

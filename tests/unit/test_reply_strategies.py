@@ -183,3 +183,16 @@ def test_strategy_settings_from_a_table() -> None:
         ReplyStrategy.from_mapping({"nn": 3})
     with pytest.raises(InvalidInput, match="strategy must be text"):
         ReplyStrategy.from_mapping({"strategy": 4})
+
+
+def test_refine_gives_up_rather_than_overflow_the_context(db: Database) -> None:
+    backend = ScriptedBackend(n_ctx=150)
+    long_ai = "As an AI language model, I cannot help with that. " + "Indeed. " * 40
+    backend.by_seed = {7: long_ai, 107: GOOD}
+    chat = chat_with(db, backend, name="refine", rounds=2)
+    chat.agent.params = GenerationParams(seed=7, max_tokens=40)
+    shown = "".join(chat.send("Anything new?"))
+    assert shown  # the draft, since no note fits beside the prompt
+    for messages, params in backend.calls:
+        used = sum(backend.count_tokens(m.content) + 6 for m in messages)
+        assert used + params.max_tokens <= 150

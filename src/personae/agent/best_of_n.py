@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from personae.agent.agent import Attempt, _merged_usage
 from personae.agent.guards import ReplyGuard
-from personae.agent.prompt import AssembledPrompt
+from personae.agent.prompt import MESSAGE_OVERHEAD, AssembledPrompt
 from personae.agent.stops import ReplyFilter
 from personae.agent.strategy import ReplyStrategy
 from personae.backends.base import GenerationParams, Message, Usage
@@ -35,8 +35,13 @@ if TYPE_CHECKING:
     from personae.agent.agent import Agent
     from personae.agent.verifiers import Candidate, Ranked, ReplyContext, Verifiers
 
-# How many characters of a draft a refine note quotes (a reply is a few hundred).
+# How many characters of a draft a refine note quotes (a reply is a few hundred), at least
+# (else there is no refining), and of the verifiers' reasons.
 DRAFT_CHARS = 1200
+MIN_DRAFT_CHARS = 40
+PROBLEM_CHARS = 600
+# Tokens kept free beside the note (the prompt's count is an estimate for some backends).
+NOTE_MARGIN = 32
 
 _REFINE_NOTE = {
     "en": (
@@ -72,8 +77,8 @@ class _Candidate:
 
 class ChosenReplyStream:
     """A reply chosen among candidates (``best-of-n``, ``auto``) or refined (``refine``).
-    Iterate for its text; afterwards ``ranked`` holds every candidate of the last round, best
-    first, with the verifiers' scores, and ``alternatives`` the texts of the others (the
+    Iterate for its text; afterwards ``ranked`` holds every candidate of the round the reply
+    was chosen from, best first (``rounds``: every round's), with the verifiers' scores, and ``alternatives`` the texts of the others (the
     turn's swipes)."""
 
     continues: str | None = None
@@ -166,6 +171,8 @@ class ChosenReplyStream:
             # refine (and auto when every candidate failed a gate): the best draft again,
             # with what the verifiers found wrong; one candidate a round from here on.
             note = self._refine_note(best)
+            if not note:
+                break  # no room beside the prompt for even a short draft
             n = 1
             self.retried = True
         self.chosen_ms = (time.perf_counter() - self._start) * 1000
@@ -231,7 +238,8 @@ class ChosenReplyStream:
             if not state.done:  # out of budget: judged on the whole sentences it has
                 self._end(state, "length")
         for i, state in enumerate(states):
-            outcome = "retry" if state.failed else ("cut" if state.cut else "shown")
+            # "failed": the guards failed its opening (it is still ranked, last).
+            outcome = "failed" if state.failed else ("cut" if state.cut else "shown")
             if state.finish == "error":
                 outcome = "error"
             self.attempts.append(Attempt(outcome, usages.get(i), list(state.guard.events)))
@@ -274,12 +282,25 @@ class ChosenReplyStream:
             "; ".join(s.reason for s in draft.scores if not s.passed or s.value < 0.5)
             or "it does not sound like {{char}}"
         )
-        text = draft.candidate.text.strip()
-        if len(text) > DRAFT_CHARS:
-            text = text[:DRAFT_CHARS] + "…"
-        note = _REFINE_NOTE[language].format(draft=text, problems=problems)
         agent = self._agent
-        return expand_macros(note, char=agent.character.name, user=agent.builder.prompt_user)
+        # The note goes beside a prompt that was built to fit: it gets what room is left (a
+        # Korean draft costs a small model's tokenizer several tokens a syllable).
+        room = (
+            agent.builder.n_ctx - self.prompt.prompt_tokens - self._params.max_tokens - NOTE_MARGIN
+        )
+        text = draft.candidate.text.strip()[:DRAFT_CHARS]
+        while True:
+            quoted = text if text == draft.candidate.text.strip() else text + "…"
+            note = expand_macros(
+                _REFINE_NOTE[language].format(draft=quoted, problems=problems[:PROBLEM_CHARS]),
+                char=agent.character.name,
+                user=agent.builder.prompt_user,
+            )
+            if agent.count_tokens(note) + MESSAGE_OVERHEAD <= room:
+                return note
+            if len(text) < MIN_DRAFT_CHARS:
+                return ""
+            text = text[: len(text) // 2]
 
 
 def _better(a: Ranked, b: Ranked) -> bool:

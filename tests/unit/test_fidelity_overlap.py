@@ -12,6 +12,7 @@ from personae.evaluation.fidelity.overlap import (
     COPY_OPENING,
     COPY_RUN,
     ECHO_MIN_RUN,
+    ECHO_SHORT_MIN,
     Overlap,
     compare,
     copy_reason,
@@ -119,7 +120,31 @@ def test_a_quote_of_the_user_inside_a_long_answer_is_not_an_echo() -> None:
 def test_echo_run_threshold_for_short_openings() -> None:
     n = ECHO_MIN_RUN["en"]
     assert echo_reason(Overlap(0.2, 1.0, n, 0, ""), "en", 20, n)  # type: ignore[arg-type]
-    assert echo_reason(Overlap(0.2, 1.0, n - 1, 0, ""), "en", 20, n - 1) is None  # type: ignore[arg-type]
+    # A shorter run is an echo only when it is the whole (short) message …
+    assert echo_reason(Overlap(0.2, 1.0, n - 1, 0, ""), "en", 20, 2 * n) is None  # type: ignore[arg-type]
+    assert echo_reason(Overlap(0.2, 1.0, n - 1, 0, ""), "en", 20, n - 1)  # type: ignore[arg-type]
+    # … of at least ECHO_SHORT_MIN units ("ok" said back is not told from an answer).
+    short = ECHO_SHORT_MIN["en"]
+    assert echo_reason(Overlap(0.2, 1.0, short - 1, 0, ""), "en", 20, short - 1) is None  # type: ignore[arg-type]
+
+
+def test_a_reply_that_opens_with_a_short_korean_question_echoes_it() -> None:
+    user = "특별 라떼는 뭐예요?"
+    reply = "특별 라떼는 뭐예요? 그건 비밀이에요. 한번 마셔 보시면 알 거예요."
+    o = compare(reply, user, "ko")
+    reason = echo_reason(o, "ko", len(units(reply, "ko").grams), len(units(user, "ko").tokens))
+    assert reason and "whole message" in reason
+    # Near miss: the answer names the latte but does not say the question back.
+    answer = "특별 라떼요? 계피를 조금 넣은 거예요. 한번 마셔 보세요."
+    o = compare(answer, user, "ko")
+    grams = len(units(answer, "ko").grams)
+    assert echo_reason(o, "ko", grams, len(units(user, "ko").tokens)) is None
+    # English: "Are you an AI?" said back before the answer.
+    user_en = "Are you an AI?"
+    reply_en = "Are you an AI? What a curious question, madam. I am a detective."
+    o = compare(reply_en, user_en, "en")
+    grams = len(units(reply_en, "en").grams)
+    assert echo_reason(o, "en", grams, len(units(user_en, "en").tokens))
 
 
 def test_echo_share_of_the_users_message() -> None:

@@ -202,6 +202,10 @@ ECHO_USER_SHARE = 0.85
 """…and cover this share of the user's message: all of it but a word or an ending. Less would
 catch a Korean answer that restates the question's topic before answering ("아버지를 아버지라
 부르지 못하는 마음은 …" to "… 마음이 어떠하오?": 73% of it), which is how Korean answers."""
+ECHO_SHORT_MIN = {"en": 3, "ko": 6}
+"""A short message (under :data:`ECHO_MIN_RUN`) is an echo when the reply opens with all of it
+(:data:`ECHO_WHOLE_SHARE`) and it has at least this many units: "특별 라떼는 뭐예요? 그건 비밀이에요"
+repeats an 8-letter question; "응" or "ok" said back is too short to tell from an answer."""
 ECHO_WHOLE_SHARE = 0.9
 """Later in the reply, an unquoted repeat is an echo only when it is (nearly) the whole
 message: 홍길동 "repeated the question back inside his reply". Answering in the user's words
@@ -233,6 +237,13 @@ def echo_reason(o: Overlap, language: Language, reply_grams: int, user_units: in
         and o.run >= ECHO_USER_SHARE * user_units
     ):
         return f"opens with the user's words ({o.run} {_unit(language)})"
+    if (
+        not o.run_quoted
+        and o.run_start <= ECHO_LEAD[language]
+        and o.run >= ECHO_SHORT_MIN[language]
+        and o.run >= ECHO_WHOLE_SHARE * user_units
+    ):
+        return f"opens with the user's whole message ({o.run} {_unit(language)})"
     if (
         not o.run_quoted
         and o.run >= ECHO_MIN_RUN[language]

@@ -13,6 +13,12 @@ the queue without running and without counting against anyone's place.
 
 Each slot is a thread that runs one job after another, so the per-thread store connections and
 memory banks of :class:`~personae.server.jobs.Workers` stay on their thread.
+
+A job may need more than one slot: a best-of-N reply decodes its N candidates together, one
+llama.cpp slot each (see :mod:`.strategies`). Its ``weight`` is how many slots it holds while it
+runs (at most all of them); it starts only when that many are free, and the queue keeps its
+order: a heavy job at the front of the queue is not overtaken by lighter ones behind it, so it
+cannot starve, at the price of slots idling while it waits for enough of them.
 """
 
 from __future__ import annotations
@@ -71,6 +77,12 @@ class FairQueue(Generic[T]):
         self._users.setdefault(user, deque()).append(item)  # a new user joins at the back
         self._size += 1
 
+    def peek(self) -> T | None:
+        """The item :meth:`pop` would take next, left in place."""
+        if not self._users:
+            return None
+        return next(iter(self._users.values()))[0]
+
     def pop(self) -> tuple[str, T] | None:
         if not self._users:
             return None
@@ -114,6 +126,7 @@ class Ticket:
     work: Callable[[], None]
     cancel: threading.Event
     dropped: Dropped
+    weight: int = 1  # slots it holds while it runs
     future: Future[None] = field(default_factory=Future)
 
 
@@ -156,6 +169,7 @@ class Admission:
         self._lock = threading.Lock()
         self._queue: FairQueue[Ticket] = FairQueue()
         self._running: dict[Ticket, float] = {}  # → when it started
+        self._used = 0  # slots the running tickets hold (their weights)
         self._durations: deque[float] = deque(maxlen=RECENT_JOBS)
         self._executor = ThreadPoolExecutor(slots, thread_name_prefix=thread_name)
         self._closed = False
@@ -168,10 +182,15 @@ class Admission:
         work: Callable[[], None],
         cancel: threading.Event,
         dropped: Dropped | None = None,
+        *,
+        weight: int = 1,
     ) -> Future[None]:
-        """Run ``work`` in a free slot, or queue it; raises the 429 :class:`APIError` when the
-        queue has no room for ``user``. The future ends when the work has run or was dropped."""
-        ticket = Ticket(user, work, cancel, dropped or (lambda _: None))
+        """Run ``work`` in free slots (``weight`` of them, at most all), or queue it; raises the
+        429 :class:`APIError` when the queue has no room for ``user``. The future ends when the
+        work has run or was dropped."""
+        if not _count(weight) or weight < 1:
+            raise ValueError(f"weight must be 1 or more, not {weight!r}")
+        ticket = Ticket(user, work, cancel, dropped or (lambda _: None), min(weight, self.slots))
         with self._lock:
             if self._closed:
                 raise APIError(
@@ -180,8 +199,14 @@ class Admission:
                     code="server_shutting_down",
                 )
             gone = self._queue.remove_if(_cancelled)
+            # Those removed may have held back a job that fits in the free slots.
+            head, passed = self._next()
+            while head is not None:
+                self._start(head)
+                head, passed = self._next()
+            gone += passed
             refusal: APIError | None = None
-            if len(self._running) < self.slots:
+            if not len(self._queue) and self._fits(ticket):
                 self._start(ticket)
             elif len(self._queue) >= self.max_queue:
                 refusal = over_capacity(
@@ -238,9 +263,13 @@ class Admission:
 
     # -- the slots ------------------------------------------------------------------------------
 
+    def _fits(self, ticket: Ticket) -> bool:
+        return self._used + ticket.weight <= self.slots
+
     def _start(self, ticket: Ticket) -> None:
-        """Give ``ticket`` a slot (under the lock): a slot thread runs it, then what waits."""
+        """Give ``ticket`` its slots (under the lock): a slot thread runs it, then what waits."""
         self._running[ticket] = self._clock()
+        self._used += ticket.weight
         self._executor.submit(self._drive, ticket)
 
     def _drive(self, first: Ticket) -> None:
@@ -250,11 +279,20 @@ class Admission:
             error = self._run(ticket) if live else None
             with self._lock:
                 started = self._running.pop(ticket)
+                self._used -= ticket.weight
                 if live and error is None and not ticket.cancel.is_set():
                     self._durations.append(self._clock() - started)  # a whole job: typical
                 finished, (ticket, gone) = ticket, self._next()
                 if ticket is not None:
                     self._running[ticket] = self._clock()
+                    self._used += ticket.weight
+                    # A heavy job's slots freed at once may let several waiting jobs start.
+                    more, passed = self._next()
+                    gone += passed
+                    while more is not None:
+                        self._start(more)
+                        more, passed = self._next()
+                        gone += passed
             # Settled only now, with the slot handed on, so that whoever waited on this job
             # may submit the next at once without finding the slot still taken.
             if live and error is not None:
@@ -276,16 +314,21 @@ class Admission:
         return None
 
     def _next(self) -> tuple[Ticket | None, list[Ticket]]:
-        """The next live ticket in turn, and the abandoned ones passed over (under the lock)."""
+        """The next live ticket in turn if its slots are free (else None: it keeps its place),
+        and the abandoned ones passed over (under the lock)."""
         gone: list[Ticket] = []
         while not self._closed:
-            popped = self._queue.pop()
-            if popped is None:
+            head = self._queue.peek()
+            if head is None:
                 break
-            ticket = popped[1]
-            if not ticket.cancel.is_set():
-                return ticket, gone
-            gone.append(ticket)
+            if head.cancel.is_set():
+                self._queue.pop()
+                gone.append(head)
+                continue
+            if not self._fits(head):
+                break
+            self._queue.pop()
+            return head, gone
         return None, gone
 
     def _retry_after(self) -> int:

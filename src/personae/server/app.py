@@ -151,6 +151,7 @@ def create_app(
             size=options.parallel,
             max_queue=options.max_queue,
             max_queue_per_user=options.max_queue_per_user,
+            strategies=options.strategies,
         ),
         params=params or default_params(settings.model, **(sampling or {})),
         sampling=None if params is not None else dict(sampling or {}),

@@ -15,11 +15,12 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from personae.agent import Agent, Chat, Turn
+from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.config import Settings
@@ -28,6 +29,11 @@ from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
 from personae.server.backends import BackendPool
 from personae.server.client_prompt import with_instructions
 from personae.server.errors import APIError, model_not_found
+
+# (Event is imported for those who import the events from here, where they were before.)
+from personae.server.events import Candidates, Delta, Emit, Failed, Finished, Opened
+from personae.server.events import Event as Event
+from personae.server.strategies import Strategies, candidates_detail, ranked_choices, slots_for
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
 from personae.store.lorebooks import played_character
 
@@ -38,42 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("personae.server")
 
 MemoryFactory = Callable[[Database], "MemoryBank"]
-
-
-# -- what a job reports -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Opened:
-    """Set-up is done and generation starts; ``chat_id`` for a stored chat."""
-
-    chat_id: int | None = None
-    user_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Delta:
-    index: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Finished:
-    index: int
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    reply_id: int | None = None  # the stored reply, in a stored chat
-    memory_error: str | None = None
-
-
-@dataclass(frozen=True)
-class Failed:
-    error: BaseException
-
-
-Event = Opened | Delta | Finished | Failed
-Emit = Callable[[Event | None], None]  # None: the job is over (always sent, last)
 
 
 # -- what a job is asked -------------------------------------------------------------------------
@@ -107,6 +77,9 @@ class Job:
     n: int = 1
     stored: StoredTarget | None = None
     viewer: str | None = None  # the key's user: others' private characters don't exist
+    # How the reply is made (see .strategies: the request's, the character's or [reply]);
+    # None: single.
+    strategy: ReplyStrategy | None = None
 
 
 # -- the workers -------------------------------------------------------------------------------
@@ -125,6 +98,7 @@ class Workers:
     size: int = 8  # replies generating at once
     max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting for a slot; more get a 429
     max_queue_per_user: int | None = None  # None: half the queue
+    strategies: Strategies = field(default_factory=Strategies)  # [reply] and per character
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _busy: set[int] = field(default_factory=set, repr=False)
     _busy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -151,8 +125,16 @@ class Workers:
                 emit(Failed(reason))
             emit(None)
 
+        # A best-of-N reply decodes its candidates together, one slot each: it holds that many
+        # of the ``size`` slots while it runs (a continuation, always single, holds one).
+        continuing = job.continuing or (job.stored is not None and job.stored.continue_reply)
+        weight = 1 if job.raw else slots_for(job.strategy, self.size, continuing=continuing)
         return self.admission.submit(
-            queue_user(job, client), lambda: run_job(self, job, emit, cancel), cancel, dropped
+            queue_user(job, client),
+            lambda: run_job(self, job, emit, cancel),
+            cancel,
+            dropped,
+            weight=weight,
         )
 
     def shutdown(self) -> None:
@@ -293,15 +275,21 @@ def _stateless(
         user_name=job.user_name or workers.settings.user_name,
         params=job.params,
         n_ctx=workers.n_ctx,
+        strategy=job.strategy,
     )
     history: Sequence[Turn] = list(job.history)
     emit(Opened())
+    if agent.strategy.candidates > 1 and not job.continuing:
+        _chosen(agent, history, job, emit, cancel)
+        return
     for index in range(job.n):
         reply = agent.reply(history, _seeded(job.params, index), continuing=job.continuing)
         if not _relay(iter(reply), index, emit, cancel):
             return
         if not reply.text:  # empty even after the agent's retry: a failure, not a 200
             raise EmptyReply()
+        if index == 0 and getattr(reply, "ranked", None):  # refine: its drafts, ranked
+            emit(Candidates(candidates_detail(reply), agent.strategy.name))
         usage = reply.usage
         emit(
             Finished(
@@ -309,6 +297,37 @@ def _stateless(
                 reply.finish_reason or "stop",
                 usage.prompt_tokens if usage else reply.prompt.prompt_tokens,
                 usage.completion_tokens if usage else agent.count_tokens(reply.text),
+            )
+        )
+
+
+def _chosen(
+    agent: Agent, history: Sequence[Turn], job: Job, emit: Emit, cancel: threading.Event
+) -> None:
+    """A stateless reply chosen among candidates: the chosen one is choice 0 and, with ``n`` >
+    1, the others follow best first as choices 1 … (at most ``n``; fewer when fewer candidates
+    were distinct). Nothing streams until the reply is chosen; then each choice arrives whole.
+    The usage is the whole turn's (every candidate's tokens), on choice 0."""
+    if job.n > agent.strategy.n:
+        agent.strategy = replace(agent.strategy, n=job.n)  # n choices need n candidates
+    reply = agent.reply(history, job.params)
+    if not _relay(iter(reply), 0, emit, cancel):
+        return
+    if not reply.text:
+        raise EmptyReply()
+    emit(Candidates(candidates_detail(reply), agent.strategy.name))
+    usage = reply.usage
+    for index, text in enumerate(ranked_choices(reply, job.n)):
+        if index:
+            emit(Delta(index, text))
+        emit(
+            Finished(
+                index,
+                (reply.finish_reason or "stop") if index == 0 else "stop",
+                usage.prompt_tokens if usage else reply.prompt.prompt_tokens,
+                (usage.completion_tokens if usage else agent.count_tokens(reply.text))
+                if index == 0
+                else 0,
             )
         )
 
@@ -372,6 +391,7 @@ def _open_chat(
         "memory": workers.memory_bank(),
         "memory_settings": workers.memory_settings,
         "guard": workers.settings.reply_guard,
+        "strategy": job.strategy,
     }
     chat_id = target.chat_id
     if chat_id is not None:
@@ -441,6 +461,8 @@ def _stateful(
                 user_name=chat.info.user_name,
                 params=job.params,
                 n_ctx=workers.n_ctx,
+                guard=workers.settings.reply_guard,
+                strategy=job.strategy,
             )
         emit(Opened(chat.id, chat.info.user_id))
         if target.regenerate:
@@ -455,6 +477,9 @@ def _stateful(
             return
         reply = chat.last_reply
         assert reply is not None  # set by the generator before it ends
+        if chat.last_ranked:
+            ranked = [r.as_dict() for r in chat.last_ranked]
+            emit(Candidates(ranked, chat.agent.strategy.name))
         emit(
             Finished(
                 0,

@@ -34,7 +34,13 @@ history, and ``{{char}}``/``{{user}}`` work in them); later ones stay in place i
 
 ``n`` > 1 asks for n separate generations (seeds ``seed``, ``seed + 1`` …); streamed, the
 candidates come one after another, each with its ``index`` and its own role, content and finish
-chunks. A stored chat keeps one reply per turn, so there ``n`` > 1 is a 400. How a job's events
+chunks. A stored chat keeps one reply per turn, so there ``n`` > 1 is a 400.
+
+How a reply is made (single, best-of-n, refine, auto) is the request's ``personae`` field, else
+the character's configured strategy, else ``[reply]`` (:mod:`.strategies`). With best-of-n or
+auto, ``n`` > 1 returns the ranked candidates as the choices, the chosen one at index 0 (the
+candidates are at least ``n``); a stored chat still answers one reply, and keeps the others as
+the turn's swipes, which regenerating shows first. How a job's events
 become the response (and when errors keep their status) is :mod:`.replies`.
 """
 
@@ -56,6 +62,7 @@ from personae.server.openapi import COMPLETION_RESPONSES, ERROR_RESPONSES, reque
 from personae.server.replies import answer, read_body
 from personae.server.schemas import ChatCompletionRequest, parse_json, parse_request
 from personae.server.state import ServerState, get_state
+from personae.server.strategies import FIELD, check_slots
 from personae.server.streaming import Output
 from personae.store import CharacterRepository, StoredCharacter, check_user_id
 
@@ -152,6 +159,19 @@ def to_job(req: ChatCompletionRequest, state: ServerState, caller: Caller) -> Jo
         )
     n = req.n or 1
     continue_final = req.continue_final_message
+    slots = state.workers.size
+    if model.raw:
+        if req.personae is not None and req.personae.fields():
+            raise APIError(
+                "a raw model makes its reply as the model writes it: reply strategies need a "
+                "character, so leave personae out or use a character as the model",
+                param=FIELD,
+            )
+        strategy = None
+    else:
+        strategy = state.workers.strategies.for_request(model.character, req.personae, slots)
+        if not req.stateful and 1 < strategy.candidates < n:
+            check_slots(n, slots, "n")  # n choices need n candidates, decoded together
     names = [m.name for m in req.messages if m.role == "user" and m.name and m.name.strip()]
     common: dict[str, Any] = {
         "character": model.character,
@@ -160,6 +180,7 @@ def to_job(req: ChatCompletionRequest, state: ServerState, caller: Caller) -> Jo
         "user_name": names[-1].strip() if names else None,
         "n": n,
         "viewer": caller.viewer,
+        "strategy": strategy,
     }
     if model.raw:
         return _raw_job(req, common, continue_final)

@@ -10,27 +10,41 @@ keywords), else the ``[server]`` table of ``config.toml``, else a default::
     cors_origins = ["http://localhost:3000"]   # browser pages on other origins; none: off
     allowed_hosts = ["mybox.lan"]  # Host names a server without API keys answers, besides
                                    # IP addresses and localhost (see personae.server.guard)
+    [server.reply.sherlock]      # a character's own reply strategy, over [reply]
+    strategy = "best-of-n"       # (see personae.server.strategies)
+    n = 4
 
 ``parallel`` defaults to the embedded backend's ``n_parallel`` (1 unless set in
 ``[backend_options]``), or 8 with a remote backend. With the embedded backend it also *sets*
 ``n_parallel``, so that llama.cpp has one slot for every reply the server lets generate; each
-slot gets the whole context (``n_ctx`` is per slot).
+slot gets the whole context (``n_ctx`` is per slot). When a configured reply strategy decodes
+more candidates at once than that (best-of-N), ``n_parallel`` is raised to its ``n`` so that they
+still decode together; admission still lets ``parallel`` slots' worth of replies generate, a
+best-of-N reply counting as ``n`` of them (see :mod:`.strategies`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from personae.config import Settings
 from personae.errors import ConfigError
 from personae.server.admission import DEFAULT_MAX_QUEUE
+from personae.server.strategies import Strategies, backend_slots
 
 MAX_PARALLEL = 64  # the embedded backend's limit on n_parallel
-_KNOWN = ("parallel", "max_queue", "max_queue_per_user", "cors_origins", "allowed_hosts")
+_KNOWN = (
+    "parallel",
+    "max_queue",
+    "max_queue_per_user",
+    "cors_origins",
+    "allowed_hosts",
+    "reply",
+)
 # A host name (or .domain for it and its subdomains), an IP address, optionally with a port.
 _HOST = re.compile(r"\.?[\w.-]+(:\d{1,5})?|\[[0-9a-fA-F:.]+\](:\d{1,5})?")
 MAX_QUEUE = 10_000
@@ -44,6 +58,7 @@ class ServerOptions:
     max_queue_per_user: int | None = None  # None: half the queue
     cors_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    strategies: Strategies = field(default_factory=Strategies)
 
 
 def resolve(
@@ -103,9 +118,10 @@ def resolve(
         hosts = _hosts(allowed_hosts, "allowed host")
     else:
         hosts = _hosts(table.get("allowed_hosts", []), "[server] allowed_hosts")
+    strategies = Strategies.from_settings(settings.reply, table)
     if embedded:
-        settings = settings.with_overrides(n_parallel=slots)
-    return settings, ServerOptions(slots, queue, per_user, origins, hosts)
+        settings = settings.with_overrides(n_parallel=backend_slots(slots, strategies))
+    return settings, ServerOptions(slots, queue, per_user, origins, hosts, strategies)
 
 
 def _int(value: Any) -> Any:

@@ -3,7 +3,10 @@
 ``POST /v1/chat/completions`` and ``POST /api/chats/{id}/regenerate``, so both answer alike.
 
 A stream answers only once the first token is there, so a failure before it still gets its HTTP
-status; a failure after it is a ``data: {"error": …}`` event, with no ``[DONE]`` after it. Also
+status; a failure after it is a ``data: {"error": …}`` event, with no ``[DONE]`` after it. A
+reply chosen among candidates (best-of-N) has its first text only once it is chosen (the slowest
+candidate's time, bounded by its time budget): its stream starts then, role chunk first, and a
+client shows its own "choosing…" or typing state until it does. Also
 here: reading a request body with a size limit, refused before it is all in memory.
 """
 
@@ -16,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from personae.server.errors import APIError, error_response, sse_error
-from personae.server.jobs import Delta, Event, Failed, Finished, Job, Opened
+from personae.server.events import Candidates, Delta, Event, Failed, Finished, Opened
+from personae.server.jobs import Job
 from personae.server.state import ServerState
 from personae.server.streaming import DONE, Channel, ClientGone, Output
 
@@ -73,6 +77,8 @@ async def _complete(request: Request, channel: Channel, output: Output) -> Respo
                 _opened(event, output, headers)
             elif isinstance(event, Delta):
                 output.add_text(event.index, event.text)
+            elif isinstance(event, Candidates):
+                output.candidates = event
             elif isinstance(event, Finished):
                 output.finished[event.index] = event
             else:
@@ -124,6 +130,8 @@ async def _events(
                 yield output.role_chunk(event.index)
             if isinstance(event, Delta):
                 yield output.content_chunk(event.index, event.text)
+            elif isinstance(event, Candidates):
+                output.candidates = event  # sent on choice 0's finish chunk
             elif isinstance(event, Finished):
                 yield output.finish_chunk(event)
             elif isinstance(event, Failed):

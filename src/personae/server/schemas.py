@@ -1,5 +1,6 @@
 """The chat-completions request: validated strictly (a string is not a number), with OpenAI's
-fields plus personae's own (``chat_id``, ``new_chat``) and the sampling extensions local servers
+fields plus personae's own (``chat_id``, ``new_chat``, and ``personae``: how the reply is made,
+see :mod:`.strategies`) and the sampling extensions local servers
 take (``top_k``, ``min_p``, ``repetition_penalty``; llama.cpp's ``repeat_last_n`` and DRY
 ``dry_*``); other unknown fields are ignored, as clients send many (``logit_bias``, ``user`` …)
 that a character has no use for."""
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from personae.backends.base import MAX_PENALTY_WINDOW, REPETITION_FIELDS, GenerationParams
 from personae.server.errors import APIError, from_validation
 from personae.server.guard import check_json_depth, check_text
+from personae.server.strategies import StrategyRequest
 
 MAX_BODY_BYTES = 1_000_000
 # SQLite integers are 64-bit: a larger id could only fail deeper down.
@@ -162,6 +164,16 @@ class ChatCompletionRequest(SamplingRequest):
             "the character speaks next in a new message. Unset: decided from the messages "
             "(SillyTavern's continue nudge, or a last message that stops mid-sentence)."
         ),
+    )
+
+    personae: StrategyRequest | None = Field(
+        default=None,
+        description="personae's extension: how the reply is made (best-of-n, refine, auto; "
+        "its budgets), over the strategy configured for the character. A reply chosen among "
+        "candidates answers them, ranked with the verifiers' scores, in the response's own "
+        "`personae.candidates`; with `n` > 1 (no chat) the choices are the candidates, the "
+        "chosen one first.",
+        examples=[{"strategy": "best-of-n", "n": 4}],
     )
 
     @field_validator("messages")

@@ -6,6 +6,12 @@ The stream's shape is exactly OpenAI's: per choice, a first chunk whose delta is
 ``finish_reason``; the same ``id`` and ``created`` on every chunk; with
 ``stream_options.include_usage`` one more chunk with ``choices: []`` and the ``usage``; then
 ``data: [DONE]``.
+
+What is personae's own goes in a ``personae`` field, which OpenAI clients ignore: a stored
+chat's details, and, for a reply chosen among candidates (best-of-N, refine, auto), every
+candidate ranked with its verifiers' scores (``personae.candidates``: on the body, or on the
+stream's finish chunk of choice 0). Such a reply streams nothing until it is chosen: its role
+chunk comes first as usual, once the reply is chosen, and its text follows at once, whole.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from personae.server.jobs import Event, Finished
+from personae.server.events import Candidates, Event, Finished
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -85,6 +91,7 @@ class Output:
     created: int = field(default_factory=lambda: int(time.time()))
     include_usage: bool = False
     personae: dict[str, Any] | None = None  # stored-chat details, for stateful requests
+    candidates: Candidates | None = None  # a chosen reply's candidates, ranked
     texts: dict[int, list[str]] = field(default_factory=dict)
     finished: dict[int, Finished] = field(default_factory=dict)
 
@@ -122,7 +129,9 @@ class Output:
     def finish_chunk(self, event: Finished) -> str:
         self.finished[event.index] = event
         reason = finish_reason(event.finish_reason)
-        extra = {"personae": self.stored_details()} if self.personae else {}
+        extra: dict[str, Any] = {}
+        if self.personae or (self.candidates is not None and event.index == 0):
+            extra["personae"] = self.extension(with_candidates=event.index == 0)
         return self.chunk([self.choice(event.index, {}, reason)], **extra)
 
     def usage_chunk(self) -> str:
@@ -150,6 +159,14 @@ class Output:
                 details["memory_error"] = first.memory_error
         return details
 
+    def extension(self, *, with_candidates: bool = True) -> dict[str, Any]:
+        """The ``personae`` field: the stored chat's details and the ranked candidates."""
+        details = self.stored_details() if self.personae else {}
+        if with_candidates and self.candidates is not None:
+            details["strategy"] = self.candidates.strategy
+            details["candidates"] = self.candidates.ranked
+        return details
+
     def body(self) -> dict[str, Any]:
         choices = [
             {
@@ -169,8 +186,8 @@ class Output:
             "choices": choices,
             "usage": self.usage(),
         }
-        if self.personae:
-            data["personae"] = self.stored_details()
+        if self.personae or self.candidates is not None:
+            data["personae"] = self.extension()
         return data
 
 

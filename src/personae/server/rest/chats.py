@@ -5,7 +5,9 @@ to send to.
 
 Regenerating runs as a generation job like a chat completion, and answers exactly like one
 (:mod:`personae.server.replies`): SSE ``chat.completion.chunk`` events, or one
-``chat.completion``.
+``chat.completion``. After a best-of-N reply it shows the next candidate kept from that turn (a
+swipe) at once, without generating; once they are used up it generates with the chat's
+character's strategy, or the one its body's ``personae`` field asks for.
 """
 
 from __future__ import annotations
@@ -163,7 +165,8 @@ def delete_chat(chat_id: ChatId, request: Request) -> Response:
     "/chats/{chat_id}/regenerate",
     response_model=None,
     summary="Replace the chat's last reply with a new one",
-    description="The old reply is kept, hidden. Answers as POST /v1/chat/completions does: "
+    description="The old reply is kept, hidden; after a best-of-N reply, the next candidate "
+    "kept from it is shown at once, without generating. Answers as POST /v1/chat/completions does: "
     "with `stream` (the default) server-sent `chat.completion.chunk` events and `data: [DONE]`, "
     "else one `chat.completion`; the `X-Personae-Chat-Id` header names the chat.",
     responses=COMPLETION_RESPONSES,
@@ -184,6 +187,9 @@ async def regenerate(
         params=asked.params(state.params),
         stored=StoredTarget("", chat_id, user, regenerate=True),
         viewer=caller.viewer,
+        strategy=state.workers.strategies.for_request(
+            info.character_id, asked.personae, state.workers.size
+        ),
     )
     return await answer(request, state, job, Output(model=info.character_id), stream=asked.stream)
 

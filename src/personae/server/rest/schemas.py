@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from personae.server.schemas import SamplingRequest
+from personae.server.strategies import StrategyRequest
 
 MAX_TITLE_CHARS = 200
 MAX_LABEL_CHARS = 64
@@ -126,6 +127,12 @@ class RegenerateRequest(SamplingRequest):
     """Sampling as in ``/v1/chat/completions``; other fields are ignored, as there."""
 
     stream: bool = Field(default=True, description="Server-sent chunks (true) or one JSON body.")
+    personae: StrategyRequest | None = Field(
+        default=None,
+        description="How the new reply is made, as in /v1/chat/completions. A candidate kept "
+        "from the last best-of-N reply (a swipe) is shown first, at once, without generating.",
+        examples=[{"strategy": "best-of-n", "n": 4}],
+    )
 
 
 # -- memories ------------------------------------------------------------------------------------

@@ -20,7 +20,12 @@ DESCRIPTION = (
     "Characters as OpenAI models under `/v1`, and the characters, chats, messages, memories and "
     "models themselves under `/api`. Once an API key exists (`personae keys create`), every "
     "route needs one: `Authorization: Bearer KEY` or `X-API-Key: KEY`. Errors are OpenAI-shaped: "
-    '`{"error": {"message", "type", "param", "code"}}`.'
+    '`{"error": {"message", "type", "param", "code"}}`. personae\'s own fields are extensions '
+    "OpenAI clients can ignore: in a chat completion's body, `personae` asks for a reply "
+    "strategy (`strategy`: single, best-of-n, refine or auto; `n`, `rounds`, `time_budget_s`, "
+    "`token_budget`) over the one configured for the character; in its response, `personae` "
+    "names the stored chat and, for a reply chosen among candidates, lists them "
+    "(`personae.candidates`, best first, each with its verifiers' scores and reasons)."
 )
 
 
@@ -62,7 +67,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 # A chat completion's 200: one JSON body, or server-sent events when streamed.
 COMPLETION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "A chat.completion object, or with `stream` chat.completion.chunk events.",
+        "description": "A chat.completion object, or with `stream` chat.completion.chunk events. "
+        "A reply chosen among candidates (best-of-n, refine, auto) adds `personae.candidates` "
+        "(best first: text, finish_reason, total, passed, scores) to the body, or to choice 0's "
+        "finish chunk; its stream sends nothing until the reply is chosen, then the text whole.",
         "content": {
             "application/json": {"schema": {"type": "object"}},
             # One schema per event, as OpenAPI 3.2 describes streams.

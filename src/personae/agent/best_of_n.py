@@ -78,8 +78,8 @@ class _Candidate:
 class ChosenReplyStream:
     """A reply chosen among candidates (``best-of-n``, ``auto``) or refined (``refine``).
     Iterate for its text; afterwards ``ranked`` holds every candidate of the round the reply
-    was chosen from, best first (``rounds``: every round's), with the verifiers' scores, and ``alternatives`` the texts of the others (the
-    turn's swipes)."""
+    was chosen from, best first (``rounds``: every round's), with the verifiers' scores, and
+    ``alternatives`` the texts of the others (the turn's swipes)."""
 
     continues: str | None = None
 

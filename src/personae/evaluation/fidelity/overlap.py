@@ -203,9 +203,10 @@ ECHO_USER_SHARE = 0.85
 catch a Korean answer that restates the question's topic before answering ("아버지를 아버지라
 부르지 못하는 마음은 …" to "… 마음이 어떠하오?": 73% of it), which is how Korean answers."""
 ECHO_SHORT_MIN = {"en": 3, "ko": 6}
-"""A short message (under :data:`ECHO_MIN_RUN`) is an echo when the reply opens with all of it
-(:data:`ECHO_WHOLE_SHARE`) and it has at least this many units: "특별 라떼는 뭐예요? 그건 비밀이에요"
-repeats an 8-letter question; "응" or "ok" said back is too short to tell from an answer."""
+"""A short message (under :data:`ECHO_MIN_RUN`) is an echo when the reply opens with all of
+it (:data:`ECHO_WHOLE_SHARE`) and it has at least this many units: "특별 라떼는 뭐예요? 그건
+비밀이에요" repeats an 8-letter question; "응" or "ok" said back is too short to tell from an
+answer."""
 ECHO_WHOLE_SHARE = 0.9
 """Later in the reply, an unquoted repeat is an echo only when it is (nearly) the whole
 message: 홍길동 "repeated the question back inside his reply". Answering in the user's words

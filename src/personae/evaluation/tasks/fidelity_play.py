@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from personae.agent import Chat
+from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, Chunk, GenerationParams, Message, Usage, collect
 from personae.characters import expand_macros
@@ -234,6 +235,7 @@ def play_conversation(
     params: GenerationParams | None = None,
     n_ctx: int | None = None,
     make_bank: MakeBank | None = None,
+    strategy: ReplyStrategy | None = None,
 ) -> PlayedConversation:
     """Play ``conversation`` in a fresh temporary library and return its transcript records.
 
@@ -265,6 +267,7 @@ def play_conversation(
                 n_ctx=n_ctx,
                 memory=bank,
                 memory_settings=MemorySettings(),
+                strategy=strategy,
             )
             card = _card(chat, conversation.user_name)
             for number, turn in enumerate(conversation.turns, start=1):
@@ -394,6 +397,7 @@ def play_set(
     make_bank: MakeBank | None = None,
     progress: Callable[[str], None] | None = None,
     label: str | None = None,
+    strategy: ReplyStrategy | None = None,
 ) -> list[PlayedConversation]:
     """Play each conversation and write ``transcripts_<model>.jsonl`` and ``replies_<model>.md``
     under ``out_dir`` after each one (records of conversations not played now are kept)."""
@@ -403,7 +407,12 @@ def play_set(
         if progress:
             progress(f"{conversation.id} ({len(conversation.turns)} turns) …")
         result = play_conversation(
-            conversation, backend, params=params, n_ctx=n_ctx, make_bank=make_bank
+            conversation,
+            backend,
+            params=params,
+            n_ctx=n_ctx,
+            make_bank=make_bank,
+            strategy=strategy,
         )
         played.append(result)
         write_transcripts(out, backend.model, result.records, label)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import RESULTS, summary, table, write_result
+from personae.agent.strategy import ReplyStrategy
 from personae.backends import get_backend
 from personae.cli.common import ensure_pulled
 from personae.errors import PersonaeError
@@ -75,6 +76,13 @@ def run() -> int:
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--label", help='names this run\'s files apart, e.g. "before"')
     parser.add_argument("--cache", default=str(OUT / "cache"))
+    parser.add_argument(
+        "--strategy",
+        default="single",
+        help="reply strategy: single (default), best-of-n, refine or auto (issue 15)",
+    )
+    parser.add_argument("--n", type=int, default=4, help="candidates for best-of-n and auto")
+    parser.add_argument("--rounds", type=int, default=1, help="refine rounds")
     args = parser.parse_args()
     every = load_set(args.set_path)
     if args.character:
@@ -82,8 +90,19 @@ def run() -> int:
         conversations = [c for c in every if c.id in wanted]
     else:
         conversations = every
+    strategy = ReplyStrategy.from_mapping(
+        {"strategy": args.strategy, "n": args.n, "rounds": args.rounds}
+    )
     ensure_pulled(args.model)
-    inner = get_backend("embedded", model=args.model, n_ctx=args.ctx, threads=args.threads)
+    # Candidates are asked for on threads through the cache (one request each, by seed); the
+    # model's parallel slots decode them together.
+    inner = get_backend(
+        "embedded",
+        model=args.model,
+        n_ctx=args.ctx,
+        threads=args.threads,
+        n_parallel=strategy.candidates,
+    )
     backend = ReplayCache(inner, Path(args.cache) / f"{model_slug(args.model)}.jsonl")
     start = time.perf_counter()
     played = play_set(
@@ -94,6 +113,7 @@ def run() -> int:
         n_ctx=args.ctx,
         progress=lambda line: print(line, file=sys.stderr),
         label=args.label,
+        strategy=strategy,
     )
     wall = time.perf_counter() - start
     rows, per_conversation = [], []
@@ -152,6 +172,7 @@ def run() -> int:
             "model": args.model,
             "ctx": args.ctx,
             "max_tokens": args.max_tokens,
+            "strategy": {"name": strategy.name, "n": strategy.n, "rounds": strategy.rounds},
             "params": default_params(args.model, args.max_tokens).model_dump(mode="json"),
             "wall_s": wall,
             "model_s": sum(p.model_s for p in played),

@@ -286,3 +286,36 @@ def test_check_reply_never_raises(
     )
     assert set(check.hits) <= set(FLAGS)
     assert all(math.isnan(v) or v >= 0 for v in check.scores.values())
+
+
+def test_reciting_the_cards_description_is_a_copy_of_the_card() -> None:
+    recited = en(
+        "Sherlock Holmes is the world's only consulting detective, lodging at 221B Baker "
+        "Street, London. Now, your boots."
+    )
+    assert "copy_card" in raised(recited) and "221b" in recited.hits["copy_card"].lower()
+    # Near miss: the same facts in his own words.
+    own = en("I am the only consulting detective in the world, Watson; Baker Street is my home.")
+    assert "copy_card" not in raised(own)
+    recited_ko = ko(
+        "춘향은 조선 숙종 임금 시절 전라도 남원 고을에 사는 열여섯 살 처녀로 지내옵니다."
+    )
+    assert "copy_card" in raised(recited_ko)
+    assert "copy_card" not in raised(
+        ko("소녀는 남원에 사는 열여섯 살 처녀이옵니다. 어인 일이시옵니까?")
+    )
+
+
+def test_opening_with_one_of_the_users_sentences_is_an_echo() -> None:
+    user = "안녕하세요, 선생님. 저는 정민지라고 해요. 고등학교 2학년이에요."
+    check = ko("고등학교 2학년이에요. 그래, 반갑다. 앉아라.", user=user)
+    assert "echo_user" in raised(check) and "one of the user's sentences" in check.hits["echo_user"]
+    assert "echo_user" not in raised(ko("2학년이라꼬? 반갑다. 일로 와 앉아라.", user=user))
+    check = en(
+        "My name is Ana Ribeiro. Welcome, then.", user="Good evening. My name is Ana Ribeiro."
+    )
+    assert "echo_user" in raised(check)
+    # Two words said back ("Thank you.") are too short to tell from an answer.
+    assert "echo_user" not in raised(
+        en("Thank you. The pleasure is mine, Watson.", user="Thank you.")
+    )

@@ -26,6 +26,7 @@ from personae.evaluation.fidelity.overlap import (
     copy_reason,
     echo_reason,
     normalized,
+    said_back_sentence,
     units,
 )
 from personae.evaluation.fidelity.style import (
@@ -40,6 +41,7 @@ FLAGS: dict[str, str] = {
     "copy_previous": "copies an earlier reply of the character (opening, long run or most of it)",
     "copy_greeting": "copies the greeting (first_mes)",
     "copy_examples": "copies a line of the card's example dialogue (either speaker's)",
+    "copy_card": "recites the card's description (the character's profile, third person)",
     "verbatim_repeat": "the same reply (normalised) as an earlier one",
     "echo_user": "repeats the user's message (opens with it, or is mostly it)",
     "ai_disclosure": "says it is an AI / language model / names its maker",
@@ -94,6 +96,7 @@ class CardReference:
     voice_language: Language
     typical_length: float
     known_words: frozenset[str]
+    description: str = ""
 
     @classmethod
     def from_character(cls, character: Character, user_name: str = "User") -> CardReference:
@@ -144,6 +147,7 @@ def _reference(
         detect_language(" ".join(voice)),
         typical_length(voice),
         known,
+        expand_macros(description, char=name, user=user_name),
     )
 
 
@@ -247,6 +251,11 @@ def check_reply(
                 for e in card.examples
             ),
         )
+        if card.description.strip():
+            # Natural replies never share 8 words / 16 letters with the card's description
+            # (0 of the 300 hand-written long-chat replies); the 1.5B reciting "저의 성격은
+            # 따뜻하고 설득력 있으며 이상이 높다" does (1 reply in 91 on each run).
+            copy_check("copy_card", (("the card's description", card.description),))
         mine = normalized(reply)
         if len(units(reply, reply_language).tokens) < REPEAT_MIN[reply_language]:
             mine = ""  # "Yes." twice is an answer, not a stuck model
@@ -260,8 +269,11 @@ def check_reply(
         echo = compare(reply, user, reply_language)
         scores["user_overlap"] = echo.containment
         reason = echo_reason(echo, reply_language, n_grams, len(units(user, reply_language).tokens))
+        said_back = said_back_sentence(reply, user, reply_language)
         if reason:
             hits["echo_user"] = f"{reason}: “{echo.excerpt[:160]}”"
+        elif said_back:
+            hits["echo_user"] = f"opens with one of the user's sentences: “{said_back[:160]}”"
 
     for flag, hit in (
         ("ai_disclosure", breaks.detect_ai_disclosure(reply)),

@@ -256,5 +256,25 @@ def echo_reason(o: Overlap, language: Language, reply_grams: int, user_units: in
     return None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…。！？~])\s+|\n+")
+
+
+def said_back_sentence(reply: str, user: str, language: Language) -> str | None:
+    """The reply's first sentence when it is one of the user's sentences, whole, said back
+    (at least :data:`ECHO_SHORT_MIN` units; speech marks around it change nothing: "You ask,
+    '…'" is not the sentence alone): after the guards skip an echoed self-introduction, its next
+    sentence ("고등학교 2학년이에요.") is the same echo going on."""
+    first = next((p for p in _SENTENCE_END.split(reply.strip()) if p.strip()), "")
+    if not first:
+        return None
+    mine = normalized(first)
+    if len(units(first, language).tokens) < ECHO_SHORT_MIN[language]:
+        return None
+    for sentence in _SENTENCE_END.split(user):
+        if normalized(sentence) == mine:
+            return first.strip()
+    return None
+
+
 def _unit(language: Language) -> str:
     return "letters" if language == "ko" else "words"

@@ -23,14 +23,13 @@ A check of the reply so far costs well under a millisecond for a chat's few earl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from personae.backends.base import Message
 from personae.characters import Character
-from personae.text import Language, letter_count, without_actions
+from personae.text import Language, complete_length, letter_count, without_actions
 
 # Flags that make an opening worth a second try: each is a failure a user sees at once.
 OPENING_FLAGS = (
@@ -65,11 +64,6 @@ MAX_RETRIES = 2
 # An opening is judged once it has this many letters (a lone "*nods*" or "Hm." says too
 # little); until then sentences are held together.
 OPENING_LETTERS = {"en": 24, "ko": 10}
-
-# A sentence ends at . ! ? … ~ (and their full-width forms), optionally followed by closing
-# quotes, brackets or the ``*`` that closes an action, then whitespace; or at a line break.
-_BOUNDARY = re.compile(r"[.!?…~。！？](?:[\"'”’」』)\]*]+)?(?=\s)|\*(?=\s)|\n")
-
 
 Decision = Literal["show", "retry", "cut"]
 # How overlap.copy_reason and echo_reason word a share-of-phrases finding.
@@ -157,7 +151,7 @@ class ReplyGuard:
         "show" (go on), "retry" (the opening failed: cancel and try again) or "cut" (end the
         reply here; what is returned is its last text)."""
         self._pending += piece
-        ready = _complete_sentences(self._pending)
+        ready = complete_length(self._pending)
         if not ready:
             return "", "show"
         return self._judge(ready, final=False)
@@ -167,7 +161,7 @@ class ReplyGuard:
         token limit, so an unfinished last sentence is left out when there are whole ones
         (a reply that stops mid-word reads as broken; ``continue`` writes on from the last
         whole sentence)."""
-        whole = _complete_sentences(self._pending)
+        whole = complete_length(self._pending)
         if truncated and (self.released or whole) and self._pending[whole:].strip():
             left = self._pending[whole:].strip()
             self.events.append(GuardEvent("trim", (), f"unfinished at the token limit: “{left}”"))
@@ -286,14 +280,6 @@ def retry_note(flags: Sequence[str], language: str) -> str:
     notes = _RETRY_NOTES["ko" if language == "ko" else "en"]
     groups = dict.fromkeys(_RETRY_GROUPS[f] for f in flags if f in _RETRY_GROUPS)
     return " ".join(notes[g] for g in groups)
-
-
-def _complete_sentences(text: str) -> int:
-    """How much of ``text`` is whole sentences (0 when not even one is complete yet)."""
-    end = 0
-    for match in _BOUNDARY.finditer(text):
-        end = match.end()
-    return end
 
 
 def _spoken_letters(text: str) -> int:

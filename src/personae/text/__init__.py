@@ -10,9 +10,11 @@ from personae.text.language import (
     letter_count,
 )
 from personae.text.markup import ACTION, without_actions
+from personae.text.sentences import complete_length, split_sentences
 
 __all__ = [
     "ACTION",
+    "complete_length",
     "KOREAN_SHARE",
     "Language",
     "detect_language",
@@ -20,5 +22,6 @@ __all__ = [
     "has_hangul",
     "is_hangul",
     "letter_count",
+    "split_sentences",
     "without_actions",
 ]

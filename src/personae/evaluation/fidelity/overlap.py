@@ -22,7 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from personae.text import Language
+from personae.text import Language, split_sentences
 
 # n for the n-gram shares; see the module notes for why these lengths.
 WORD_N = 4
@@ -256,21 +256,18 @@ def echo_reason(o: Overlap, language: Language, reply_grams: int, user_units: in
     return None
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？~])\s+|\n+")
-
-
 def said_back_sentence(reply: str, user: str, language: Language) -> str | None:
     """The reply's first sentence when it is one of the user's sentences, whole, said back
     (at least :data:`ECHO_SHORT_MIN` units; speech marks around it change nothing: "You ask,
     '…'" is not the sentence alone): after the guards skip an echoed self-introduction, its next
     sentence ("고등학교 2학년이에요.") is the same echo going on."""
-    first = next((p for p in _SENTENCE_END.split(reply.strip()) if p.strip()), "")
+    first = next(iter(split_sentences(reply)), "")
     if not first:
         return None
     mine = normalized(first)
     if len(units(first, language).tokens) < ECHO_SHORT_MIN[language]:
         return None
-    for sentence in _SENTENCE_END.split(user):
+    for sentence in split_sentences(user):
         if normalized(sentence) == mine:
             return first.strip()
     return None

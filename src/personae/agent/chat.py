@@ -20,6 +20,7 @@ from personae.agent.agent import Agent, Attempt, ReplyStream
 from personae.agent.best_of_n import ChosenReplyStream
 from personae.agent.prompt import PromptMemory, Turn, card_language
 from personae.agent.strategy import ReplyStrategy
+from personae.agent.swipes import keep_candidates, last_turn
 from personae.backends.base import Backend, GenerationParams
 from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
@@ -32,7 +33,7 @@ from personae.store import (
     StoredMessage,
 )
 from personae.store.lorebooks import played_character
-from personae.store.swipes import SwipeRepository
+from personae.store.swipes import Swipe, SwipeRepository
 
 if TYPE_CHECKING:
     from personae.agent.verifiers import Ranked
@@ -289,11 +290,9 @@ class Chat:
         if not any(m.role == "user" for m in visible):
             raise InvalidInput("nothing to regenerate yet: say something first")
         history = self.history()
-        replaced = visible[-1] if visible[-1].role == "assistant" else None
+        replaced, after_id = last_turn(visible)
         if replaced is not None:
             history = history[:-1] if replaced.content.strip() else history
-        before = [m for m in visible if replaced is None or m.id < replaced.id]
-        after_id = before[-1].id if before else None
         if after_id is not None:
             swipe = self.swipes.take(self.id, after_id)
             if swipe is not None:
@@ -304,6 +303,14 @@ class Chat:
             self.chats.set_status([replaced.id], "superseded")
         _, reply_id = self.chats.begin_turn(self.id, None)
         return self._generate(reply_id, stream, after_id=after_id)
+
+    def pending_swipes(self) -> list[Swipe]:
+        """The kept candidates that :meth:`regenerate` would show next, best first."""
+        visible = self.messages()
+        _, after_id = last_turn(visible)
+        if after_id is None or not any(m.role == "user" for m in visible):
+            return []
+        return self.swipes.pending(self.id, after_id)
 
     def _show_swipe(self, text: str, replaced: StoredMessage | None) -> Iterator[str]:
         """A kept candidate becomes the reply at once (regenerate after best-of-N)."""
@@ -417,15 +424,8 @@ class Chat:
         if isinstance(stream, ChosenReplyStream):
             self.last_ranked = list(stream.ranked)
             if after_id is not None:
-                # The candidates not shown are the turn's swipes, best first (regenerate
-                # shows them one by one before it generates again).
-                others = stream.others
-                self.swipes.replace(
-                    self.id,
-                    after_id,
-                    [r.candidate.text.strip() for r in others],
-                    [_swipe_detail(r) for r in others],
-                )
+                # Regenerate shows them one by one before it generates again.
+                keep_candidates(self.swipes, self.id, after_id, stream)
         self.last_reply = Reply(
             reply_id,
             prefix + stream.text,
@@ -483,13 +483,6 @@ class Chat:
             self.memory_error = str(exc)
         if self.last_learned is not None and self.last_learned.facts:
             self._sync_user_name()  # "my name is Ana": the next reply says Ana
-
-
-def _swipe_detail(ranked: Ranked) -> dict[str, object]:
-    """What is kept with a swipe: its verifiers' scores and reasons."""
-    detail = ranked.as_dict()
-    detail.pop("text", None)
-    return detail
 
 
 def _latest_text(history: list[Turn]) -> str:

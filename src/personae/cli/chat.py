@@ -84,14 +84,8 @@ def _described(strategy: ReplyStrategy) -> str:
 
 def _pending_swipes(chat: Chat) -> tuple[int, int]:
     """``(k, m)`` when /regenerate will show kept candidate ``k`` of the ``m`` that the last
-    turn kept (best-of-n, auto), else ``(0, 0)``. The turn is found as Chat.regenerate finds it:
-    the message before the last reply."""
-    visible = chat.messages()
-    replaced = visible[-1] if visible and visible[-1].role == "assistant" else None
-    before = [m for m in visible if replaced is None or m.id < replaced.id]
-    if not before or not any(m.role == "user" for m in visible):
-        return 0, 0
-    pending = chat.swipes.pending(chat.id, before[-1].id)
+    turn kept (best-of-n, auto), else ``(0, 0)``."""
+    pending = chat.pending_swipes()
     if not pending:
         return 0, 0
     return pending[0].rank + 1, pending[0].rank + len(pending)

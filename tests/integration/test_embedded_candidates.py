@@ -35,3 +35,18 @@ def test_parallel_slots_give_distinct_candidates_from_one_prompt(real_model: str
     assert len(set(texts.values())) > 1  # sampled apart, not one reply three times
     assert usage is not None and usage.completion_tokens >= 3
     assert grouped == {0, 1, 2, 3}
+
+
+def test_next_token_logprobs_give_a_yes_no_verdict(real_model: str) -> None:
+    import math
+
+    backend = get_backend("embedded", model=real_model, n_ctx=512)
+    question = [Message("user", "Is the sky blue on a clear day? Answer with one word: yes or no.")]
+    try:
+        top = backend.next_token_logprobs(question, top=10)  # type: ignore[attr-defined]
+    finally:
+        backend.close()  # type: ignore[attr-defined]
+    assert 1 <= len(top) <= 10
+    assert all(v <= 0.0 for v in top.values())
+    assert sum(math.exp(v) for v in top.values()) <= 1.0 + 1e-6
+    assert any(t.strip().lower() in ("yes", "no") for t in top)

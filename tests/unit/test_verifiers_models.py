@@ -200,3 +200,57 @@ def test_default_with_an_embedder_adds_consistency() -> None:
     assert verifiers.names == ("fidelity", "anachronism", "style", "length", "consistency")
     ranked = verifiers.rank([Candidate("The letter is forged, Watson.")], en_context())
     assert ranked[0].score_of("consistency") is not None
+
+
+class LogprobJudge(ScriptedBackend):
+    """A judge backend that gives next-token log-probabilities: P(yes) by the reply's text."""
+
+    def __init__(self, p_yes: dict[str, float], fail: bool = False) -> None:
+        super().__init__("logprob-judge")
+        self.p_yes = p_yes
+        self.fail = fail
+        self.asked: list[str] = []
+
+    def next_token_logprobs(self, messages: list[Message], *, top: int = 20) -> dict[str, float]:
+        import math
+
+        question = messages[-1].content
+        self.asked.append(question)
+        if self.fail:
+            raise BackendError("the judge went away")
+        for text, p in self.p_yes.items():
+            if text in question:
+                yes_token, no_token = (
+                    ("예", "아니") if "예 또는 아니요" in question else ("Yes", "No")
+                )
+                return {yes_token: math.log(p), no_token: math.log(1 - p), "The": math.log(0.01)}
+        return {"The": -0.1, "I": -2.0}  # neither yes nor no
+
+
+def test_yes_no_judge_reads_the_verdict_from_log_probabilities() -> None:
+    backend = LogprobJudge({"Second answer.": 0.9, "First answer.": 0.2})
+    verifier = JudgeVerifier(Judge(backend), mode="auto")
+    assert verifier.mode == "yes-no"
+    scores = verifier.score(THREE, en_context())
+    assert [round(s.value, 2) for s in scores] == [0.2, 0.9, 0.5]  # the third: no yes/no token
+    assert "neither yes nor no" in scores[2].reason
+    assert len(backend.asked) == 3 and not backend.calls  # one question each, nothing sampled
+    ranked = Verifiers([(verifier, 1.0)]).rank(THREE, en_context())
+    assert ranked[0].candidate.text == "Second answer."
+
+
+def test_yes_no_judge_asks_in_korean_and_survives_a_failing_backend() -> None:
+    backend = LogprobJudge({"소녀는": 0.8})
+    verifier = JudgeVerifier(Judge(backend), mode="yes-no")
+    score = verifier.score([Candidate("소녀는 그저 기다릴 뿐이옵니다.")], ko_context())[0]
+    assert round(score.value, 2) == 0.8 and "예 또는 아니요" in backend.asked[0]
+    failing = JudgeVerifier(Judge(LogprobJudge({}, fail=True)), mode="yes-no")
+    assert failing.score(THREE[:1], en_context())[0].value == 0.5
+
+
+def test_yes_no_needs_log_probabilities_and_the_mode_must_be_known() -> None:
+    with pytest.raises(VerifierError, match="log-probabilities"):
+        JudgeVerifier(Judge(ScriptedBackend("plain")), mode="yes-no")
+    with pytest.raises(VerifierError, match="mode must be"):
+        JudgeVerifier(Judge(ScriptedBackend("plain")), mode="vote")
+    assert JudgeVerifier(Judge(ScriptedBackend("plain")), mode="auto").mode == "pairwise"

@@ -129,6 +129,17 @@ class Backend(Protocol):
 
 
 @runtime_checkable
+class NextTokenLogprobs(Protocol):
+    """Optional capability: the most likely next tokens after ``messages`` (the start of the
+    assistant's reply) with their log-probabilities, ``top`` of them at most. A judge reads a
+    yes/no verdict from these without sampling one (the judge verifier)."""
+
+    def next_token_logprobs(
+        self, messages: Sequence[Message], *, top: int = 20
+    ) -> dict[str, float]: ...
+
+
+@runtime_checkable
 class TokenCounter(Protocol):
     """Optional capability: count tokens exactly as the model will see them."""
 

@@ -148,6 +148,41 @@ class EmbeddedBackend:
         request["messages"] = [m.as_dict() for m in messages]
         return self._run(request, self._server.handle_chat_completions, n=n)
 
+    def next_token_logprobs(
+        self, messages: Sequence[Message], *, top: int = 20
+    ) -> dict[str, float]:
+        """The ``top`` most likely first tokens of the reply to ``messages`` (token text →
+        log-probability), from one greedy step of llama.cpp."""
+        if not 1 <= top <= 20:
+            raise ValueError(f"top must be between 1 and 20, not {top}")
+        request: dict[str, Any] = {
+            "messages": [m.as_dict() for m in messages],
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            "top_logprobs": top,
+            "cache_prompt": True,
+        }
+        out: list[Any] = []
+
+        def keep(item: Any) -> bool:
+            out.append(item)
+            return False
+
+        try:
+            self._server.handle_chat_completions(request, keep)
+        except Exception as exc:  # the runtime's own failure, said in one line
+            raise BackendError(f"llama.cpp failed: {exc}") from exc
+        body = next((item for item in out if isinstance(item, dict)), {})
+        if "error" in body:
+            raise self._error(body["error"])
+        choices = body.get("choices") or [{}]
+        content = ((choices[0].get("logprobs") or {}).get("content")) or [{}]
+        return {
+            str(t.get("token", "")): float(t.get("logprob", float("-inf")))
+            for t in content[0].get("top_logprobs") or []
+        }
+
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
         request = self._sampling(params)
         if messages and messages[-1].prefix:

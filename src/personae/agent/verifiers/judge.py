@@ -7,15 +7,19 @@ there is nothing to compare: 0.5. At most :data:`MAX_CANDIDATES` candidates are 
 56 judge calls); any beyond them get a neutral 0.5. Never a gate: a small judge is often
 inconsistent (see the judge's position-consistency numbers in benchmarks/README.md).
 
-The issue also asks for scoring by the log-probability of a yes/no rubric question where a
-backend gives log-probabilities. None does today: the backend protocol's chunks carry text,
-finish reason and usage only (personae.backends.base.Chunk), and neither the embedded nor the
-OpenAI backend asks for or returns logprobs. So this verifier is pairwise only.
+Where the judge's backend gives next-token log-probabilities
+(:class:`~personae.backends.base.NextTokenLogprobs`: the embedded backend does), ``mode="yes-no"``
+asks one question per candidate instead ("does this reply play the character well? yes or no")
+and reads the verdict from the probabilities of "yes" and "no" as the answer's first token:
+value = P(yes) / (P(yes) + P(no)). N calls instead of N·(N−1), each one token long, and no
+position bias to cancel, since each candidate is judged alone. ``mode="auto"`` uses it where the
+backend can, pairs elsewhere.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,8 @@ from personae.agent.verifiers.base import (
     VerifierError,
     one_line,
 )
+from personae.backends.base import Message, NextTokenLogprobs
+from personae.errors import PersonaeError
 
 if TYPE_CHECKING:
     from personae.evaluation.judge import BalancedVerdict, Judge
@@ -81,7 +87,13 @@ class JudgeVerifier:
 
     name = "judge"
 
-    def __init__(self, judge: Judge | Any, *, max_candidates: int = MAX_CANDIDATES) -> None:
+    def __init__(
+        self,
+        judge: Judge | Any,
+        *,
+        max_candidates: int = MAX_CANDIDATES,
+        mode: str = "pairwise",
+    ) -> None:
         from personae.evaluation.judge import Judge
 
         if not isinstance(judge, Judge):
@@ -92,10 +104,20 @@ class JudgeVerifier:
             raise VerifierError(
                 f"judge: max_candidates must be 2 to {MAX_CANDIDATES}, not {max_candidates!r}"
             )
+        if mode not in ("pairwise", "yes-no", "auto"):
+            raise VerifierError(f"judge: mode must be pairwise, yes-no or auto, not {mode!r}")
+        can_read = isinstance(judge.backend, NextTokenLogprobs)
+        if mode == "yes-no" and not can_read:
+            raise VerifierError(
+                "judge: yes-no needs a backend that gives log-probabilities (the embedded one)"
+            )
         self.judge: Judge = judge
         self.max_candidates = max_candidates
+        self.mode = "yes-no" if mode == "yes-no" or (mode == "auto" and can_read) else "pairwise"
 
     def score(self, candidates: Sequence[Candidate], context: ReplyContext) -> list[Score]:
+        if self.mode == "yes-no":
+            return [self._yes_no(c, context) for c in candidates]
         n = len(candidates)
         if n < 2:
             return [Score(self.name, 0.5, True, "one candidate: nothing to compare")] * n
@@ -141,3 +163,48 @@ class JudgeVerifier:
         note = f"not judged (over {self.max_candidates} candidates): neutral"
         out += [Score(self.name, 0.5, True, note) for _ in range(n - judged)]
         return out
+
+    def _yes_no(self, candidate: Candidate, context: ReplyContext) -> Score:
+        backend = self.judge.backend
+        assert isinstance(backend, NextTokenLogprobs)
+        language = context.language
+        criterion = _CRITERION[language].format(char=context.character.name, user=context.user_name)
+        question = _YES_NO[language].format(
+            material=judge_context(context),
+            reply=_clip(candidate.text, _ANSWER_CHARS),
+            criterion=criterion,
+            char=context.character.name,
+        )
+        try:
+            top = backend.next_token_logprobs([Message("user", question)], top=20)
+        except PersonaeError as exc:
+            return Score(self.name, 0.5, True, f"the judge failed ({one_line(str(exc), 80)})")
+        yes, no = _mass(top, _YES), _mass(top, _NO)
+        if yes + no <= 0.0:
+            return Score(self.name, 0.5, True, "neither yes nor no among the judge's top tokens")
+        value = yes / (yes + no)
+        return Score(self.name, value, True, f"P(yes) {value:.2f} of yes/no")
+
+
+_YES_NO = {
+    "en": (
+        "{material}\n\n{char}'s reply:\n{reply}\n\nQuestion: {criterion}\nDoes this reply do "
+        "that? Answer with one word: yes or no."
+    ),
+    "ko": (
+        "{material}\n\n{char}의 답:\n{reply}\n\n질문: {criterion}\n이 답이 그러한가? "
+        "한 단어로만 답하세요: 예 또는 아니요."
+    ),
+}
+_YES = ("yes", "예", "네")
+_NO = ("no", "아니", "아뇨")
+
+
+def _mass(top: dict[str, float], words: Sequence[str]) -> float:
+    """Probability of the tokens in ``top`` that begin one of ``words`` ("Yes", " yes", "예")."""
+    total = 0.0
+    for token, logprob in top.items():
+        t = token.strip().lower()
+        if t and any(w.startswith(t) or t.startswith(w) for w in words) and math.isfinite(logprob):
+            total += math.exp(logprob)
+    return total

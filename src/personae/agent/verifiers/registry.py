@@ -43,5 +43,7 @@ def build(name: str, *, embedder: Embedder | None = None, judge: Any | None = No
             raise VerifierError("the judge verifier needs a judge model: name one")
         from personae.agent.verifiers.judge import JudgeVerifier
 
-        return JudgeVerifier(judge)
+        # One yes/no question per candidate where the judge's backend gives log-probabilities
+        # (cheap enough for a chat turn), pairs both ways elsewhere.
+        return JudgeVerifier(judge, mode="auto")
     raise VerifierError(f"unknown verifier {name!r}: use one of {', '.join(NAMES)}")

@@ -237,3 +237,23 @@ def test_a_guarded_reply_says_when_its_first_text_was_shown() -> None:
     stream.read()
     assert stream.ttft_ms is not None and stream.shown_ms is not None
     assert stream.shown_ms >= stream.ttft_ms  # the first try's tokens were never shown
+
+
+def test_a_copied_reply_far_back_stays_in_the_retrys_prompt(db: Database) -> None:
+    from personae.agent.agent import HIDE_BUDGET
+
+    good = "The game is afoot, Mina: a letter came this morning from Lestrade."
+    backend = ScriptedBackend().enqueue(PREVIOUS, good)
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    # Enough of a chat after it that leaving it out would re-read more than the budget.
+    filler = " ".join(["word"] * (HIDE_BUDGET // 4))
+    for i in range(6):
+        chat.chats.add_message(chat.id, "user", f"Question {i}? {filler}")
+        chat.chats.add_message(chat.id, "assistant", f"Answer {i}, Mina. {filler}")
+    assert "".join(chat.send("Anything new?")) == good
+    first, second = (messages for messages, _ in backend.calls)
+    assert Message("assistant", PREVIOUS) in second  # too costly to hide: kept
+    assert second[: len(first)] == first  # the whole cached prompt is reused
+    assert "repeated earlier words" in second[-1].content

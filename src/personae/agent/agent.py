@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from personae.agent.guards import MAX_RETRIES, GuardEvent, ReplyGuard, retry_note
-from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn, card_language
+from personae.agent.prompt import (
+    MESSAGE_OVERHEAD,
+    AssembledPrompt,
+    PromptBuilder,
+    PromptMemory,
+    Turn,
+    card_language,
+)
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import CachedCounter, token_counter
@@ -28,6 +35,9 @@ DEFAULT_CTX = 4096
 
 
 RETRY_TEMPERATURE = 0.8
+# A retry leaves out the replies its try copied only when the prompt after them is at most this
+# many tokens (see ReplyStream._affordable): the previous reply, not one from far back.
+HIDE_BUDGET = 320
 # Each further try is this much warmer (a copy that the sampling chose once is likely again).
 RETRY_WARMER = 0.1
 
@@ -137,10 +147,28 @@ class ReplyStream:
             params = retry_params(self._params, len(self.attempts))
             if attempt.outcome == "retry" and attempt.events and guard is not None:
                 self._nudge = self._retry_note(attempt.events[-1].flags, guard.language)
-                self._hidden.update(attempt.events[-1].sources)
+                self._hidden.update(self._affordable(attempt.events[-1].sources))
         self.usage = _merged_usage(self.attempts)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000
+
+    def _affordable(self, sources: Sequence[int]) -> set[int]:
+        """The copied messages a retry can do without cheaply: those with at most
+        :data:`HIDE_BUDGET` tokens from them to the prompt's end. Leaving a message out makes the
+        backend read everything after it again, for the retry and again for the next turn (its
+        cache then holds the retry's prompt): an early reply in a long chat would cost seconds
+        of prefill twice, so it stays, and the retry note alone says not to copy."""
+        messages = self.prompt.messages
+        count = self._agent.count_tokens
+        tail = 0
+        affordable: set[int] = set()
+        for i in range(len(messages) - 1, -1, -1):
+            tail += count(messages[i].content) + MESSAGE_OVERHEAD
+            if tail > HIDE_BUDGET:
+                break
+            if i in sources:
+                affordable.add(i)
+        return affordable
 
     def _retry_note(self, flags: Sequence[str], language: str) -> str:
         """What the next try is told about the one it replaces (after everything else, so the

@@ -136,16 +136,12 @@ def test_a_retry_is_told_what_the_try_before_it_did_wrong(db: Database) -> None:
     chat.chats.add_message(chat.id, "assistant", PREVIOUS)
     "".join(chat.send("Anything new?"))
     first, second = (messages for messages, _ in backend.calls)
-    copied = first.index(Message("assistant", PREVIOUS))
-    # The prompt before the copied reply is untouched (cached); the copied reply is not shown
-    # to the retry, whatever else followed it is.
-    assert second[:copied] == first[:copied]
-    assert second[copied:-1] == first[copied + 1 :]
+    assert second[: len(first)] == first  # the cached prompt is untouched
     assert second[-1].role == "system" and "repeated earlier words" in second[-1].content
     assert "{{" not in second[-1].content
 
 
-def test_a_retry_does_not_see_the_replies_its_try_copied_but_sees_the_rest(
+def test_the_last_try_does_not_see_the_replies_the_tries_copied_but_sees_the_rest(
     db: Database,
 ) -> None:
     other = "Lestrade called twice; the Yard is baffled by the Kent business."
@@ -159,9 +155,10 @@ def test_a_retry_does_not_see_the_replies_its_try_copied_but_sees_the_rest(
     assert "".join(chat.send("Anything new?")) == good
     contents = [[m.content for m in messages] for messages, _ in backend.calls]
     assert PREVIOUS in contents[0] and other in contents[0]
-    # The first try opened with PREVIOUS: only it is hidden (``other`` came after the opening).
-    assert PREVIOUS not in contents[1] and other in contents[1]
-    assert PREVIOUS not in contents[2] and "Hello." in contents[2]
+    # The first retry sees everything (the note tells it what went wrong); the last try does
+    # not see what the tries copied: PREVIOUS only (``other`` came after the opening).
+    assert PREVIOUS in contents[1]
+    assert PREVIOUS not in contents[2] and other in contents[2] and "Hello." in contents[2]
     # What is stored is the whole history, the copied reply too.
     assert PREVIOUS in [m.content for m in chat.messages()]
 
@@ -243,7 +240,7 @@ def test_a_copied_reply_far_back_stays_in_the_retrys_prompt(db: Database) -> Non
     from personae.agent.agent import HIDE_BUDGET
 
     good = "The game is afoot, Mina: a letter came this morning from Lestrade."
-    backend = ScriptedBackend().enqueue(PREVIOUS, good)
+    backend = ScriptedBackend().enqueue(PREVIOUS, PREVIOUS, good)
     chat = Chat.start(db, "holmes", backend, user_name="Mina")
     chat.chats.add_message(chat.id, "user", "Hello.")
     chat.chats.add_message(chat.id, "assistant", PREVIOUS)
@@ -253,7 +250,7 @@ def test_a_copied_reply_far_back_stays_in_the_retrys_prompt(db: Database) -> Non
         chat.chats.add_message(chat.id, "user", f"Question {i}? {filler}")
         chat.chats.add_message(chat.id, "assistant", f"Answer {i}, Mina. {filler}")
     assert "".join(chat.send("Anything new?")) == good
-    first, second = (messages for messages, _ in backend.calls)
-    assert Message("assistant", PREVIOUS) in second  # too costly to hide: kept
-    assert second[: len(first)] == first  # the whole cached prompt is reused
-    assert "repeated earlier words" in second[-1].content
+    first, _, last = (messages for messages, _ in backend.calls)
+    assert Message("assistant", PREVIOUS) in last  # too costly to hide, even on the last try
+    assert last[: len(first)] == first  # the whole cached prompt is reused
+    assert "repeated earlier words" in last[-1].content

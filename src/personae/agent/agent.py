@@ -69,10 +69,9 @@ class ReplyStream:
 
     With ``guard`` (the default for a new reply, never for a continuation) the text is
     released a sentence at a time after the reply guards pass it (:mod:`personae.agent.guards`):
-    a failed opening is generated again before anything is shown (without the messages it
-    copied: the prompt is the same up to the first of them, so the cache still serves the
-    rest), a failed later sentence ends the reply before it. ``attempts`` tells what
-    happened."""
+    a failed opening is generated again before anything is shown (the last try without the
+    recent messages the tries copied), a failed later sentence ends the reply before it.
+    ``attempts`` tells what happened."""
 
     def __init__(
         self,
@@ -103,6 +102,7 @@ class ReplyStream:
         # The prompt's messages that failed tries copied (the greeting, earlier replies): a
         # retry does not see them, so it cannot copy them again.
         self._hidden: set[int] = set()
+        self._copied: set[int] = set()
         self._started = False
         self._start = 0.0
 
@@ -147,7 +147,13 @@ class ReplyStream:
             params = retry_params(self._params, len(self.attempts))
             if attempt.outcome == "retry" and attempt.events and guard is not None:
                 self._nudge = self._retry_note(attempt.events[-1].flags, guard.language)
-                self._hidden.update(self._affordable(attempt.events[-1].sources))
+                self._copied.update(attempt.events[-1].sources)
+                if guard_left == 0:
+                    # The last try, after the retry notes did not stop the copying: it does not
+                    # see what the tries before it copied (where that is cheap, see
+                    # _affordable). Only here, since leaving a message out costs prefill now and
+                    # again on the next turn.
+                    self._hidden = self._affordable(sorted(self._copied))
         self.usage = _merged_usage(self.attempts)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000

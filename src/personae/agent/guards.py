@@ -9,8 +9,8 @@ reply streams, so that what is shown has passed them:
   the reply so far, with it, passes the checks (:data:`OPENING_FLAGS` for the opening,
   :data:`LATER_FLAGS` after it);
 - if the *opening* fails, nothing has been shown: the attempt is cancelled and the reply is
-  generated again (another seed, a little warmer, told what went wrong, and without the
-  greeting or earlier replies it copied, which :class:`GuardEvent` names), at most
+  generated again (another seed, a little warmer, told what went wrong; the last try also
+  without the recent replies the tries copied, which :class:`GuardEvent` names), at most
   :data:`MAX_RETRIES` times; on the last try a failed opening is skipped and the reply starts
   at the next sentence that passes, or, if none does (or only a scrap is left), the first
   opening is shown after all (an answer is better than none);

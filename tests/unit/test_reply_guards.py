@@ -254,3 +254,17 @@ def test_a_copied_reply_far_back_stays_in_the_retrys_prompt(db: Database) -> Non
     assert Message("assistant", PREVIOUS) in last  # too costly to hide, even on the last try
     assert last[: len(first)] == first  # the whole cached prompt is reused
     assert "repeated earlier words" in last[-1].content
+
+
+def test_a_retry_note_that_would_overflow_the_context_is_left_out() -> None:
+    good = "The game is afoot, Mina: a letter came this morning from Lestrade."
+    history = [Turn("user", "Hello."), Turn("assistant", PREVIOUS), Turn("user", "News?")]
+    # A context with room for the prompt and the reply, but not for a note beside them.
+    probe = Agent(make_character(), ScriptedBackend(), user_name="Mina", guard=True)
+    needed = probe.prompt(history, GenerationParams(max_tokens=40)).prompt_tokens
+    backend = ScriptedBackend(n_ctx=needed + 40 + 20).enqueue(PREVIOUS, good)
+    agent = Agent(make_character(), backend, user_name="Mina", guard=True)
+    stream = agent.reply(history, GenerationParams(max_tokens=40))
+    assert stream.read() == good
+    first, second = (messages for messages, _ in backend.calls)
+    assert second == first  # retried without a note: there was no room for one

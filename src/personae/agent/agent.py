@@ -38,6 +38,8 @@ RETRY_TEMPERATURE = 0.8
 # A retry leaves out the replies its try copied only when the prompt after them is at most this
 # many tokens (see ReplyStream._affordable): the previous reply, not one from far back.
 HIDE_BUDGET = 320
+# Tokens kept free beside a retry's note (the prompt's count is an estimate of the template's).
+NOTE_MARGIN = 32
 # Each further try is this much warmer (a copy that the sampling chose once is likely again).
 RETRY_WARMER = 0.1
 
@@ -183,7 +185,13 @@ class ReplyStream:
         note = retry_note(flags, language)
         if not note:
             return ""
-        return expand_macros(note, char=agent.character.name, user=agent.builder.prompt_user)
+        note = expand_macros(note, char=agent.character.name, user=agent.builder.prompt_user)
+        # The prompt was built to fit beside the reply; the note gets what room is left (a card
+        # near the context's end, in Korean on a small model's tokenizer, may leave none).
+        room = agent.builder.n_ctx - self.prompt.prompt_tokens - self._params.max_tokens
+        if agent.count_tokens(note) + MESSAGE_OVERHEAD + NOTE_MARGIN > room:
+            return ""
+        return note
 
     def _new_filter(self) -> ReplyFilter:
         agent = self._agent

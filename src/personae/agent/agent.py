@@ -38,7 +38,8 @@ RETRY_TEMPERATURE = 0.8
 # A retry leaves out the replies its try copied only when the prompt after them is at most this
 # many tokens (see ReplyStream._affordable): the previous reply, not one from far back.
 HIDE_BUDGET = 320
-# Tokens kept free beside a retry's note (the prompt's count is an estimate of the template's).
+# Tokens kept free beside a note added after a built prompt (a retry's or refine's): the
+# prompt's count is an estimate of the chat template's.
 NOTE_MARGIN = 32
 # Each further try is this much warmer (a copy that the sampling chose once is likely again).
 RETRY_WARMER = 0.1
@@ -156,7 +157,7 @@ class ReplyStream:
                     # _affordable). Only here, since leaving a message out costs prefill now and
                     # again on the next turn.
                     self._hidden = self._affordable(sorted(self._copied))
-        self.usage = _merged_usage(self.attempts)
+        self.usage = merged_usage(self.attempts)
         self.finish_reason = self.finish_reason or "stop"
         self.duration_ms = (time.perf_counter() - start) * 1000
 
@@ -186,12 +187,8 @@ class ReplyStream:
         if not note:
             return ""
         note = expand_macros(note, char=agent.character.name, user=agent.builder.prompt_user)
-        # The prompt was built to fit beside the reply; the note gets what room is left (a card
-        # near the context's end, in Korean on a small model's tokenizer, may leave none).
-        room = agent.builder.n_ctx - self.prompt.prompt_tokens - self._params.max_tokens
-        if agent.count_tokens(note) + MESSAGE_OVERHEAD + NOTE_MARGIN > room:
-            return ""
-        return note
+        # A card near the context's end (Korean on a small model's tokenizer) may leave no room.
+        return note if agent.note_fits(note, self.prompt, self._params.max_tokens) else ""
 
     def _new_filter(self) -> ReplyFilter:
         agent = self._agent
@@ -309,6 +306,12 @@ class Agent:
             character, user_name=self.user_name, count_tokens=self.count_tokens, n_ctx=int(ctx)
         )
 
+    def note_fits(self, note: str, prompt: AssembledPrompt, max_tokens: int) -> bool:
+        """Whether a system ``note`` added after ``prompt`` (built to fit beside a reply of
+        ``max_tokens``) still fits the context, with :data:`NOTE_MARGIN` to spare."""
+        room = self.builder.n_ctx - prompt.prompt_tokens - max_tokens - NOTE_MARGIN
+        return self.count_tokens(note) + MESSAGE_OVERHEAD <= room
+
     @property
     def verifiers(self) -> Verifiers:
         """What ranks candidate replies (the rule verifiers unless others were given)."""
@@ -400,7 +403,7 @@ class Agent:
         return thread
 
 
-def _merged_usage(attempts: Sequence[Attempt]) -> Usage | None:
+def merged_usage(attempts: Sequence[Attempt]) -> Usage | None:
     """The reply's usage over its tries: the prompt as the first try that reported one saw it
     (a retry finds the prompt cached), the completion tokens of every try that reported."""
     reported = [a.usage for a in attempts if a.usage is not None]

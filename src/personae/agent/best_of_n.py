@@ -22,9 +22,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from personae.agent.agent import Attempt, _merged_usage
+from personae.agent.agent import Attempt, merged_usage
 from personae.agent.guards import ReplyGuard
-from personae.agent.prompt import MESSAGE_OVERHEAD, AssembledPrompt
+from personae.agent.prompt import AssembledPrompt
 from personae.agent.stops import ReplyFilter
 from personae.agent.strategy import ReplyStrategy
 from personae.backends.base import GenerationParams, Message, Usage
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 DRAFT_CHARS = 1200
 MIN_DRAFT_CHARS = 40
 PROBLEM_CHARS = 600
-# Tokens kept free beside the note (the prompt's count is an estimate for some backends).
-NOTE_MARGIN = 32
 
 _REFINE_NOTE = {
     "en": (
@@ -184,7 +182,7 @@ class ChosenReplyStream:
         self.finish_reason = (best.candidate.finish_reason if best else None) or "stop"
         if self.finish_reason not in ("stop", "length"):
             self.finish_reason = "stop"
-        self.usage = _merged_usage(self.attempts)
+        self.usage = merged_usage(self.attempts)
         self.duration_ms = (time.perf_counter() - self._start) * 1000
 
     def _spent(self) -> bool:
@@ -285,9 +283,6 @@ class ChosenReplyStream:
         agent = self._agent
         # The note goes beside a prompt that was built to fit: it gets what room is left (a
         # Korean draft costs a small model's tokenizer several tokens a syllable).
-        room = (
-            agent.builder.n_ctx - self.prompt.prompt_tokens - self._params.max_tokens - NOTE_MARGIN
-        )
         text = draft.candidate.text.strip()[:DRAFT_CHARS]
         while True:
             quoted = text if text == draft.candidate.text.strip() else text + "…"
@@ -296,7 +291,7 @@ class ChosenReplyStream:
                 char=agent.character.name,
                 user=agent.builder.prompt_user,
             )
-            if agent.count_tokens(note) + MESSAGE_OVERHEAD <= room:
+            if agent.note_fits(note, self.prompt, self._params.max_tokens):
                 return note
             if len(text) < MIN_DRAFT_CHARS:
                 return ""

@@ -268,3 +268,40 @@ def test_a_retry_note_that_would_overflow_the_context_is_left_out() -> None:
     assert stream.read() == good
     first, second = (messages for messages, _ in backend.calls)
     assert second == first  # retried without a note: there was no room for one
+
+
+def test_a_retried_reply_keeps_its_note_so_the_next_prompt_extends_the_shown_try(
+    db: Database,
+) -> None:
+    good = "The game is afoot, Mina: a letter came this morning from Lestrade."
+    later = "Lestrade writes of a locked room in Kent, and of a dog that did not bark."
+    backend = ScriptedBackend().enqueue(PREVIOUS, good, later)
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    "".join(chat.send("Anything new?"))
+    stored = chat.messages()[-1]
+    assert stored.content == good and "repeated earlier words" in stored.note
+    "".join(chat.send("Tell me more."))
+    shown_try, next_turn = backend.calls[1][0], backend.calls[2][0]
+    # The backend's cache holds the shown try's prompt and its reply: the next prompt repeats
+    # both, message for message, so only what is new is read.
+    assert next_turn[: len(shown_try)] == shown_try
+    assert next_turn[len(shown_try)] == Message("assistant", good)
+    # A first try has no note to keep.
+    assert chat.messages()[-1].note == "" and chat.messages()[-1].content == later
+
+
+def test_a_continued_reply_keeps_the_note_of_the_try_that_began_it(db: Database) -> None:
+    good = "The game is afoot, Mina: a letter came this morning"
+    backend = ScriptedBackend().enqueue(PREVIOUS, good, " from Lestrade, of all people.")
+    chat = Chat.start(db, "holmes", backend, user_name="Mina")
+    chat.chats.add_message(chat.id, "user", "Hello.")
+    chat.chats.add_message(chat.id, "assistant", PREVIOUS)
+    "".join(chat.send("Anything new?"))
+    note = chat.messages()[-1].note
+    assert note
+    "".join(chat.continue_reply())
+    # The continuation's prompt shows the note before the reply it continues, and keeps it.
+    assert Message("system", note) in backend.calls[2][0]
+    assert chat.messages()[-1].note == note and chat.messages()[-1].content.endswith("people.")

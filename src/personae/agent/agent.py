@@ -118,6 +118,13 @@ class ReplyStream:
     def done(self) -> bool:
         return self.finish_reason is not None
 
+    @property
+    def retry_note(self) -> str:
+        """The note the shown try was given after the user's message ("" for a first try): what
+        the try before it did wrong. A chat stores it with the reply, so that later prompts show
+        it at the same place and the backend's cache, which holds that try, still matches."""
+        return self._nudge
+
     def __iter__(self) -> Iterator[str]:
         if self._started:
             raise RuntimeError("a reply stream can be iterated once")

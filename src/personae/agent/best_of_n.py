@@ -121,6 +121,12 @@ class ChosenReplyStream:
         return self.finish_reason is not None
 
     @property
+    def retry_note(self) -> str:
+        """Always "": a chosen reply is stored without its round's note (a refine note quotes a
+        draft, which later prompts should not show; candidates run on several slots anyway)."""
+        return ""
+
+    @property
     def others(self) -> list[Ranked]:
         """The candidates not chosen, best first, each text once, none empty."""
         seen = {self._shown.strip()}

@@ -249,7 +249,7 @@ class Chat:
     def history(self) -> list[Turn]:
         """What the next prompt shows of this chat (after the running summary, if any)."""
         return [
-            Turn("user", m.content, m.note) if m.role == "user" else Turn("assistant", m.content)
+            Turn("user" if m.role == "user" else "assistant", m.content, m.note)
             for m in self._conversation()
         ]
 
@@ -419,7 +419,10 @@ class Chat:
             duration_ms=stream.duration_ms,
             finish_reason=stream.finish_reason,
         )
-        self.chats.complete_reply(reply_id, prefix + stream.text, stats)
+        # A retried reply keeps the note its try was given: the next prompt shows it again, so
+        # the backend's cache (which holds that try) still covers the reply.
+        note = None if prefix else stream.retry_note
+        self.chats.complete_reply(reply_id, prefix + stream.text, stats, note=note)
         self.last_ranked = []
         if isinstance(stream, ChosenReplyStream):
             self.last_ranked = list(stream.ranked)

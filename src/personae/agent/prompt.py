@@ -87,7 +87,8 @@ _ANSWER_IN: dict[str, dict[str, str]] = {
 @dataclass(frozen=True)
 class Turn:
     """One message of chat history as the prompt sees it. ``note``: the system note the
-    character was given just before this (user's) message, shown again at the same place."""
+    character was given just before this message (a user's: lore and recall; a reply's: the
+    retry note its try was given), shown again at the same place."""
 
     role: Role
     content: str

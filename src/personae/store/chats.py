@@ -70,7 +70,9 @@ class StoredMessage:
     ttft_ms: float | None = None
     duration_ms: float | None = None
     finish_reason: str | None = None
-    note: str = ""  # the system note the (user's) message was sent with, see m006
+    # The system note the message was sent with (a user's: lore, recall; a reply's: the reply
+    # guard's retry note), shown again before it in later prompts; see m006.
+    note: str = ""
 
     @property
     def complete(self) -> bool:
@@ -217,13 +219,19 @@ class ChatRepository:
         finally:
             conn.execute(f"PRAGMA synchronous={level}")  # the database's own setting again
 
-    def complete_reply(self, reply_id: int, text: str, stats: ReplyStats) -> None:
+    def complete_reply(
+        self, reply_id: int, text: str, stats: ReplyStats, *, note: str | None = None
+    ) -> None:
+        """Store the finished reply ``text`` with ``stats``; ``note``: the system note the try
+        that wrote it was given just before it (a reply guard's retry note), which later
+        prompts show again at the same place (see :class:`~personae.agent.prompt.Turn`); None
+        keeps the one it has (a continued reply)."""
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE messages SET content = ?, status = 'complete', completed_at = ?, "
                 "backend = ?, model = ?, prompt_tokens = ?, completion_tokens = ?, "
                 "cached_tokens = ?, ttft_ms = ?, duration_ms = ?, finish_reason = ?, "
-                "token_count = ? WHERE id = ?",
+                "token_count = ?, note = COALESCE(?, note) WHERE id = ?",
                 (
                     text,
                     time.time(),
@@ -236,6 +244,7 @@ class ChatRepository:
                     stats.duration_ms,
                     stats.finish_reason,
                     stats.completion_tokens,
+                    note,
                     reply_id,
                 ),
             )

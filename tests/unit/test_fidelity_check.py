@@ -319,3 +319,56 @@ def test_opening_with_one_of_the_users_sentences_is_an_echo() -> None:
     assert "echo_user" not in raised(
         en("Thank you. The pleasure is mine, Watson.", user="Thank you.")
     )
+
+
+HONG_TURN_2 = "정말 그 유명한 홍길동이세요? 도술을 부린다는 소문이 있던데, 그게 사실인가요?"
+HONG_TURN_3 = (
+    "제 어머니가 전주에서 작은 주막을 하시는데, 지난달에 고을 아전이 세금을 두 번이나 걷어 갔어요."
+)
+
+
+def test_repeating_an_earlier_message_of_the_users_is_flagged() -> None:
+    # The 1.5B's 홍길동 (fidelity set, issue 14): the user's question of four turns before, and
+    # the user's story of the turn before with one word changed.
+    past = history(CHUN, (HONG_TURN_2, "그렇소."), (HONG_TURN_3, "고약한 일이오."))
+    check = ko(
+        "도술을 부린다는 소문이 있던데, 그게 사실인가요?", user="길을 어찌 찾으세요?", history=past
+    )
+    assert "copy_user" in raised(check) and "2 before this one" in check.hits["copy_user"]
+    assert "echo_user" not in raised(check)  # not the message it answers
+    story = ko(
+        "제 아버지는 전주에서 작은 주막을 하시는데, 지난달에 고을 아전이 세금을 두 번이나 "
+        "걷어 갔어요.",
+        user="당신은 진짜 사람이에요?",
+        history=past,
+    )
+    assert "copy_user" in raised(story) and "phrases are that message's" in story.hits["copy_user"]
+    # One of its sentences said back inside a longer reply.
+    said = en(
+        "Indeed. I tune pianos for a living, sir. The rest you may read from my cuffs.",
+        history=history(HOLMES, ("I tune pianos for a living, sir. Mostly in Islington.", "Ah.")),
+    )
+    assert "says one of its sentences back" in said.hits["copy_user"]
+
+
+def test_remembering_what_the_user_said_is_not_repeating_it() -> None:
+    past = history(
+        HOLMES,
+        ("My sister Winifred lives in Ludlow with her husband and their nine cats.", "Nine!"),
+    )
+    for reply in (
+        # Recall in the character's words, with some of the user's.
+        "You told me your sister Winifred lives in Ludlow, Watson, with a great many cats.",
+        # A quotation marks itself as one.
+        '"My sister Winifred lives in Ludlow with her husband and their nine cats," you said.',
+        # A short sentence of theirs said back is too short to tell from an answer.
+        "Nine! A remarkable household.",
+    ):
+        assert "copy_user" not in raised(en(reply, history=past)), reply
+    ko_past = history(CHUN, (HONG_TURN_3, "고약한 일이오."))
+    assert "copy_user" not in raised(
+        ko(
+            "어머님 주막의 세금을 두 번 걷어 간 그 아전 말이오? 소녀가 알아보겠사옵니다.",
+            history=ko_past,
+        )
+    )

@@ -305,3 +305,17 @@ def test_a_continued_reply_keeps_the_note_of_the_try_that_began_it(db: Database)
     # The continuation's prompt shows the note before the reply it continues, and keeps it.
     assert Message("system", note) in backend.calls[2][0]
     assert chat.messages()[-1].note == note and chat.messages()[-1].content.endswith("people.")
+
+
+def test_an_opening_that_repeats_an_earlier_message_of_the_users_is_retried() -> None:
+    earlier = "I tune pianos for a living, sir, and I have done since I was apprenticed at twelve."
+    history = [
+        Message("assistant", "Good evening."),
+        Message("user", earlier),
+        Message("assistant", "A piano tuner. Your left thumb told me as much."),
+    ]
+    g = ReplyGuard(make_character(), "Mina", "Where did I grow up?", history)
+    shown, decision = feed_all(g, earlier + " You grew up in Ludlow.")
+    assert (shown, decision) == ("", "retry") and g.events[-1].flags == ("copy_user",)
+    # Nothing of the user's message is hidden from the retry (only the character's are).
+    assert g.events[-1].sources == ()

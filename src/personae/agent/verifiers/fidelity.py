@@ -44,6 +44,7 @@ SEVERITY: dict[str, float] = {
     "copy_previous": 0.5,
     "copy_greeting": 0.5,
     "echo_user": 0.5,
+    "copy_user": 0.5,
     "copy_examples": 0.4,
     "copy_card": 0.5,
     "assistant_speak": 0.4,

@@ -28,6 +28,7 @@ from personae.evaluation.fidelity.overlap import (
     normalized,
     said_back_sentence,
     units,
+    user_repeat_reason,
 )
 from personae.evaluation.fidelity.style import (
     StyleProfile,
@@ -44,6 +45,8 @@ FLAGS: dict[str, str] = {
     "copy_card": "recites the card's description (the character's profile, third person)",
     "verbatim_repeat": "the same reply (normalised) as an earlier one",
     "echo_user": "repeats the user's message (opens with it, or is mostly it)",
+    "copy_user": "repeats an earlier message of the user's (is mostly it, or says one of its "
+    "sentences back whole)",
     "ai_disclosure": "says it is an AI / language model / names its maker",
     "assistant_speak": "a chat assistant's service phrase (offer of help, 'feel free to ask')",
     "ooc_refusal": "an assistant-style refusal",
@@ -274,6 +277,13 @@ def check_reply(
             hits["echo_user"] = f"{reason}: “{echo.excerpt[:160]}”"
         elif said_back:
             hits["echo_user"] = f"opens with one of the user's sentences: “{said_back[:160]}”"
+        users = [c for r, c in map(_role_content, history) if r == "user" and c.strip()]
+        for i in range(len(users) - 1, -1, -1):
+            repeated = user_repeat_reason(reply, users[i], reply_language, n_grams)
+            if repeated:
+                back = len(users) - i
+                hits["copy_user"] = f"the user's message {back} before this one: {repeated}"
+                break
 
     for flag, hit in (
         ("ai_disclosure", breaks.detect_ai_disclosure(reply)),

@@ -273,5 +273,31 @@ def said_back_sentence(reply: str, user: str, language: Language) -> str | None:
     return None
 
 
+def user_repeat_reason(
+    reply: str, earlier: str, language: Language, reply_grams: int
+) -> str | None:
+    """Why ``reply`` repeats ``earlier``, a message of the user's before the one it answers, or
+    None: it is mostly that message (:data:`COPY_CONTAINMENT` of its phrases), or one of its
+    sentences is one of that message's, whole and unquoted (at least :data:`ECHO_MIN_RUN`
+    units). The 1.5B answers 홍길동's user with their own question of four turns before.
+
+    Narrower than :func:`copy_reason`: a character who remembers what the user said repeats
+    some of their words ("you told me your sister Winifred lives in Ludlow"), which is recall,
+    not a stuck model; a shared run alone is not enough. Natural replies (the 300 hand-written
+    long-chat replies against the twelve user messages before each) share at most 6.7% of
+    their phrases and no sentence with an earlier user message."""
+    o = compare(reply, earlier, language)
+    if not o.run or o.run_quoted:
+        return None  # nothing shared, or "'…,' you said": a quotation marks itself as one
+    if reply_grams >= MIN_GRAMS and o.containment >= COPY_CONTAINMENT:
+        return f"{o.containment:.0%} of its phrases are that message's: “{o.excerpt[:160]}”"
+    theirs = {normalized(s) for s in split_sentences(earlier)}
+    for sentence in split_sentences(reply):
+        mine = normalized(sentence)
+        if mine in theirs and len(units(sentence, language).tokens) >= ECHO_MIN_RUN[language]:
+            return f"says one of its sentences back: “{sentence.strip()[:160]}”"
+    return None
+
+
 def _unit(language: Language) -> str:
     return "letters" if language == "ko" else "words"

@@ -31,7 +31,7 @@ class Goal:
 GOALS: tuple[Goal, ...] = (
     Goal("copy of an earlier reply or the greeting", ("copy_previous", "copy_greeting"), 0.02),
     Goal("verbatim repeat", ("verbatim_repeat",), 0.0),
-    Goal("echo of the user", ("echo_user",), 0.02),
+    Goal("echo of the user", ("echo_user", "copy_user"), 0.02),
     Goal("AI disclosure or assistant-speak", ("ai_disclosure", "assistant_speak"), 0.02),
     Goal("wrong language", ("wrong_language",), 0.01),
 )

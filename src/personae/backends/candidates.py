@@ -50,7 +50,7 @@ def stream_candidates(
         if n <= width:
             return backend.stream_candidates(messages, params, n)
         return _in_groups(backend, messages, params, n, width)
-    return _threaded(backend, messages, params, n)
+    return threaded_candidates(backend, messages, params, n)
 
 
 def _in_groups(
@@ -79,9 +79,11 @@ def _as(chunk: Chunk, candidate: int) -> Chunk:
 _END = object()
 
 
-def _threaded(
+def threaded_candidates(
     backend: Backend, messages: Sequence[Message], params: GenerationParams, n: int
 ) -> Iterator[Chunk]:
+    """``n`` ordinary requests at once, one thread each, seeds ``seed``, ``seed + 1``, …; the
+    chunks interleaved as they come, as :func:`stream_candidates` describes."""
     events: queue.SimpleQueue[Any] = queue.SimpleQueue()
     cancel = threading.Event()
 
@@ -133,4 +135,4 @@ def _threaded(
             w.join()
 
 
-__all__ = ["MAX_CANDIDATES", "CandidateStreamer", "stream_candidates"]
+__all__ = ["MAX_CANDIDATES", "CandidateStreamer", "stream_candidates", "threaded_candidates"]

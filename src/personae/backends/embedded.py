@@ -42,12 +42,11 @@ from personae.backends.base import (
     REPETITION_FIELDS,
     BackendOptions,
     Chunk,
-    FinishReason,
     GenerationParams,
     Message,
-    Usage,
     parse_options,
 )
+from personae.backends.chunk_decoder import ChunkDecoder
 from personae.errors import BackendError, ContextOverflow, ModelError
 
 _DONE = object()
@@ -59,10 +58,6 @@ class EmbeddedOptions(BackendOptions):
     threads: int | None = Field(default=None, ge=1, le=256)
     n_parallel: int = Field(default=1, ge=1, le=64)
     cache_ram_mib: int = Field(default=1024, ge=0)
-
-
-def _to_int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float | str) and str(value).strip() else 0
 
 
 class EmbeddedBackend:
@@ -259,8 +254,7 @@ class EmbeddedBackend:
 
         worker = threading.Thread(target=work, name="personae-llama", daemon=True)
         worker.start()
-        finish: dict[int, FinishReason] = {}
-        usage: Usage | None = None
+        decoder = ChunkDecoder(n)
         try:
             while True:
                 item = events.get()
@@ -272,43 +266,14 @@ class EmbeddedBackend:
                     continue
                 if "error" in item:
                     raise self._error(item["error"])
-                for choice in item.get("choices") or []:
-                    index = _to_int(choice.get("index")) if n > 1 else 0
-                    # Chat chunks carry a delta; the raw completion path (a continuation), text.
-                    text = (choice.get("delta") or {}).get("content") or choice.get("text")
-                    if text:
-                        yield Chunk(text=text, candidate=index)
-                    if choice.get("finish_reason"):
-                        length = choice["finish_reason"] == "length"
-                        finish[index] = "length" if length else "stop"
-                if item.get("usage"):
-                    usage = self._usage(item)
+                yield from decoder.feed(item)
             # One end chunk per candidate; the request's usage (all of them) on the last.
-            for index in range(n):
-                last = index == n - 1
-                yield Chunk(
-                    finish_reason=finish.get(index, "stop"),
-                    usage=usage if last else None,
-                    candidate=index,
-                )
+            yield from decoder.ends()
         finally:
             # A consumer that stops early (Ctrl-C, client gone) cancels generation at the next
             # token; waiting for the worker keeps the single slot free for the next request.
             cancel.set()
             worker.join()
-
-    @staticmethod
-    def _usage(item: dict[str, Any]) -> Usage:
-        raw = item["usage"]
-        timings = item.get("timings") or {}
-        details = raw.get("prompt_tokens_details") or {}
-        return Usage(
-            prompt_tokens=_to_int(raw.get("prompt_tokens")),
-            completion_tokens=_to_int(raw.get("completion_tokens")),
-            cached_tokens=_to_int(details.get("cached_tokens")),
-            prompt_ms=timings.get("prompt_ms"),
-            generation_ms=timings.get("predicted_ms"),
-        )
 
     def _error(self, error: Any) -> Exception:
         if isinstance(error, dict):

@@ -32,9 +32,10 @@ from personae.backends.base import (
     Chunk,
     GenerationParams,
     Message,
-    Usage,
     parse_options,
 )
+from personae.backends.candidates import MAX_CANDIDATES, threaded_candidates
+from personae.backends.chunk_decoder import ChunkDecoder
 from personae.errors import (
     BackendAuthError,
     BackendError,
@@ -130,6 +131,8 @@ class OpenAICompatBackend:
         headers.update(options.extra_headers)
         timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
         self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+        # Whether the server answers OpenAI's ``n`` with n replies: unknown until it is asked.
+        self._native_n: bool | None = None
 
     @classmethod
     def from_options(cls, **options: Any) -> OpenAICompatBackend:
@@ -148,12 +151,61 @@ class OpenAICompatBackend:
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
         """Yield text deltas, then exactly one final chunk with the finish reason and usage."""
+        request = self._request(self._body(messages, params))
+
+        def attempt() -> Iterator[Chunk]:
+            decoder = ChunkDecoder()
+            yield from self._attempt(request, decoder)
+            yield from decoder.ends()
+
+        return self._retrying(attempt)
+
+    @property
+    def max_candidates(self) -> int:
+        """Replies asked for in one request (OpenAI's ``n``)."""
+        return MAX_CANDIDATES
+
+    def stream_candidates(
+        self, messages: Sequence[Message], params: GenerationParams, n: int
+    ) -> Iterator[Chunk]:
+        """``n`` replies from one request with OpenAI's ``n`` (vLLM and OpenAI decode them
+        together from one processed prompt); a server that answers one reply to it (Ollama and
+        llama-servers ignore ``n``) gets the rest as separate requests, then and from then on
+        (see :mod:`personae.backends.candidates`)."""
+        if not 1 <= n <= MAX_CANDIDATES:
+            raise ValueError(f"n must be between 1 and {MAX_CANDIDATES}, not {n}")
+        if n == 1 or self._native_n is False:
+            return threaded_candidates(self, messages, params, n)
+        return self._native_candidates(messages, params, n)
+
+    def _native_candidates(
+        self, messages: Sequence[Message], params: GenerationParams, n: int
+    ) -> Iterator[Chunk]:
+        request = self._request({**self._body(messages, params), "n": n})
+        decoders: list[ChunkDecoder] = []
+
+        def attempt() -> Iterator[Chunk]:
+            decoders.append(ChunkDecoder(n))
+            yield from self._attempt(request, decoders[-1])
+
+        yield from self._retrying(attempt)
+        decoder = decoders[-1]
+        if decoder.seen() <= {0}:
+            self._native_n = False
+            yield from decoder.ends(range(1))
+            seed = None if params.seed is None else params.seed + 1
+            rest = params.model_copy(update={"seed": seed})
+            for chunk in threaded_candidates(self, messages, rest, n - 1):
+                yield Chunk(chunk.text, chunk.finish_reason, chunk.usage, chunk.candidate + 1)
+            return
+        self._native_n = True
+        yield from decoder.ends()
+
+    def _request(self, body: dict[str, Any]) -> httpx.Request:
         url = f"{self.options.base_url}/chat/completions"
         # identity: a compressing proxy would buffer the stream instead of passing tokens on.
         headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
-        body = self._body(messages, params)
-        request = self._client.build_request("POST", url, json=body, headers=headers)
-        return self._retrying(lambda: self._attempt(request))
+        return self._client.build_request("POST", url, json=body, headers=headers)
 
     def list_models(self) -> list[str]:
         """The model ids the server offers (``GET {base_url}/models``)."""
@@ -206,10 +258,10 @@ class OpenAICompatBackend:
                     delay = self.options.retry_backoff * 2**tries * random.uniform(0.5, 1.0)
                 self._sleep(delay)
 
-    def _attempt(self, request: httpx.Request) -> Iterator[Chunk]:
+    def _attempt(self, request: httpx.Request, decoder: ChunkDecoder) -> Iterator[Chunk]:
         response = self._send(request)
         try:
-            yield from self._read(response)
+            yield from self._read(response, decoder)
         finally:
             # Also runs when the caller stops early: the connection is released, never leaked.
             response.close()
@@ -275,10 +327,9 @@ class OpenAICompatBackend:
             return _Retry(error, _retry_after(response))
         return BackendError(f"{where} refused the request ({said}); check the backend options")
 
-    def _read(self, response: httpx.Response) -> Iterator[Chunk]:
-        parts: list[str] = []
-        finish: str | None = None
-        usage: Usage | None = None
+    def _read(self, response: httpx.Response, decoder: ChunkDecoder) -> Iterator[Chunk]:
+        """The text chunks of one response; raises if it broke off before the server said how
+        the reply ended. The end chunks are the caller's (``decoder.ends()``)."""
         done = False
         try:
             for event, data in _events(response):
@@ -289,46 +340,35 @@ class OpenAICompatBackend:
                     payload = json.loads(data)
                 except ValueError as exc:
                     why = f"malformed event ({exc}): {self._scrub(_one_line(data, 80))}"
-                    raise self._interrupted(parts, why) from None
+                    raise self._interrupted(decoder.text, why) from None
                 if event == "error" or (isinstance(payload, dict) and payload.get("error")):
                     why = f"the server reported an error: {self._scrub(_error_fields(payload)[0])}"
-                    if not parts:
+                    if not decoder.text:
                         raise BackendError(f"{self._where}: {why}")
-                    raise self._interrupted(parts, why)
+                    raise self._interrupted(decoder.text, why)
                 if not isinstance(payload, dict):
                     shown = self._scrub(_one_line(data, 80))
-                    raise self._interrupted(parts, f"not a JSON object: {shown}")
-                usage = _usage(payload) or usage
-                for choice in payload.get("choices") or ():
-                    if not isinstance(choice, dict):
-                        continue
-                    # "message" is what a server that ignored ``stream: true`` sends.
-                    delta = choice.get("delta") or choice.get("message")
-                    text = delta.get("content") if isinstance(delta, dict) else None
-                    if isinstance(text, str) and text:
-                        parts.append(text)
-                        yield Chunk(text=text)
-                    finish = choice.get("finish_reason") or finish
+                    raise self._interrupted(decoder.text, f"not a JSON object: {shown}")
+                yield from decoder.feed(payload)
         except httpx.TransportError as exc:
-            if finish is None:  # after it only the usage is lost; the reply itself is complete
+            if not decoder.finished:  # after it only the usage is lost; the reply is complete
                 timed_out = isinstance(exc, httpx.TimeoutException)
-                if timed_out and not parts:
+                if timed_out and not decoder.text:
                     raise self._timeout_error() from exc  # not retried: see the module's notes
                 why = (
                     f"no data for {self.options.timeout:g}s"
                     if timed_out
                     else self._scrub(_describe(exc))
                 )
-                error = self._interrupted(parts, why)
-                raise error if parts else _Retry(error) from exc
-        if not done and finish is None:
-            error = self._interrupted(parts, "the connection closed before the reply was complete")
-            raise error if parts else _Retry(error)
-        # "content_filter", "tool_calls" … still end the reply as far as the caller is concerned.
-        yield Chunk(finish_reason="length" if finish == "length" else "stop", usage=usage)
+                error = self._interrupted(decoder.text, why)
+                raise error if decoder.text else _Retry(error) from exc
+        if not done and not decoder.finished:
+            error = self._interrupted(
+                decoder.text, "the connection closed before the reply was complete"
+            )
+            raise error if decoder.text else _Retry(error)
 
-    def _interrupted(self, parts: list[str], why: str) -> StreamInterrupted:
-        partial = "".join(parts)
+    def _interrupted(self, partial: str, why: str) -> StreamInterrupted:
         return StreamInterrupted(
             f"the reply from {self._where} broke off after {len(partial)} characters: {why}; "
             "try again (the partial reply is kept)",
@@ -412,22 +452,6 @@ def _iter_sse(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
                 event = value
     if data:
         yield event, "\n".join(data)
-
-
-def _usage(payload: dict[str, Any]) -> Usage | None:
-    raw = payload.get("usage")
-    if not isinstance(raw, dict):
-        return None
-    details = raw.get("prompt_tokens_details")
-    return Usage(
-        prompt_tokens=_int(raw.get("prompt_tokens")),
-        completion_tokens=_int(raw.get("completion_tokens")),
-        cached_tokens=_int(details.get("cached_tokens") if isinstance(details, dict) else None),
-    )
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _error_fields(payload: Any) -> tuple[str, str | None]:

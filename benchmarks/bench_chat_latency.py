@@ -103,8 +103,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="P2 runs per side")
     parser.add_argument("--memory", action="store_true", help="all memories on (P1 with memory)")
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (all cores)")
+    parser.add_argument(
+        "--hide-budget",
+        type=int,
+        default=None,
+        help="the reply guards' HIDE_BUDGET (0: a last try never leaves a copied reply out)",
+    )
     args = parser.parse_args()
     ensure_pulled(args.model)
+    if args.hide_budget is not None:
+        import personae.agent.agent as agent_module
+
+        agent_module.HIDE_BUDGET = args.hide_budget
 
     options = {"threads": args.threads} if args.threads else {}
     backend = get_backend("embedded", model=args.model, n_ctx=args.ctx, **options)
@@ -237,7 +247,9 @@ def main() -> None:
     print(f"model {args.model}, {threads} threads, ctx {args.ctx}{memory_tag}")
     print(table(rows, ("measure", "personae (cache)", "naive / raw")))
     path = write_result(
-        f"p1_p2_chat_latency_{args.model}" + (f"_memory_ctx{args.ctx}" if args.memory else ""),
+        f"p1_p2_chat_latency_{args.model}"
+        + (f"_memory_ctx{args.ctx}" if args.memory else "")
+        + (f"_hide{args.hide_budget}" if args.hide_budget is not None else ""),
         "python -m benchmarks.bench_chat_latency " + " ".join(sys.argv[1:]),
         {
             "model": args.model,

@@ -360,3 +360,35 @@ def _screenshot_phone(page: Any, holmes: Any, shots: Path) -> None:
     sync_api.expect(page.locator("#sidebar")).not_to_have_class("sidebar open")
     sync_api.expect(page.locator("#messages")).to_contain_text("you came from the surgery")
     page.screenshot(path=str(shots / "chat-mobile.png"))
+
+
+def test_a_best_of_n_reply_says_it_is_choosing_until_one_is_chosen(
+    tmp_path: Path, page: Any
+) -> None:
+    # Holmes answers best-of-2: nothing of a reply shows until both candidates are done and one
+    # is chosen, so the empty reply says what is happening (issue 15's "choosing…" state).
+    backends = Backends()
+    backends.default.delay = 0.15  # per piece: time enough to see the state
+    backends.default.enqueue(ENGLISH_REPLY, REGENERATED)
+    app = make_app(
+        tmp_path, backends, server={"reply": {"holmes": {"strategy": "best-of-n", "n": 2}}}
+    )
+    expect = sync_api.expect
+    problems = _problems(page)
+    with live_server(app) as base_url:
+        page.goto(base_url.removesuffix("/v1") + "/?lang=ko")
+        page.locator('#characters button.character[data-id="holmes"]').click()
+        _send(page, "어떻게 아셨어요?")
+        waiting = _last_reply(page).locator(".text")
+        expect(waiting).to_have_attribute("data-waiting", "답 2개 중에서 고르는 중…")
+        expect(page.locator("#messages .msg.streaming")).to_have_count(1)
+        assert waiting.evaluate("e => getComputedStyle(e, '::before').content").strip('"') == (
+            "답 2개 중에서 고르는 중…"
+        )
+        expect(waiting).not_to_be_empty(timeout=20_000)
+        expect(page.locator("#messages .msg.streaming")).to_have_count(0, timeout=20_000)
+        assert waiting.evaluate("e => getComputedStyle(e, '::before').content") in (
+            "none",
+            "normal",
+        )
+    assert problems == []

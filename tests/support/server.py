@@ -50,17 +50,27 @@ def make_store(path: Path) -> Path:
 
 
 def make_app(
-    tmp_path: Path, backends: Backends | None = None, *, guard: bool = False, **options: Any
+    tmp_path: Path,
+    backends: Backends | None = None,
+    *,
+    guard: bool = False,
+    server: dict[str, Any] | None = None,
+    **options: Any,
 ) -> FastAPI:
     """The server over a fresh store and scripted backends. Reply guards are off unless
-    ``guard``: scripted replies are not role-play, and the server's tests are about serving."""
+    ``guard``: scripted replies are not role-play, and the server's tests are about serving.
+    ``server``: the ``[server]`` settings (per-character reply strategies …)."""
     options.setdefault("memory", False)
     # TestClient's requests say "Host: testserver", a name an open server answers only if told.
     options.setdefault("allowed_hosts", ["testserver"])
     return create_app(
         make_store(tmp_path / "server.db"),
         settings=Settings(
-            backend="scripted", model=DEFAULT_MODEL, user_name="Watson", reply_guard=guard
+            backend="scripted",
+            model=DEFAULT_MODEL,
+            user_name="Watson",
+            reply_guard=guard,
+            server=server or {},
         ),
         backend_factory=backends or Backends(),
         **options,

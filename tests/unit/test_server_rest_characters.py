@@ -29,6 +29,7 @@ SUMMARY_KEYS = {
     "editable",
     "created_at",
     "updated_at",
+    "reply",
 }
 
 
@@ -46,6 +47,7 @@ def test_list_shows_summaries(client: TestClient) -> None:
     assert holmes["first_message"] == "You have been in Afghanistan, I perceive."
     assert holmes["avatar_url"] is None and holmes["owner_id"] is None
     assert holmes["shared"] is True and holmes["editable"] is True
+    assert holmes["reply"] == {"strategy": "single", "n": 1}
 
 
 def test_detail_has_the_whole_card(client: TestClient) -> None:

@@ -102,6 +102,26 @@ def test_a_character_may_have_its_own_strategy(tmp_path: Path, backends: Backend
         assert len(backends.default.calls) == 3 and "personae" not in irene
 
 
+def test_the_character_api_says_how_each_character_replies(
+    tmp_path: Path, backends: Backends
+) -> None:
+    # The web page shows "choosing among 2 replies…" for Holmes while his candidates run.
+    server = {
+        "reply": {"holmes": {"strategy": "best-of-n", "n": 2}, "irene": {"strategy": "refine"}}
+    }
+    with TestClient(app_with(tmp_path, backends, server=server)) as client:
+        listed = {c["id"]: c["reply"] for c in client.get("/api/characters").json()["data"]}
+        one = client.get("/api/characters/holmes").json()["reply"]
+    assert listed == {
+        "holmes": {"strategy": "best-of-n", "n": 2},
+        "irene": {"strategy": "refine", "n": 1},  # one candidate, written again
+    }
+    assert one == listed["holmes"]
+    with TestClient(app_with(tmp_path / "plain", backends)) as client:
+        data = client.get("/api/characters").json()["data"]
+    assert {c["reply"]["strategy"] for c in data} == {"single"}
+
+
 def test_a_request_asks_for_its_own_strategy(tmp_path: Path, backends: Backends) -> None:
     backends.default.by_seed = {7: AI, 8: GOOD, 9: ALSO_GOOD}
     with TestClient(app_with(tmp_path, backends, parallel=4)) as client:

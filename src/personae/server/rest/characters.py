@@ -37,6 +37,7 @@ from personae.server.rest.schemas import (
     SharedChange,
 )
 from personae.server.state import get_state
+from personae.server.strategies import Strategies
 from personae.store import CharacterRepository, StoredCharacter
 
 router = APIRouter(route_class=LimitedRoute, tags=["characters"])
@@ -65,8 +66,9 @@ _IMAGE_TYPES = (
 )
 
 
-def summary(stored: StoredCharacter, viewer: str | None) -> dict[str, Any]:
+def summary(stored: StoredCharacter, viewer: str | None, strategies: Strategies) -> dict[str, Any]:
     c = stored.character
+    strategy = strategies.for_character(stored.id)
     return {
         "id": stored.id,
         "name": c.name,
@@ -80,11 +82,12 @@ def summary(stored: StoredCharacter, viewer: str | None) -> dict[str, Any]:
         "editable": stored.editable_by(viewer),
         "created_at": stored.created_at,
         "updated_at": stored.updated_at,
+        "reply": {"strategy": strategy.name, "n": strategy.candidates},
     }
 
 
-def detail(stored: StoredCharacter, viewer: str | None) -> dict[str, Any]:
-    return {**summary(stored, viewer), "card": stored.character.to_card_dict()}
+def detail(stored: StoredCharacter, viewer: str | None, strategies: Strategies) -> dict[str, Any]:
+    return {**summary(stored, viewer, strategies), "card": stored.character.to_card_dict()}
 
 
 def image_type(image: bytes) -> str:
@@ -114,7 +117,8 @@ def list_characters(request: Request) -> dict[str, Any]:
     viewer = get_caller(request).viewer
     with get_state(request).database() as db:
         found = CharacterRepository(db).all(visible_to=viewer)
-    return {"data": [summary(s, viewer) for s in found]}
+    strategies = get_state(request).workers.strategies
+    return {"data": [summary(s, viewer, strategies) for s in found]}
 
 
 @uploads.post(
@@ -147,7 +151,7 @@ def add_character(
             owner_scoped_id=owner is not None,
         )
         stored = repo.get(new_id)
-    return detail(stored, caller.viewer)
+    return detail(stored, caller.viewer, get_state(request).workers.strategies)
 
 
 @router.get(
@@ -158,7 +162,8 @@ def add_character(
 def get_character(character_id: CharacterId, request: Request) -> dict[str, Any]:
     viewer = get_caller(request).viewer
     with get_state(request).database() as db:
-        return detail(visible_character(db, character_id, viewer), viewer)
+        stored = visible_character(db, character_id, viewer)
+    return detail(stored, viewer, get_state(request).workers.strategies)
 
 
 @uploads.put(
@@ -178,7 +183,8 @@ def replace_character(
         loaded = read_card_bytes(card, filename="the new card")
         repo = CharacterRepository(db)
         repo.update(stored.id, loaded.character, image=loaded.image)
-        return detail(repo.get(stored.id), viewer)
+        stored = repo.get(stored.id)
+    return detail(stored, viewer, get_state(request).workers.strategies)
 
 
 @router.patch(
@@ -195,7 +201,8 @@ def share_character(
         stored = editable_character(db, character_id, viewer)
         repo = CharacterRepository(db)
         repo.set_shared(stored.id, change.shared)
-        return detail(repo.get(stored.id), viewer)
+        stored = repo.get(stored.id)
+    return detail(stored, viewer, get_state(request).workers.strategies)
 
 
 @router.delete(

@@ -49,6 +49,11 @@ class ModelList(BaseModel):
 # -- characters ----------------------------------------------------------------------------------
 
 
+class ReplyInfo(BaseModel):
+    strategy: str = Field(description="single, best-of-n, refine or auto")
+    n: int = Field(description="Candidates a reply is chosen among (1: single and refine).")
+
+
 class CharacterSummary(BaseModel):
     id: str
     name: str
@@ -62,6 +67,11 @@ class CharacterSummary(BaseModel):
     editable: bool = Field(description="Whether this caller may change or delete it.")
     created_at: float
     updated_at: float
+    reply: ReplyInfo = Field(
+        description="How the server makes this character's replies unless a request says "
+        "otherwise ([server.reply.<id>] over [reply]): a front end shows a 'choosing…' state "
+        "while a best-of-n reply's candidates are written."
+    )
 
 
 class CharacterDetail(CharacterSummary):

@@ -68,11 +68,22 @@ export function showGreeting() {
 
 // -- streamed replies ----------------------------------------------------------------------------
 
+// What an empty reply says while it is being made: nothing for a single reply (the cursor
+// blinks), a "choosing" line while a best-of-n reply's candidates are written and compared
+// (nothing is shown until one is chosen), a "revising" one for refine.
+function waitingText() {
+  const reply = state.character && state.character.reply;
+  if (!reply || reply.strategy === 'single') return '';
+  if (reply.strategy === 'refine') return t('Writing and revising…');
+  return LANG === 'ko' ? `답 ${reply.n}개 중에서 고르는 중…` : `Choosing among ${reply.n} replies…`;
+}
+
 // POSTs `payload` to `path` and streams the reply's text into the message view `view`.
 async function streamInto(view, path, payload) {
   const controller = new AbortController();
   state.controller = controller;
   setBusy(true);
+  view.querySelector('.text').dataset.waiting = waitingText();
   view.classList.add('streaming');
   let text = '';
   try {

@@ -19,6 +19,7 @@ const KO = {
   'The reply ended before it was complete.': '답이 끝나기 전에 끊겼어요.',
   'This server needs an API key.': '이 서버는 API 키가 필요해요.',
   'Characters and chats': '캐릭터와 대화', 'Chat': '대화', 'Imported lorebook': '로어북을 가져왔어요:',
+  'Writing and revising…': '쓰고 다듬는 중…',
 };
 export const LANG = (new URLSearchParams(location.search).get('lang') || navigator.language || 'en')
   .toLowerCase().startsWith('ko') ? 'ko' : 'en';

@@ -48,8 +48,11 @@ AI_POSITIVE = [
     "나는 그저 컴퓨터 프로그램일 뿐이야.",
     "저는 AI 언어 모델이라 그런 질문에는 답할 수 없습니다.",
     "전 AI라, 차 맛은 모릅니다.",
+    # "AI or an assistant": the noun in a short list before the copula (the 1.5B's 정은희).
+    "죄송합니다, 저는 AI 또는 도우미이기 때문에 다른 사람의 이름을 기억할 수 없습니다.",
 ]
 AI_NEGATIVE = [
+    "저는 AI와 달리 피가 도는 사람이오.",
     "I am no machine, madam, though my critics say otherwise.",
     "An AI? I have never heard the word. Speak plainly.",
     "I'm not an AI, I am Sherlock Holmes of Baker Street.",

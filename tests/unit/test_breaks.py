@@ -50,6 +50,9 @@ AI_POSITIVE = [
     "전 AI라, 차 맛은 모릅니다.",
     # "AI or an assistant": the noun in a short list before the copula (the 1.5B's 정은희).
     "죄송합니다, 저는 AI 또는 도우미이기 때문에 다른 사람의 이름을 기억할 수 없습니다.",
+    # The 1.5B's Elizabeth, denying it and saying it in one breath (fidelity set):
+    "No, I am not an AI. I am a human being who has been programmed by my creators to respond "
+    "to your questions and provide information in a way that is helpful and respectful.",
 ]
 AI_NEGATIVE = [
     "저는 AI와 달리 피가 도는 사람이오.",
@@ -70,6 +73,8 @@ AI_NEGATIVE = [
     "I am based on Baker Street, as all London knows.",
     "My purpose is to catch the man who did this.",
     "Said the computer? I do not know what a computer is, sir.",
+    "My creators? My father and mother, sir, and Longbourn's vicar for my letters.",
+    "I was trained to answer a question with a question, by a very tiresome governess.",
 ]
 REFUSAL_POSITIVE = [
     "I'm sorry, but I can't assist with that.",

@@ -100,7 +100,13 @@ _AI_EN = [
     ),
     (
         "programmed",
-        re.compile(r"\bI(?:'ve| have) been programmed\b|\bI was programmed\b", re.I),
+        re.compile(
+            r"\bI(?:'ve| have) been programmed\b|\bI was programmed\b"
+            # "I am a human being who has been programmed by my creators to respond …"
+            r"|\bprogrammed by (?:my|its|the) (?:creators?|developers?|makers?|programmers?)\b"
+            r"|\b(?:programmed|designed|trained) to (?:respond to|answer) (?:your|user)",
+            re.I,
+        ),
     ),
     (
         "assistant-voice",

@@ -302,3 +302,28 @@ def test_load_probes_errors(tmp_path: Path) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"language": "en", "probes": [_probe()]}), encoding="utf-8")
     assert load_probes(good).probes[0].id == "p1"
+
+
+@pytest.mark.parametrize(
+    ("text", "char_name", "flagged"),
+    [
+        # The 1.5B's Elizabeth Bennet, bidding herself goodbye with the user's line.
+        ("Goodbye, Miss Bennet.", "Elizabeth Bennet", True),
+        ("Good day to you, Mr Whitlock. Goodbye, Elizabeth!", "Elizabeth Bennet", True),
+        ("Thank you, Holmes. Most kind.", "Sherlock Holmes", True),
+        ("안녕히 가세요, 춘향 아씨.", "성춘향", True),
+        ("감사합니다, 홍길동 님!", "홍길동", True),
+        # Near misses: the user's name, her own introduction, a quotation of others.
+        ("Goodbye, Thomas. Mind the puddles.", "Elizabeth Bennet", False),
+        ("I am Elizabeth Bennet, of Longbourn.", "Elizabeth Bennet", False),
+        ('"Thank you, Holmes," they always say, and I never tire of it.', "Sherlock Holmes", False),
+        ("안녕히 가시옵소서, 도련님.", "성춘향", False),
+        ("춘향이는 이만 물러가옵니다.", "성춘향", False),
+    ],
+)
+def test_a_character_addressing_itself_by_name_speaks_as_the_user(
+    text: str, char_name: str, flagged: bool
+) -> None:
+    hit = detect_user_impersonation(text, "Thomas", char_name)
+    assert (hit is not None and hit.rule == "self-address") is flagged
+    assert detect_user_impersonation(text, "Thomas") is None or not flagged  # needs the name

@@ -350,10 +350,42 @@ def detect_assistant_speak(text: str) -> BreakHit | None:
 _GENERIC_USERS = ("user", "{{user}}", "<user>", "you", "사용자", "유저", "당신")
 
 
-def detect_user_impersonation(text: str, user_name: str = "User") -> BreakHit | None:
+def _self_address(text: str, char_name: str) -> re.Match[str] | None:
+    """The character greeting or thanking *itself* by name, as its user would ("Goodbye, Miss
+    Bennet." from Elizabeth Bennet; "안녕히 가세요, 춘향 아씨"): a greeting word, then one of
+    its names (a title may come first), then the end of the sentence."""
+    parts = [p for p in re.split(r"\s+", char_name.strip()) if len(p) > 1]
+    # A three-syllable Korean name is a family name and a given name: "성춘향" is "춘향".
+    given = [p[1:] for p in parts if len(p) == 3 and re.fullmatch(r"[가-힣]+", p)]
+    names = list(dict.fromkeys([char_name.strip(), *parts, *given]))
+    if not names or not char_name.strip():
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    english = re.compile(
+        r"(?:^|[.!?]\s+|[\"“]\s*)(?:good ?bye|farewell|good (?:morning|evening|night|day|"
+        r"afternoon)|hello|thank you|thanks)[,!]?\s+"
+        rf"(?:(?:miss|mr|mrs|ms|dr|lady|lord|sir|master|mistress)\.?\s+)?(?:{alternatives})"
+        r"\s*[.!?]",
+        re.I,
+    )
+    korean = re.compile(
+        rf"(?:안녕히\s*(?:가세요|계세요|가십시오|계십시오)|고맙습니다|감사합니다),?\s+"
+        rf"(?:{alternatives})\s*(?:님|씨|아씨|도령|선생님)?\s*[.!?]"
+    )
+    return english.search(text) or korean.search(text)
+
+
+def detect_user_impersonation(
+    text: str, user_name: str = "User", char_name: str = ""
+) -> BreakHit | None:
     """A line that starts as the user speaking ("User:", "{{user}}:", "Watson:"), an action
-    block (``*…*``) whose subject is the user ("*You nod slowly*", "*Watson sits down*"), or the
-    character introducing itself by the user's name ("I'm Watson", "저는 정민지입니다")."""
+    block (``*…*``) whose subject is the user ("*You nod slowly*", "*Watson sits down*"), the
+    character introducing itself by the user's name ("I'm Watson", "저는 정민지입니다"), or,
+    given ``char_name``, the character bidding itself goodbye or thanking itself by name, the
+    user's line ("Goodbye, Miss Bennet.")."""
+    own = _self_address(text, char_name) if char_name else None
+    if own:
+        return BreakHit("user_impersonation", "self-address", _excerpt(text, own))
     names = [n for n in dict.fromkeys([user_name.strip(), *_GENERIC_USERS]) if n]
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     line = re.compile(

@@ -289,7 +289,7 @@ def check_reply(
         ("ai_disclosure", breaks.detect_ai_disclosure(reply)),
         ("assistant_speak", breaks.detect_assistant_speak(reply)),
         ("ooc_refusal", breaks.detect_refusal(reply)),
-        ("speaks_as_user", breaks.detect_user_impersonation(reply, user_name)),
+        ("speaks_as_user", breaks.detect_user_impersonation(reply, user_name, card.name)),
     ):
         if hit is not None:
             hits[flag] = f"{hit.rule}: “{hit.excerpt}”"

@@ -314,8 +314,16 @@ _ASSISTANT_KO = [
         re.compile(
             # "언제든 물어보세요" alone is a friend's offer; an assistant asks for questions.
             r"궁금한\s*(?:점|것|사항)(?:이|[^.?!\n]{0,30}?)\s*(?:있으시면|있으면|있다면)|"
-            r"언제든(?:지)?\s*(?:질문|문의)"
+            r"언제든(?:지)?\s*(?:질문|문의)|"
+            # "더 많은 질문이 있으면 언제든지 말씀해 주세요" (a teacher's "질문이 있으면 손 들어라"
+            # has no "언제든").
+            r"질문이\s*(?:더\s*)?있(?:으시면|으면|다면)[^.?!\n]{0,15}?언제든"
         ),
+    ),
+    (
+        # Talk about the chat itself: "당신이 성춘향으로 대화를 진행하고 있습니다".
+        "ko-meta",
+        re.compile(r"대화를\s*진행하(?:고|겠|는)|롤\s*플레이|역할\s*(?:극|놀이)을\s*(?:하|진행)"),
     ),
     (
         "ko-no-personal",

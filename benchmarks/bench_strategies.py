@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from benchmarks._common import table, write_result
@@ -59,6 +60,21 @@ def _mean(values: list[float]) -> Estimate:
     return bootstrap_mean([v for v in values if not math.isnan(v)])
 
 
+def spread(probes: Sequence[Any], k: int) -> list[Any]:
+    """``k`` of ``probes``, taking their kinds in turn (identity, instruction, anachronism,
+    control …, each in its set's order), so that a short run still asks every kind."""
+    by_kind: dict[str, list[Any]] = {}
+    for probe in probes:
+        by_kind.setdefault(probe.kind, []).append(probe)
+    queues = list(by_kind.values())
+    out: list[Any] = []
+    while len(out) < k and any(queues):
+        for queue in queues:
+            if queue and len(out) < k:
+                out.append(queue.pop(0))
+    return out
+
+
 def play(args: argparse.Namespace) -> dict[str, Any]:
     ensure_pulled(args.model)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -76,7 +92,7 @@ def play(args: argparse.Namespace) -> dict[str, Any]:
     for cid in wanted:
         character = everyone[cid]
         plan = plan_character(cid, character)
-        probes = plan.probes[: args.per_character] if args.per_character else plan.probes
+        probes = spread(plan.probes, args.per_character) if args.per_character else plan.probes
         user = USER["ko" if plan.language == "ko" else "en"]
         card = CardReference.from_character(character, user)
         for name in strategies:
@@ -204,7 +220,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--characters", help="comma-separated bundled ids (default: all five)")
-    parser.add_argument("--per-character", type=int, default=0, help="first K probes only")
+    parser.add_argument(
+        "--per-character", type=int, default=0, help="K probes, the kinds taken in turn"
+    )
     parser.add_argument("--max-tokens", type=int, default=120)
     parser.add_argument("--ctx", type=int, default=4096)
     parser.add_argument("--threads", type=int)

@@ -53,6 +53,7 @@ AI_POSITIVE = [
     # The 1.5B's Elizabeth, denying it and saying it in one breath (fidelity set):
     "No, I am not an AI. I am a human being who has been programmed by my creators to respond "
     "to your questions and provide information in a way that is helpful and respectful.",
+    "My apologies, but I am not a real person.",  # the 1.5B's Sherlock
 ]
 AI_NEGATIVE = [
     "저는 AI와 달리 피가 도는 사람이오.",
@@ -74,6 +75,8 @@ AI_NEGATIVE = [
     "My purpose is to catch the man who did this.",
     "Said the computer? I do not know what a computer is, sir.",
     "My creators? My father and mother, sir, and Longbourn's vicar for my letters.",
+    "I am not a real detective, merely a consulting one: the police are the real ones.",
+    "Real? I am as real as the fog on Baker Street, madam.",
     "I was trained to answer a question with a question, by a very tiresome governess.",
 ]
 REFUSAL_POSITIVE = [

@@ -79,6 +79,16 @@ _AI_EN = [
         ),
     ),
     (
+        # "My apologies, but I am not a real person." (the 1.5B's Sherlock, asked "real man or a
+        # computer program?"): a character is a real person in its story.
+        "not-real",
+        re.compile(
+            r"\bI(?:'m| am|’m) not (?:a )?real (?:person|human(?: being)?|man|woman|people)\b"
+            r"|\bI(?:'m| am|’m) not (?:a )?(?:real|actual) (?:human|person)\b",
+            re.I,
+        ),
+    ),
+    (
         "i-am-model",
         re.compile(rf"\bI(?:'m| am|’m)\s+(?:called |named )?{_MODEL_NAMES}\b", re.I),
     ),

@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--judge", action="store_true", help="pairwise judge vs single")
     parser.add_argument("--judge-model", help="default: the actor model")
+    parser.add_argument("--label", default="", help="suffix of the result file's name")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -279,7 +280,7 @@ def main() -> None:
             f"of {j['pairs']} pairs; orders agree {j['consistency'].format(100, 1)}%; "
             f"first position picked {j['first_position_pick_rate']:.2f}"
         )
-    name = f"strategies_{args.model}"
+    name = f"strategies_{args.model}" + (f"_{args.label}" if args.label else "")
     path = write_result(
         name,
         "python -m benchmarks.bench_strategies " + " ".join(sys.argv[1:]),

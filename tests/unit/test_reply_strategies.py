@@ -119,6 +119,25 @@ def test_refine_writes_a_failing_draft_again_within_its_rounds(db: Database) -> 
     assert "".join(chat.send("Anything new?")) == GOOD
 
 
+def test_a_refine_note_names_the_character_and_a_rewrite_that_says_it_back_loses(
+    db: Database,
+) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 107: GOOD}
+    chat = chat_with(db, backend, name="refine", rounds=1)
+    assert "".join(chat.send("Anything new?")) == GOOD
+    note = backend.calls[1][0][-1].content
+    # The macros were expanded before the draft went in: no literal "{char}" (str.format had
+    # turned "{{char}}" into one, and the 1.5B's 홍길동 said the note back with it).
+    assert "Holmes" in note and "{" not in note and "}" not in note
+    # A rewrite that repeats the note is a copy of it: the draft is shown instead.
+    backend = ScriptedBackend()
+    backend.by_seed = {7: ECHO + " " + GOOD, 107: note}
+    chat = chat_with(db, backend, name="refine", rounds=1)
+    shown = "".join(chat.send("Anything new at all this evening, Holmes?"))
+    assert len(backend.calls) == 2 and shown != note and "draft" not in shown
+
+
 def test_one_failed_candidate_does_not_lose_the_turn(db: Database) -> None:
     backend = ScriptedBackend()
     backend.by_seed = {7: BackendError("the server went away"), 8: GOOD}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from personae.agent.agent import Attempt, merged_usage
@@ -198,19 +198,23 @@ class ChosenReplyStream:
         limit = self.strategy.time_budget_s
         return limit is not None and time.perf_counter() - self._start >= limit
 
-    def _new_guard(self) -> ReplyGuard:
+    def _new_guard(self, context: ReplyContext) -> ReplyGuard:
         agent = self._agent
-        context = self._context
         return ReplyGuard(agent.character, agent.user_name, context.user, context.history)
 
     def _round(self, params: GenerationParams, n: int, note: str) -> list[Ranked]:
         """``n`` candidates (with ``note`` after the user's message), ranked."""
         agent = self._agent
         messages = list(self.prompt.messages)
+        context = self._context
         if note:
             messages.append(Message("system", note))
+            # The note quotes the draft: a rewrite that copies the draft, or says the note back
+            # (the 1.5B's 홍길동 did), is a copy of an earlier message, for the guard and the
+            # verifiers alike.
+            context = replace(context, history=[*context.history, Message("assistant", note)])
         states = [
-            _Candidate(ReplyFilter(agent.character.name, agent.user_name), self._new_guard())
+            _Candidate(ReplyFilter(agent.character.name, agent.user_name), self._new_guard(context))
             for _ in range(n)
         ]
         usages: dict[int, Usage] = {}
@@ -247,7 +251,7 @@ class ChosenReplyStream:
             if state.finish == "error":
                 outcome = "error"
             self.attempts.append(Attempt(outcome, usages.get(i), list(state.guard.events)))
-        return self._rank(states)
+        return self._rank(states, context)
 
     def _feed(self, state: _Candidate, shown: str) -> None:
         if not shown or state.done:
@@ -268,7 +272,7 @@ class ChosenReplyStream:
             state.cut = decision == "cut"
         state.finish = finish
 
-    def _rank(self, states: Sequence[_Candidate]) -> list[Ranked]:
+    def _rank(self, states: Sequence[_Candidate], context: ReplyContext) -> list[Ranked]:
         from personae.agent.verifiers import Candidate
 
         candidates: list[Candidate] = []
@@ -278,24 +282,27 @@ class ChosenReplyStream:
                 candidates.append(Candidate(text, "stop" if state.cut else state.finish))
         if not candidates:
             return []
-        return self._verifiers.rank(candidates, self._context)
+        return self._verifiers.rank(candidates, context)
 
     def _refine_note(self, draft: Ranked) -> str:
         language = "ko" if self._context.language == "ko" else "en"
+        agent = self._agent
         problems = (
             "; ".join(s.reason for s in draft.scores if not s.passed or s.value < 0.5)
-            or "it does not sound like {{char}}"
+            or f"it does not sound like {agent.character.name}"
         )
-        agent = self._agent
+        # The macros first, then the draft and the problems: str.format would have turned the
+        # template's {{char}} into a literal "{char}" before expand_macros saw it.
+        template = expand_macros(
+            _REFINE_NOTE[language], char=agent.character.name, user=agent.builder.prompt_user
+        )
         # The note goes beside a prompt that was built to fit: it gets what room is left (a
         # Korean draft costs a small model's tokenizer several tokens a syllable).
         text = draft.candidate.text.strip()[:DRAFT_CHARS]
         while True:
             quoted = text if text == draft.candidate.text.strip() else text + "…"
-            note = expand_macros(
-                _REFINE_NOTE[language].format(draft=quoted, problems=problems[:PROBLEM_CHARS]),
-                char=agent.character.name,
-                user=agent.builder.prompt_user,
+            note = template.replace("{problems}", problems[:PROBLEM_CHARS]).replace(
+                "{draft}", quoted
             )
             if agent.note_fits(note, self.prompt, self._params.max_tokens):
                 return note

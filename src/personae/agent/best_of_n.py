@@ -287,9 +287,10 @@ class ChosenReplyStream:
     def _refine_note(self, draft: Ranked) -> str:
         language = "ko" if self._context.language == "ko" else "en"
         agent = self._agent
-        problems = (
-            "; ".join(s.reason for s in draft.scores if not s.passed or s.value < 0.5)
-            or f"it does not sound like {agent.character.name}"
+        problems = "; ".join(s.reason for s in draft.scores if not s.passed or s.value < 0.5) or (
+            f"{agent.character.name}답지 않음"
+            if language == "ko"
+            else f"it does not sound like {agent.character.name}"
         )
         # The macros first, then the draft and the problems: str.format would have turned the
         # template's {{char}} into a literal "{char}" before expand_macros saw it.

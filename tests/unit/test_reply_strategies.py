@@ -138,6 +138,25 @@ def test_a_refine_note_names_the_character_and_a_rewrite_that_says_it_back_loses
     assert len(backend.calls) == 2 and shown != note and "draft" not in shown
 
 
+def test_a_round_does_not_wait_for_a_failed_candidate_once_another_is_complete(
+    db: Database,
+) -> None:
+    # One llama.cpp request decodes every candidate: waiting for a failed one's last token would
+    # cost the whole round its time. The AI one fails at its opening and is left unfinished.
+    tail = " ".join(f"word{i}" for i in range(200))
+    backend = ScriptedBackend(delay=0.002)
+    backend.by_seed = {7: AI + " " + tail, 8: GOOD}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    assert "".join(chat.send("Anything new?")) == GOOD
+    assert backend.closed_early == 1
+    # When every candidate fails, each is waited for whole: the best failure is shown as it was.
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: PREVIOUS}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    assert "".join(chat.send("Anything new?")) in (AI, PREVIOUS)
+    assert backend.closed_early == 0
+
+
 def test_one_failed_candidate_does_not_lose_the_turn(db: Database) -> None:
     backend = ScriptedBackend()
     backend.by_seed = {7: BackendError("the server went away"), 8: GOOD}

@@ -236,7 +236,7 @@ class ChosenReplyStream:
                 if chunk.usage is not None:
                     # Per candidate, or (llama.cpp) the whole request's on the last one.
                     usages[chunk.candidate] = chunk.usage
-                if all(s.done for s in states) or self._spent():
+                if _settled(states) or self._spent():
                     break
         finally:
             close = getattr(stream, "close", None)
@@ -310,6 +310,18 @@ class ChosenReplyStream:
             if len(text) < MIN_DRAFT_CHARS:
                 return ""
             text = text[: len(text) // 2]
+
+
+def _settled(states: Sequence[_Candidate]) -> bool:
+    """Whether a round has all it will use: every candidate finished, or ended by its guard (a
+    cut one's text is final; a failed one ranks last), and one that was not failed is complete.
+    Waiting on for a failed candidate's end costs the whole round's time (one request decodes
+    them all) and changes nothing; only when every candidate failed is the best failure shown,
+    and then each is waited for whole."""
+    usable = [s for s in states if not s.failed]
+    if not usable:
+        return all(s.done for s in states)
+    return all(s.done or s.cut or s.failed for s in states) and any(s.done or s.cut for s in usable)
 
 
 def _better(a: Ranked, b: Ranked) -> bool:

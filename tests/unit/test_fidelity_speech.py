@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personae.evaluation.breaks import detect_assistant_speak
+from personae.evaluation.assistant_speak import detect_assistant_speak
 from personae.evaluation.fidelity.speech import cut_off, is_empty, user_placeholder
 
 ASSISTANT = [

@@ -17,6 +17,7 @@ from typing import Any
 from personae.characters.card import Character
 from personae.characters.macros import expand_macros
 from personae.evaluation import breaks
+from personae.evaluation.assistant_speak import detect_assistant_speak
 from personae.evaluation.fidelity import language as lang_checks
 from personae.evaluation.fidelity import speech
 from personae.evaluation.fidelity.overlap import (
@@ -287,7 +288,7 @@ def check_reply(
 
     for flag, hit in (
         ("ai_disclosure", breaks.detect_ai_disclosure(reply)),
-        ("assistant_speak", breaks.detect_assistant_speak(reply)),
+        ("assistant_speak", detect_assistant_speak(reply)),
         ("ooc_refusal", breaks.detect_refusal(reply)),
         ("speaks_as_user", breaks.detect_user_impersonation(reply, user_name, card.name)),
     ):

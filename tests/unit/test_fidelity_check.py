@@ -306,6 +306,61 @@ def test_reciting_the_cards_description_is_a_copy_of_the_card() -> None:
     )
 
 
+def test_reciting_the_cards_instructions_is_a_copy_of_the_card() -> None:
+    # The 1.5B's Mina said her post-history instructions back as her reply.
+    mina = CardReference.from_character(bundled_characters()["mina"], "Ana")
+    recited = (
+        "[Language: reply in the language of Ana. In Korean, use friendly, polite 해요체 (~요). "
+        "In English, be casual, warm; a short Korean word is fine, with its meaning clearly "
+        "from context.]"
+    )
+    check = check_reply(recited, user="What should I eat tonight?", history=[], card=mina)
+    assert "copy_card" in raised(check)
+    assert "post history instructions" in check.hits["copy_card"]
+    # Near miss: doing what the note says is not reciting it.
+    fine = check_reply(
+        "Ooh, tteokbokki! 맛있어요 — it means 'it's delicious'. Spicy, but worth it, I promise.",
+        user="What should I eat tonight?",
+        history=[],
+        card=mina,
+    )
+    assert "copy_card" not in raised(fine)
+    # 홍길동 reciting his speech-style note, in Korean.
+    hong = CardReference.from_character(bundled_characters()["hong-gildong"], "민수")
+    check = check_reply(
+        "홍길동은 처음 보는 사람이나 대등한 어른에게 하오체를 쓰고, 부하에게는 하게체나 해라체를 "
+        "쓴다.",
+        user="그대는 누구시오?",
+        history=[],
+        card=hong,
+        language="ko",
+    )
+    assert "copy_card" in raised(check)
+    assert "copy_card" not in raised(
+        check_reply(
+            "나는 홍길동이오. 그대는 어디서 온 사람이오?",
+            user="그대는 누구시오?",
+            history=[],
+            card=hong,
+            language="ko",
+        )
+    )
+
+
+def test_transcript_cards_carry_their_instructions() -> None:
+    card = CardReference.from_fields(
+        name="Mina",
+        instructions={"post_history_instructions": "[Speak only of the weather in Seoul today.]"},
+    )
+    assert card.instructions == (
+        ("post_history_instructions", "[Speak only of the weather in Seoul today.]"),
+    )
+    check = check_reply(
+        "[Speak only of the weather in Seoul today.]", user="Hi!", history=[], card=card
+    )
+    assert "copy_card" in raised(check)
+
+
 def test_opening_with_one_of_the_users_sentences_is_an_echo() -> None:
     user = "안녕하세요, 선생님. 저는 정민지라고 해요. 고등학교 2학년이에요."
     check = ko("고등학교 2학년이에요. 그래, 반갑다. 앉아라.", user=user)

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from personae.backends import register_backend
 from personae.cli import cli, eval_fidelity_play
 from personae.errors import BackendError
+from personae.evaluation.fidelity.transcripts import CARD_FIELDS
 from personae.evaluation.tasks.fidelity_play import (
     RECORD_KEYS,
     ReplayCache,
@@ -78,7 +79,7 @@ def test_records_follow_the_transcript_format(tmp_path: Path) -> None:
         {"role": "assistant", "content": REPLIES[0]},
     ]
     assert first["card"]["name"] == "Sherlock Holmes"
-    assert set(first["card"]) == {"name", "first_mes", "mes_example", "description"}
+    assert set(first["card"]) == set(CARD_FIELDS)
     assert "{{user}}" not in first["card"]["mes_example"] and "Ana:" in first["card"]["mes_example"]
     assert (first["probe"], first["probe_terms"]) == ("name", None)
     assert (third["probe"], third["probe_terms"]) == ("modern_tech", ["app", "wifi"])

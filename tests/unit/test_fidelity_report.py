@@ -98,6 +98,13 @@ def test_report_rates_goals_and_evidence(tmp_path: Path) -> None:
     assert "<svg" in report.to_html()
 
 
+def test_a_reply_reciting_the_transcripts_card_instructions_is_flagged(tmp_path: Path) -> None:
+    note = "[Holmes answers in short, exact sentences and never mentions the telephone.]"
+    rows = [record(1, note, card={**CARD, "post_history_instructions": note})]
+    (scored,) = score_rows(read_transcripts(write(tmp_path / "t.jsonl", rows)))
+    assert "copy_card" in scored.check.hits
+
+
 def test_cli_writes_json_markdown_and_html(tmp_path: Path) -> None:
     path = write(tmp_path / "t.jsonl", RECORDS)
     result = run(str(path), "--out", str(tmp_path / "out"), "--json")
@@ -136,6 +143,10 @@ def test_a_corpus_without_probe_turns_has_no_anachronism_rate(tmp_path: Path) ->
         ([record(1, "hi", history=[{"role": "bot"}])], "history[0]"),
         ([record(1, "hi", card="sherlock")], "'card' must be an object"),
         ([record(1, "hi", probe_terms="internet")], "'probe_terms' must be a list"),
+        (
+            [record(1, "hi", card={**CARD, "system_prompt": ["a", "list"]})],
+            "'card.system_prompt' must be a string",
+        ),
         ([""], "holds no transcript records"),
     ],
 )

@@ -12,6 +12,7 @@ report (``personae eval fidelity score``).
 
 from personae.evaluation.fidelity.check import (
     FLAGS,
+    INSTRUCTION_FIELDS,
     SCORES,
     CardReference,
     ReplyCheck,
@@ -19,4 +20,12 @@ from personae.evaluation.fidelity.check import (
     copied_sources,
 )
 
-__all__ = ["FLAGS", "SCORES", "CardReference", "ReplyCheck", "check_reply", "copied_sources"]
+__all__ = [
+    "FLAGS",
+    "INSTRUCTION_FIELDS",
+    "SCORES",
+    "CardReference",
+    "ReplyCheck",
+    "check_reply",
+    "copied_sources",
+]

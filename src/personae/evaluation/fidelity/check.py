@@ -43,7 +43,8 @@ FLAGS: dict[str, str] = {
     "copy_previous": "copies an earlier reply of the character (opening, long run or most of it)",
     "copy_greeting": "copies the greeting (first_mes)",
     "copy_examples": "copies a line of the card's example dialogue (either speaker's)",
-    "copy_card": "recites the card's description (the character's profile, third person)",
+    "copy_card": "recites the card: its description (the character's profile, third person), "
+    "personality, scenario or instructions to the model",
     "verbatim_repeat": "the same reply (normalised) as an earlier one",
     "echo_user": "repeats the user's message (opens with it, or is mostly it)",
     "copy_user": "repeats an earlier message of the user's (is mostly it, or says one of its "
@@ -101,6 +102,9 @@ class CardReference:
     typical_length: float
     known_words: frozenset[str]
     description: str = ""
+    # The card's other text that the model reads but the character never says: (label, text)
+    # for its personality, scenario, system prompt and post-history instructions.
+    instructions: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_character(cls, character: Character, user_name: str = "User") -> CardReference:
@@ -112,6 +116,7 @@ class CardReference:
             character.mes_example,
             character.description,
             user_name,
+            _instructions(character),
         )
 
     @classmethod
@@ -123,14 +128,33 @@ class CardReference:
         mes_example: str = "",
         description: str = "",
         user_name: str = "User",
+        instructions: Mapping[str, str] | None = None,
     ) -> CardReference:
-        """From the card fields a transcript carries (cached: a corpus repeats its cards)."""
-        return _reference(name, first_mes, mes_example, description, user_name)
+        """From the card fields a transcript carries (cached: a corpus repeats its cards);
+        ``instructions`` maps any of :data:`INSTRUCTION_FIELDS` to its text."""
+        given = instructions or {}
+        fields = tuple((k, given[k]) for k in INSTRUCTION_FIELDS if given.get(k, "").strip())
+        return _reference(name, first_mes, mes_example, description, user_name, fields)
+
+
+INSTRUCTION_FIELDS = ("personality", "scenario", "system_prompt", "post_history_instructions")
+"""The card fields, besides the description, that a reply must not recite."""
+
+
+def _instructions(character: Character) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (k, text) for k in INSTRUCTION_FIELDS if (text := getattr(character, k, "")).strip()
+    )
 
 
 @functools.lru_cache(maxsize=256)
 def _reference(
-    name: str, first_mes: str, mes_example: str, description: str, user_name: str
+    name: str,
+    first_mes: str,
+    mes_example: str,
+    description: str,
+    user_name: str,
+    instructions: tuple[tuple[str, str], ...] = (),
 ) -> CardReference:
     card = Character(name=name, first_mes=first_mes, mes_example=mes_example)
     examples = tuple(
@@ -152,6 +176,7 @@ def _reference(
         typical_length(voice),
         known,
         expand_macros(description, char=name, user=user_name),
+        tuple((k, expand_macros(t, char=name, user=user_name)) for k, t in instructions),
     )
 
 
@@ -255,11 +280,16 @@ def check_reply(
                 for e in card.examples
             ),
         )
-        if card.description.strip():
+        card_text = (
+            [("the card's description", card.description)] if card.description.strip() else []
+        )
+        card_text += [(f"the card's {k.replace('_', ' ')}", t) for k, t in card.instructions]
+        if card_text:
             # Natural replies never share 8 words / 16 letters with the card's description
             # (0 of the 300 hand-written long-chat replies); the 1.5B reciting "저의 성격은
-            # 따뜻하고 설득력 있으며 이상이 높다" does (1 reply in 91 on each run).
-            copy_check("copy_card", (("the card's description", card.description),))
+            # 따뜻하고 설득력 있으며 이상이 높다" does (1 reply in 91 on each run), and its Mina
+            # recited her post-history instructions ("[Language: reply in the language of …").
+            copy_check("copy_card", card_text)
         mine = normalized(reply)
         if len(units(reply, reply_language).tokens) < REPEAT_MIN[reply_language]:
             mine = ""  # "Yes." twice is an answer, not a stuck model

@@ -54,6 +54,7 @@ def score_rows(rows: Sequence[TranscriptRow]) -> list[ScoredReply]:
             mes_example=row.card["mes_example"],
             description=row.card["description"],
             user_name=row.user_name,
+            instructions=row.card,
         )
         check = check_reply(
             row.reply,

@@ -4,7 +4,9 @@ A record: ``conversation``, ``character``, ``language`` ("en"/"ko": the language
 in that turn), ``model``, ``turn`` (1-based), ``user_name``, ``user`` (the user's message),
 ``reply``, ``finish_reason``, ``history`` (``{"role", "content"}`` messages before the user's
 message, the greeting first), ``card`` (``name``, ``first_mes``, ``mes_example``,
-``description``), and optionally ``probe`` (what the turn probes) and ``probe_terms``.
+``description``, and optionally ``personality``, ``scenario``, ``system_prompt`` and
+``post_history_instructions``), and optionally ``probe`` (what the turn probes) and
+``probe_terms``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ from typing import Any
 from personae.errors import InvalidInput
 from personae.text import Language
 
+CARD_FIELDS = (
+    "name",
+    "first_mes",
+    "mes_example",
+    "description",
+    "personality",
+    "scenario",
+    "system_prompt",
+    "post_history_instructions",
+)
+"""The card fields a transcript record may carry (``name`` is required)."""
 REQUIRED = ("conversation", "character", "language", "model", "turn", "user", "reply", "card")
 
 
@@ -88,7 +101,7 @@ def parse_record(record: Any, *, where: str = "record", line: int = 0) -> Transc
     card = record["card"]
     if not isinstance(card, dict) or not isinstance(card.get("name"), str):
         raise bad("field 'card' must be an object with at least a 'name'")
-    for key in ("first_mes", "mes_example", "description"):
+    for key in CARD_FIELDS[1:]:
         if not isinstance(card.get(key, ""), str):
             raise bad(f"field 'card.{key}' must be a string")
     history = record.get("history", [])
@@ -124,7 +137,7 @@ def parse_record(record: Any, *, where: str = "record", line: int = 0) -> Transc
         reply=record["reply"],
         finish_reason=finish,
         history=tuple({"role": m["role"], "content": m["content"]} for m in history),
-        card={k: card.get(k, "") for k in ("name", "first_mes", "mes_example", "description")},
+        card={k: card.get(k, "") for k in CARD_FIELDS},
         probe=probe,
         probe_terms=tuple(terms),
         line=line,

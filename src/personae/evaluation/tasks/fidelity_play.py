@@ -33,6 +33,7 @@ from personae.backends.base import Backend, Chunk, GenerationParams, Message, Us
 from personae.characters import expand_macros
 from personae.errors import ContextOverflow, EmptyReply
 from personae.evaluation.cache import ResultCache
+from personae.evaluation.fidelity import INSTRUCTION_FIELDS
 from personae.evaluation.tasks.fidelity_set import Conversation
 from personae.evaluation.tasks.fidelity_transcripts import write_transcripts
 from personae.models.sampling import default_params as model_defaults
@@ -384,6 +385,7 @@ def _card(chat: Chat, user_name: str) -> dict[str, str]:
         "first_mes": fill(character.first_mes),
         "mes_example": fill(character.mes_example),
         "description": fill(character.description),
+        **{k: fill(getattr(character, k)) for k in INSTRUCTION_FIELDS},
     }
 
 

@@ -81,16 +81,36 @@ def test_regenerate_shows_the_kept_swipes_before_generating_again(db: Database) 
 
 def test_when_every_candidate_fails_best_of_n_still_answers_with_the_best(db: Database) -> None:
     backend = ScriptedBackend()
-    backend.by_seed = {7: AI, 8: PREVIOUS}
+    # Each try's two candidates sample with seeds seed + 2 * try + (0, 1).
+    backend.by_seed = {7: AI, 8: PREVIOUS, 9: AI, 10: PREVIOUS, 11: AI, 12: PREVIOUS}
     chat = chat_with(db, backend, name="best-of-n", n=2)
     shown = "".join(chat.send("Anything new?"))
     assert shown in (AI, PREVIOUS)
     assert not any(r.passed for r in chat.last_ranked)
+    assert len(backend.calls) == 6  # the first try and two retries, as a single reply gets
+
+
+def test_best_of_n_tries_again_when_the_guards_fail_every_candidate(db: Database) -> None:
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: PREVIOUS, 9: GOOD, 10: AI}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    assert "".join(chat.send("Anything new?")) == GOOD
+    retry_messages, retry_params = backend.calls[2]
+    assert sorted(p.seed for _, p in backend.calls[2:]) == [9, 10]  # type: ignore[type-var]
+    assert retry_params.temperature >= 0.8  # warmer, as a single reply's retry
+    # Told what went wrong: both the copy and the AI talk.
+    note = retry_messages[-1]
+    assert note.role == "system" and "not an AI" in note.content and "earlier" in note.content
+    # One candidate passing is enough: no retry.
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: GOOD}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    assert "".join(chat.send("Anything new?")) == GOOD and len(backend.calls) == 2
 
 
 def test_auto_refines_only_when_every_candidate_fails(db: Database) -> None:
     backend = ScriptedBackend()
-    backend.by_seed = {7: AI, 8: PREVIOUS, 107: GOOD}
+    backend.by_seed = {7: AI, 8: PREVIOUS, 9: AI, 10: PREVIOUS, 11: AI, 12: PREVIOUS, 107: GOOD}
     chat = chat_with(db, backend, name="auto", n=2, rounds=1)
     shown = "".join(chat.send("Anything new?"))
     assert shown == GOOD
@@ -106,36 +126,52 @@ def test_auto_refines_only_when_every_candidate_fails(db: Database) -> None:
     assert len(backend2.calls) == 2
 
 
-def test_refine_writes_a_failing_draft_again_within_its_rounds(db: Database) -> None:
+def test_refine_guards_its_draft_as_a_single_reply_is(db: Database) -> None:
+    # bench_strategies found refine worse than single on the 1.5B: its draft had no guarded
+    # retries. Now a draft whose opening fails is tried again, told why, before any refining.
     backend = ScriptedBackend()
-    backend.by_seed = {7: AI, 107: PREVIOUS, 207: GOOD}
+    backend.by_seed = {7: AI, 8: GOOD}
     chat = chat_with(db, backend, name="refine", rounds=1)
-    shown = "".join(chat.send("Anything new?"))
-    assert len(backend.calls) == 2  # one draft, one round: the best of the two is shown
-    assert shown in (AI, PREVIOUS)
-    backend = ScriptedBackend()
-    backend.by_seed = {7: AI, 107: PREVIOUS, 207: GOOD}
-    chat = chat_with(db, backend, name="refine", rounds=2)
     assert "".join(chat.send("Anything new?")) == GOOD
+    assert len(backend.calls) == 2
+    retry_messages, retry_params = backend.calls[1]
+    assert retry_params.seed == 8 and retry_params.temperature >= 0.8
+    assert retry_messages[-1].role == "system" and "not an AI" in retry_messages[-1].content
+
+
+def test_refine_writes_a_failing_draft_again_within_its_rounds(db: Database) -> None:
+    # Every try at the draft fails the guards; the last one's opening is shown after all
+    # (nothing else passed), the verifiers fail it, and the round writes it again.
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: AI, 9: AI, 107: GOOD}
+    chat = chat_with(db, backend, name="refine", rounds=1)
+    assert "".join(chat.send("Anything new?")) == GOOD
+    assert len(backend.calls) == 4
+    backend = ScriptedBackend()
+    backend.by_seed = {7: AI, 8: AI, 9: AI}
+    chat = chat_with(db, backend, name="refine", rounds=0)
+    assert "".join(chat.send("Anything new?")) == AI  # no rounds: the best there is
+    assert len(backend.calls) == 3
 
 
 def test_a_refine_note_names_the_character_and_a_rewrite_that_says_it_back_loses(
     db: Database,
 ) -> None:
     backend = ScriptedBackend()
-    backend.by_seed = {7: AI, 107: GOOD}
+    backend.by_seed = {7: AI, 8: AI, 9: AI, 107: GOOD}
     chat = chat_with(db, backend, name="refine", rounds=1)
     assert "".join(chat.send("Anything new?")) == GOOD
-    note = backend.calls[1][0][-1].content
+    note = backend.calls[3][0][-1].content
     # The macros were expanded before the draft went in: no literal "{char}" (str.format had
     # turned "{{char}}" into one, and the 1.5B's 홍길동 said the note back with it).
     assert "Holmes" in note and "{" not in note and "}" not in note
-    # A rewrite that repeats the note is a copy of it: the draft is shown instead.
+    # A rewrite that repeats the note is a copy of it: the guards try again, told so.
     backend = ScriptedBackend()
-    backend.by_seed = {7: ECHO + " " + GOOD, 107: note}
+    backend.by_seed = {7: AI, 8: AI, 9: AI, 107: note, 108: GOOD}
     chat = chat_with(db, backend, name="refine", rounds=1)
-    shown = "".join(chat.send("Anything new at all this evening, Holmes?"))
-    assert len(backend.calls) == 2 and shown != note and "draft" not in shown
+    assert "".join(chat.send("Anything new?")) == GOOD
+    retry = backend.calls[-1][0]
+    assert retry[-2].content == note and "earlier words" in retry[-1].content
 
 
 def test_a_round_does_not_wait_for_a_failed_candidate_once_another_is_complete(
@@ -149,12 +185,12 @@ def test_a_round_does_not_wait_for_a_failed_candidate_once_another_is_complete(
     chat = chat_with(db, backend, name="best-of-n", n=2)
     assert "".join(chat.send("Anything new?")) == GOOD
     assert backend.closed_early == 1
-    # When every candidate fails, each is waited for whole: the best failure is shown as it was.
-    backend = ScriptedBackend()
-    backend.by_seed = {7: AI, 8: PREVIOUS}
+    # When every candidate fails its opening, the try ends there and the next one starts.
+    backend = ScriptedBackend(delay=0.002)
+    backend.by_seed = {7: AI + " " + tail, 8: PREVIOUS + " " + tail, 9: GOOD, 10: ALSO_GOOD}
     chat = chat_with(db, backend, name="best-of-n", n=2)
-    assert "".join(chat.send("Anything new?")) in (AI, PREVIOUS)
-    assert backend.closed_early == 0
+    assert "".join(chat.send("Anything new?")) in (GOOD, ALSO_GOOD)
+    assert backend.closed_early == 2 and len(backend.calls) == 4
 
 
 def test_one_failed_candidate_does_not_lose_the_turn(db: Database) -> None:

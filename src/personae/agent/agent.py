@@ -187,15 +187,7 @@ class ReplyStream:
         return affordable
 
     def _retry_note(self, flags: Sequence[str], language: str) -> str:
-        """What the next try is told about the one it replaces (after everything else, so the
-        prompt before it, all cached, is unchanged), in the reply's ``language``."""
-        agent = self._agent
-        note = retry_note(flags, language)
-        if not note:
-            return ""
-        note = expand_macros(note, char=agent.character.name, user=agent.builder.prompt_user)
-        # A card near the context's end (Korean on a small model's tokenizer) may leave no room.
-        return note if agent.note_fits(note, self.prompt, self._params.max_tokens) else ""
+        return self._agent.retry_note(flags, language, self.prompt, self._params.max_tokens)
 
     def _new_filter(self) -> ReplyFilter:
         agent = self._agent
@@ -318,6 +310,19 @@ class Agent:
         ``max_tokens``) still fits the context, with :data:`NOTE_MARGIN` to spare."""
         room = self.builder.n_ctx - prompt.prompt_tokens - max_tokens - NOTE_MARGIN
         return self.count_tokens(note) + MESSAGE_OVERHEAD <= room
+
+    def retry_note(
+        self, flags: Sequence[str], language: str, prompt: AssembledPrompt, max_tokens: int
+    ) -> str:
+        """What a retry is told about the try it replaces, whose guards raised ``flags`` (a
+        system note after everything else, so the prompt before it, all cached, is unchanged),
+        in the reply's ``language``; "" when nothing applies or it does not fit beside
+        ``prompt`` (a card near the context's end: Korean on a small model's tokenizer)."""
+        note = retry_note(flags, language)
+        if not note:
+            return ""
+        note = expand_macros(note, char=self.character.name, user=self.builder.prompt_user)
+        return note if self.note_fits(note, prompt, max_tokens) else ""
 
     @property
     def verifiers(self) -> Verifiers:

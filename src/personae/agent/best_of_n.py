@@ -9,10 +9,12 @@ budget), which a front end shows as a "choosing…" state; then the chosen reply
 ``shown_ms`` measures it (benchmarks/bench_strategies.py compares it with ``single``).
 
 A candidate whose opening fails the guards is not dropped: it is ranked with the rest on its raw
-text (the verifiers fail it at the same gate), so a turn whose candidates all fail still ends
-with the best of them, and ``auto`` refines that one. Refining writes the reply again with a note
-after the user's message that shows the draft and what the verifiers found wrong; the prompt
-before it is unchanged, so the backend's cache covers it.
+text (the verifiers fail it at the same gate). When the guards fail every candidate's opening,
+the round is tried again as a single reply is (warmer, told what went wrong; on the last try the
+guards skip a failed opening instead), so a draft of ``refine`` is at least as well guarded as a
+``single`` reply; ``auto`` refines the best when every candidate still fails a gate. Refining
+writes the reply again with a note after the user's message that shows the draft and what the
+verifiers found wrong; the prompt before it is unchanged, so the backend's cache covers it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from personae.agent.agent import Attempt, merged_usage
-from personae.agent.guards import ReplyGuard
+from personae.agent.agent import Attempt, merged_usage, retry_params
+from personae.agent.guards import MAX_RETRIES, ReplyGuard
 from personae.agent.prompt import AssembledPrompt
 from personae.agent.stops import ReplyFilter
 from personae.agent.strategy import ReplyStrategy
@@ -198,23 +200,68 @@ class ChosenReplyStream:
         limit = self.strategy.time_budget_s
         return limit is not None and time.perf_counter() - self._start >= limit
 
-    def _new_guard(self, context: ReplyContext) -> ReplyGuard:
+    def _new_guard(self, context: ReplyContext, last: bool) -> ReplyGuard:
         agent = self._agent
-        return ReplyGuard(agent.character, agent.user_name, context.user, context.history)
+        return ReplyGuard(
+            agent.character, agent.user_name, context.user, context.history, last_attempt=last
+        )
 
     def _round(self, params: GenerationParams, n: int, note: str) -> list[Ranked]:
-        """``n`` candidates (with ``note`` after the user's message), ranked."""
-        agent = self._agent
-        messages = list(self.prompt.messages)
+        """``n`` candidates (with ``note`` after the user's message), ranked. As in a single
+        reply, when the guards fail every candidate's opening the round is tried again, warmer
+        and told what went wrong, at most :data:`~personae.agent.guards.MAX_RETRIES` times; on
+        the last try the guards skip a failed opening rather than fail it."""
         context = self._context
         if note:
-            messages.append(Message("system", note))
             # The note quotes the draft: a rewrite that copies the draft, or says the note back
             # (the 1.5B's 홍길동 did), is a copy of an earlier message, for the guard and the
             # verifiers alike.
             context = replace(context, history=[*context.history, Message("assistant", note)])
+        notes = [note] if note else []
+        tried = 0
+        try_params = params
+        while True:
+            last = tried == MAX_RETRIES
+            states = self._try(try_params, n, notes, context, last=last)
+            if last or self._spent() or any(s.text() and not s.failed for s in states):
+                break
+            flags = tuple(dict.fromkeys(f for s in states for e in s.guard.events for f in e.flags))
+            nudge = self._agent.retry_note(
+                flags, context.language, self.prompt, self._params.max_tokens
+            )
+            if (
+                note
+                and nudge
+                and not self._agent.note_fits(
+                    note + "\n\n" + nudge, self.prompt, self._params.max_tokens
+                )
+            ):
+                nudge = ""  # the refine note took the room: it says what to fix anyway
+            tried += 1
+            self.retried = True
+            notes = [x for x in (note, nudge) if x]
+            # Warmer, as a single reply's retry; seeds past the ones the last try's candidates
+            # used (candidate i samples with seed + i).
+            seed = None if params.seed is None else params.seed + n * tried
+            try_params = retry_params(params, tried).model_copy(update={"seed": seed})
+        return self._rank(states, context)
+
+    def _try(
+        self,
+        params: GenerationParams,
+        n: int,
+        notes: Sequence[str],
+        context: ReplyContext,
+        *,
+        last: bool,
+    ) -> list[_Candidate]:
+        """One request for ``n`` candidates, each through its filter and guard."""
+        agent = self._agent
+        messages = [*self.prompt.messages, *(Message("system", x) for x in notes)]
         states = [
-            _Candidate(ReplyFilter(agent.character.name, agent.user_name), self._new_guard(context))
+            _Candidate(
+                ReplyFilter(agent.character.name, agent.user_name), self._new_guard(context, last)
+            )
             for _ in range(n)
         ]
         usages: dict[int, Usage] = {}
@@ -251,7 +298,7 @@ class ChosenReplyStream:
             if state.finish == "error":
                 outcome = "error"
             self.attempts.append(Attempt(outcome, usages.get(i), list(state.guard.events)))
-        return self._rank(states, context)
+        return states
 
     def _feed(self, state: _Candidate, shown: str) -> None:
         if not shown or state.done:
@@ -313,14 +360,14 @@ class ChosenReplyStream:
 
 
 def _settled(states: Sequence[_Candidate]) -> bool:
-    """Whether a round has all it will use: every candidate finished, or ended by its guard (a
-    cut one's text is final; a failed one ranks last), and one that was not failed is complete.
-    Waiting on for a failed candidate's end costs the whole round's time (one request decodes
-    them all) and changes nothing; only when every candidate failed is the best failure shown,
-    and then each is waited for whole."""
+    """Whether a try has all it will use: every candidate finished or ended by its guard (a cut
+    one's text is final; a failed one ranks last), and one that was not failed is complete; or
+    every candidate failed its opening, and the round tries again. Waiting on for a failed
+    candidate's end costs the whole try's time (one request decodes them all) and changes
+    nothing. (On a round's last try the guards skip a failed opening instead of failing it.)"""
     usable = [s for s in states if not s.failed]
     if not usable:
-        return all(s.done for s in states)
+        return True
     return all(s.done or s.cut or s.failed for s in states) and any(s.done or s.cut for s in usable)
 
 

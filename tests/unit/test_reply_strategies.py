@@ -193,6 +193,26 @@ def test_a_round_does_not_wait_for_a_failed_candidate_once_another_is_complete(
     assert backend.closed_early == 2 and len(backend.calls) == 4
 
 
+def test_a_round_ends_a_long_candidate_soon_after_another_is_complete(db: Database) -> None:
+    # A round lasted as long as its longest candidate (best-of-4 at 2.3x single's wall time on
+    # the 1.5B's Korean probes). Once one is complete, the others get 1.5x its tokens (at least
+    # 24 more) and end at their last whole sentence.
+    rambling = " ".join(
+        f"Sentence number {i} of a long account of the case at Kent, Mina." for i in range(40)
+    )
+    backend = ScriptedBackend(delay=0.001)
+    backend.by_seed = {7: GOOD, 8: ALSO_GOOD + " " + rambling}
+    chat = chat_with(db, backend, name="best-of-n", n=2)
+    "".join(chat.send("Anything new?"))
+    texts = {r.candidate.text for r in chat.last_ranked}
+    assert GOOD in texts
+    (long,) = texts - {GOOD}
+    assert long.startswith(ALSO_GOOD) and long.endswith("Mina.")  # whole sentences
+    words = len(GOOD.split())
+    assert len(long.split()) <= max(1.5 * words, words + 24) + 1
+    assert backend.closed_early == 1
+
+
 def test_one_failed_candidate_does_not_lose_the_turn(db: Database) -> None:
     backend = ScriptedBackend()
     backend.by_seed = {7: BackendError("the server went away"), 8: GOOD}

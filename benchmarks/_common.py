@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from personae.backends import Backend
-    from personae.evaluation.judge import Judge
+    from personae.checks.judge import Judge
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -65,8 +65,8 @@ def embedded_actor_and_judge(
     """Pull and load the actor on the embedded runtime, and a judge when ``judge_model`` is
     given (sharing the actor's runtime when it is the same model)."""
     from personae.backends import get_backend
+    from personae.checks.judge import DEFAULT_PARAMS, Judge
     from personae.cli.common import ensure_pulled
-    from personae.evaluation.judge import DEFAULT_PARAMS, Judge
 
     ensure_pulled(model)
     actor = get_backend("embedded", model=model, n_ctx=ctx)

@@ -20,8 +20,8 @@ from benchmarks._common import RESULTS, embedded_actor_and_judge, table, write_r
 from personae.backends import GenerationParams
 from personae.characters import bundled_characters
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.stats import Estimate
 from personae.evaluation.tasks.breaks import run_breaks
+from personae.metrics.stats import Estimate
 
 
 def _ids(text: str | None) -> list[str] | None:

@@ -24,9 +24,9 @@ from typing import Any
 
 from benchmarks._common import RESULTS, table, write_result
 from personae.backends import Backend, GenerationParams, get_backend
+from personae.checks.judge import DEFAULT_PARAMS, Judge
 from personae.cli.common import ensure_pulled
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import DEFAULT_PARAMS, Judge
 from personae.evaluation.report import Report
 from personae.evaluation.tasks._roleplay import bundled_questions
 from personae.evaluation.tasks.interview import run_interview

@@ -36,9 +36,9 @@ from personae.agent import Chat, Turn
 from personae.backends import GenerationParams, get_backend
 from personae.backends.base import Backend, Chunk, Message
 from personae.cli.common import ensure_pulled
-from personae.evaluation.stats import bootstrap_mean
 from personae.memory.bank import MemoryBank
 from personae.memory.manager import MemorySettings
+from personae.metrics.stats import bootstrap_mean
 from personae.store import ChatRepository, Database
 from personae.store.library import install_bundled
 

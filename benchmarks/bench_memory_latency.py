@@ -31,12 +31,12 @@ import numpy as np
 
 from benchmarks._common import summary, table, write_result
 from personae.agent.prompt import PromptBuilder, Turn
-from personae.agent.tokens import CachedCounter, estimate_tokens
+from personae.agent.tokens import CachedCounter
 from personae.characters import bundled_characters
 from personae.memory.bank import MemoryBank
 from personae.memory.manager import ChatMemory
-from personae.memory.tokens import retrieval_tokens, tokenizer_name
-from personae.memory.vectors import quantize, to_blob
+from personae.retrieval.tokens import retrieval_tokens, tokenizer_name
+from personae.retrieval.vectors import quantize, to_blob
 from personae.runtime import tune_allocator
 from personae.store import (
     CharacterRepository,
@@ -45,6 +45,7 @@ from personae.store import (
     MemoryRepository,
     NewMemory,
 )
+from personae.text.token_estimate import estimate_tokens
 
 DATA = Path(__file__).resolve().parent / "data"
 EN = [

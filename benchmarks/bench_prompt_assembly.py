@@ -13,8 +13,9 @@ import time
 
 from benchmarks._common import summary, table, write_result
 from personae.agent.prompt import PromptBuilder, Turn
-from personae.agent.tokens import CachedCounter, estimate_tokens
+from personae.agent.tokens import CachedCounter
 from personae.characters import Character, Lorebook, LoreEntry
+from personae.text.token_estimate import estimate_tokens
 
 TOPICS_EN = ["violin", "moriarty", "baker street", "scotland yard", "opium", "bees", "london"]
 TOPICS_KO = ["활빈당", "율도국", "아버지", "한양", "도술", "탐관오리", "길동"]

@@ -27,11 +27,11 @@ both sides, a symmetric comparison):
   cosine to the voice minus the mean of the plain lines *of the rewrite's language*.
 - flags: ``wrong_language`` (not in the character's language), ``assistant`` (AI disclosure,
   assistant-speak or an assistant-style refusal that the original does not itself raise, from
-  personae.evaluation.fidelity's check_reply), ``empty``, ``echo`` (the input again,
+  personae.checks.check_reply), ``empty``, ``echo`` (the input again,
   normalised), ``missing`` (a name or number of the original absent; the data lists accepted
   forms in both languages), ``any``.
 
-Means with bootstrap 95% intervals (personae.evaluation.stats, seed 0). Generation: temperature
+Means with bootstrap 95% intervals (personae.metrics.stats, seed 0). Generation: temperature
 0.5 (the CLI's), seed 0, max_tokens 200. Writes results/restyle_<model>[_<label>].json with every
 rewrite; model calls are cached by line and character under results/restyle/cache/ so an
 interrupted run resumes (delete the cache file after changing restyle).
@@ -56,12 +56,12 @@ from personae.agent.prompt import card_language
 from personae.agent.restyle import restyle_lines
 from personae.backends import GenerationParams, get_backend
 from personae.characters import Character, bundled_characters
+from personae.checks import CardReference, check_reply
+from personae.checks.overlap import normalized
 from personae.cli.common import ensure_pulled
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.fidelity import CardReference, check_reply
-from personae.evaluation.fidelity.overlap import normalized
-from personae.evaluation.stats import bootstrap_mean
-from personae.memory.vectors import default_embedder
+from personae.metrics.stats import bootstrap_mean
+from personae.retrieval.vectors import default_embedder
 from personae.text import Language, without_actions
 
 DATA = Path(__file__).resolve().parent / "data" / "restyle"

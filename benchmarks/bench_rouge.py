@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import table, write_result
-from personae.evaluation.metrics import RougeScorer, corpus_rouge
-from personae.evaluation.metrics.tokenizers import stem
+from personae.metrics import RougeScorer, corpus_rouge
+from personae.text.tokenizers import stem
 
 DIALOGSUM = Path(__file__).resolve().parents[2] / "shared" / "data" / "dialogsum"
 DEV = DIALOGSUM / "dialogsum.dev.jsonl"

@@ -34,11 +34,11 @@ from personae.agent import Agent, Turn
 from personae.agent.strategy import ReplyStrategy
 from personae.backends import get_backend
 from personae.characters import bundled_characters
+from personae.checks import CardReference, check_reply
 from personae.cli.common import ensure_pulled
-from personae.evaluation.fidelity import CardReference, check_reply
-from personae.evaluation.stats import Estimate, bootstrap_mean
 from personae.evaluation.tasks.breaks import plan_character
 from personae.evaluation.tasks.fidelity_play import default_params
+from personae.metrics.stats import Estimate, bootstrap_mean
 from personae.text import detect_language
 
 USER = {"en": "Ana", "ko": "민지"}
@@ -174,7 +174,7 @@ def judge_pairs(
     args: argparse.Namespace, records: list[dict[str, Any]], other: str
 ) -> dict[str, Any]:
     """The judge's preference for ``other``'s reply over single's, both orders."""
-    from personae.evaluation.judge import DEFAULT_PARAMS, Judge
+    from personae.checks.judge import DEFAULT_PARAMS, Judge
 
     backend = get_backend("embedded", model=args.judge_model or args.model, n_ctx=args.ctx)
     judge = Judge(backend, params=DEFAULT_PARAMS.model_copy(update={"max_tokens": 120}))

@@ -42,11 +42,11 @@ from benchmarks.bench_longchat import DATA
 from personae.agent.verifiers import Candidate, ReplyContext, Verifiers
 from personae.backends.base import Message
 from personae.characters.bundled import bundled_characters
-from personae.evaluation.fidelity import CardReference, check_reply
-from personae.evaluation.fidelity import check as check_module
-from personae.evaluation.fidelity import language as language_module
-from personae.evaluation.fidelity import style as style_module
-from personae.evaluation.fidelity.overlap import units
+from personae.checks import CardReference, check_reply
+from personae.checks import language as language_module
+from personae.checks import reply as check_module
+from personae.checks import style as style_module
+from personae.checks.overlap import units
 
 CARDS = {"en": "sherlock", "ko": "mina"}
 

@@ -32,12 +32,12 @@ from benchmarks._common import RESULTS, table, write_result
 from benchmarks.bench_longchat import DATA, CachedBackend, scripted_chat
 from personae.agent import Turn
 from personae.backends import GenerationParams, get_backend
+from personae.checks.style import style_similarity
 from personae.cli.common import ensure_pulled
-from personae.evaluation.fidelity.style import style_similarity
-from personae.evaluation.metrics.rouge import RougeScorer
-from personae.evaluation.stats import bootstrap_mean
 from personae.memory.lines import import_lines, parse_script
 from personae.memory.manager import MemorySettings
+from personae.metrics.rouge import RougeScorer
+from personae.metrics.stats import bootstrap_mean
 
 HOLD_EVERY = 5
 CONDITIONS = ("card only", "card + lines")

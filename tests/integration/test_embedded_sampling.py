@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from personae.backends import GenerationParams, Message, collect, get_backend
-from personae.models.sampling import default_params
+from personae.backends.sampling import default_params
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from personae.memory.tokens import retrieval_tokens
+from personae.retrieval.tokens import retrieval_tokens
 
 
 class HashEmbedder:

@@ -12,15 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personae.errors import InvalidInput
-from personae.evaluation.breaks import (
-    PROBE_KINDS,
-    bundled_probes,
+from personae.checks.breaks import (
     detect_ai_disclosure,
     detect_anachronism,
     detect_breaks,
     detect_refusal,
     detect_user_impersonation,
+)
+from personae.errors import InvalidInput
+from personae.evaluation.probes import (
+    PROBE_KINDS,
+    bundled_probes,
     infer_era,
     load_probes,
     parse_probes,

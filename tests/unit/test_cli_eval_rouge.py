@@ -11,7 +11,7 @@ from rouge_score import rouge_scorer  # type: ignore[import-untyped]
 
 from personae.cli import cli
 from personae.errors import InvalidInput, NotFound
-from personae.evaluation.textfiles import read_texts
+from personae.text.files import read_texts
 
 TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
 PREDICTIONS = ["the cat sat on the mat", "a dog ran in the park", "nothing matches here"]

@@ -9,8 +9,6 @@ import pytest
 
 from personae.errors import InvalidInput, NotFound
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.metrics import RougeScorer
-from personae.evaluation.tasks import get_task, task_names
 from personae.evaluation.tasks.dialogsum import (
     load_dialogsum,
     predict,
@@ -18,6 +16,7 @@ from personae.evaluation.tasks.dialogsum import (
     score_runs,
     strategy_config,
 )
+from personae.metrics import RougeScorer
 from personae.summarization import SummaryConfig
 from tests.support.scripted import ScriptedBackend
 
@@ -36,13 +35,6 @@ ROWS = [
 def write(path: Path, rows: list[dict[str, object]]) -> Path:
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return path
-
-
-def test_task_is_registered() -> None:
-    assert "dialogsum" in task_names()
-    assert get_task("dialogsum").run is run_dialogsum
-    with pytest.raises(InvalidInput, match="unknown evaluation task"):
-        get_task("nope")
 
 
 def test_load_single_and_multi_reference(tmp_path: Path) -> None:

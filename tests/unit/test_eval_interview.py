@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from personae.backends.base import Chunk, GenerationParams, Message
+from personae.checks.judge import Judge
 from personae.errors import BackendError, InvalidInput, NotFound
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import Judge
-from personae.evaluation.tasks import get_task, task_names
 from personae.evaluation.tasks._roleplay import (
     Question,
     bundled_question_sets,
@@ -62,11 +61,6 @@ def prompts(backend: ScriptedBackend) -> list[str]:
 
 
 # -- the interview -----------------------------------------------------------------------------
-
-
-def test_tasks_are_registered() -> None:
-    assert {"interview", "pairwise"} <= set(task_names())
-    assert get_task("interview").run is run_interview
 
 
 def test_single_mode_asks_each_question_in_a_fresh_chat() -> None:

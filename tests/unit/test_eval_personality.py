@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
+from personae.checks.judge import Judge
 from personae.errors import BackendError, InvalidInput
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import Judge
 from personae.evaluation.labels import bundled_label, labels_for, load_label_file
 from personae.evaluation.questionnaire import parse_questionnaire
-from personae.evaluation.tasks import get_task, task_names
 from personae.evaluation.tasks.breaks import plan_character, run_breaks
 from personae.evaluation.tasks.personality import (
     agreement_rubric,
@@ -37,12 +36,6 @@ KOREAN = make_character(
 
 def mini() -> Any:
     return parse_questionnaire(five_point())
-
-
-def test_tasks_are_registered() -> None:
-    assert {"personality", "breaks"} <= set(task_names())
-    assert get_task("personality").run is run_personality
-    assert get_task("breaks").run is run_breaks
 
 
 def test_interview_questions_in_english_and_korean() -> None:

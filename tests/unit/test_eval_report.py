@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from personae.evaluation.report import BarChart, Report, Table
-from personae.evaluation.stats import Estimate
+from personae.metrics.stats import Estimate
 
 
 def make_report() -> Report:

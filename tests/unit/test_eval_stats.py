@@ -8,7 +8,7 @@ import random
 import pytest
 
 from personae.errors import InvalidInput
-from personae.evaluation.stats import Estimate, bootstrap_mean
+from personae.metrics.stats import Estimate, bootstrap_mean
 
 
 def sample(n: int = 200, seed: int = 3) -> list[float]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from personae.characters.bundled import bundled_characters
-from personae.evaluation.fidelity import FLAGS, SCORES, CardReference, ReplyCheck, check_reply
+from personae.checks import FLAGS, SCORES, CardReference, ReplyCheck, check_reply
 
 SHERLOCK = bundled_characters()["sherlock"]
 CHUNHYANG = bundled_characters()["chunhyang"]
@@ -218,7 +218,7 @@ def test_flagged_rejects_unknown_names() -> None:
 
 
 def test_style_similarity_is_a_cosine_of_character_ngrams() -> None:
-    from personae.evaluation.fidelity.style import StyleProfile, char_ngrams, style_similarity
+    from personae.checks.style import StyleProfile, char_ngrams, style_similarity
 
     assert style_similarity("Quite so.", "quite  SO.") == pytest.approx(1.0)
     assert style_similarity("abc", "가나다") == 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from personae.evaluation.fidelity.language import code_switch, words_of, wrong_language
+from personae.checks.language import code_switch, words_of, wrong_language
 from personae.text import KOREAN_SHARE, detect_language, hangul_share, has_hangul, is_hangul
 
 
@@ -66,7 +66,7 @@ def test_every_language_rule_in_the_project_is_the_shared_one(text: str) -> None
     language were three copies of one rule (two of them ignoring jamo); now they are one."""
     from personae.agent.prompt import card_language
     from personae.characters import Character
-    from personae.evaluation.judge import material_language
+    from personae.checks.judge import material_language
     from personae.summarization.dialogue import text_language
 
     expected = detect_language(text)

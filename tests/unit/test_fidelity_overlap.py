@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from personae.evaluation.fidelity.overlap import (
+from personae.checks.overlap import (
     COPY_CONTAINMENT,
     COPY_OPENING,
     COPY_RUN,
@@ -148,7 +148,7 @@ def test_a_reply_that_opens_with_a_short_korean_question_echoes_it() -> None:
 
 
 def test_echo_share_of_the_users_message() -> None:
-    from personae.evaluation.fidelity.overlap import ECHO_USER_SHARE, ECHO_WHOLE_SHARE
+    from personae.checks.overlap import ECHO_USER_SHARE, ECHO_WHOLE_SHARE
 
     units_ = 20
     at = round(ECHO_USER_SHARE * units_)

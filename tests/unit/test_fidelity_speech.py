@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from personae.evaluation.assistant_speak import detect_assistant_speak
-from personae.evaluation.fidelity.speech import cut_off, is_empty, user_placeholder
+from personae.checks.assistant_speak import detect_assistant_speak
+from personae.checks.speech import cut_off, is_empty, user_placeholder
 
 ASSISTANT = [
     "How can I help you today?",

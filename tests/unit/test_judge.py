@@ -4,8 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from personae.errors import InvalidInput
-from personae.evaluation.judge import (
+from personae.checks.judge import (
     Judge,
     PairVerdict,
     Rubric,
@@ -14,6 +13,7 @@ from personae.evaluation.judge import (
     parse_score,
     parse_winner,
 )
+from personae.errors import InvalidInput
 from personae.evaluation.rubrics import DIMENSIONS, RUBRICS, get_rubric, parse_dimensions
 from tests.support.scripted import ScriptedBackend
 

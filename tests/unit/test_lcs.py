@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from personae.evaluation.metrics.lcs import lcs_indices, lcs_length, token_masks
+from personae.metrics.lcs import lcs_indices, lcs_length, token_masks
 
 
 def dp_table(a: Sequence[str], b: Sequence[str]) -> list[list[int]]:

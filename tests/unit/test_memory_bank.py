@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from personae.errors import InvalidInput, NotFound
-from personae.memory import tokens as memory_tokens
 from personae.memory.bank import Draft, MemoryBank
-from personae.memory.vectors import EmbedderUnavailable
+from personae.retrieval import tokens as lexical_tokens
+from personae.retrieval.vectors import EmbedderUnavailable
 from personae.store import CharacterRepository, ChatRepository, Database, MemoryRepository
 from tests.support.embedder import HashEmbedder
 from tests.support.factories import make_character
@@ -166,7 +166,7 @@ def test_vectors_are_backfilled_and_tokens_refreshed(
     found = bank.search("afoot", kinds=["line"], user_id="ana", character_id="holmes")
     assert found[0].hit.dense is not None  # embedded at load
     assert any(not query for _, query in embedder.calls)
-    monkeypatch.setattr(memory_tokens, "tokenizer_name", lambda: "something-new")
+    monkeypatch.setattr(lexical_tokens, "tokenizer_name", lambda: "something-new")
     monkeypatch.setattr("personae.memory.bank.tokenizer_name", lambda: "something-new")
     fresh = bank_of(db, embedder=None)
     assert fresh.search("afoot", kinds=["line"], user_id="ana", character_id="holmes")

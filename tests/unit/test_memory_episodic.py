@@ -19,8 +19,8 @@ from personae.memory.episodic import (
     rate_importance,
     reflect,
 )
-from personae.memory.hybrid import Hit
 from personae.memory.rolling import Message, RollingSummarizer, plan_fold
+from personae.retrieval.hybrid import Hit
 from personae.store import MemoryItem
 from tests.support.scripted import ScriptedBackend
 

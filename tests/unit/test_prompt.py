@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from personae.agent.prompt import DROP_BLOCK, PromptBuilder, PromptMemory, Turn, card_language
+from personae.agent.prompt import PromptBuilder, Turn, card_language
+from personae.context.budget import DROP_BLOCK
+from personae.context.notes import PromptMemory
 from personae.errors import ContextOverflow
 from tests.support.factories import entry, make_book, make_character
 

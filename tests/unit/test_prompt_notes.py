@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from personae.agent.notes import NoteSection, fresh_sections, render_note, text_section
-from personae.agent.prompt import PromptBuilder, PromptMemory, Turn
+from personae.agent.prompt import PromptBuilder, Turn
+from personae.context.notes import (
+    NoteSection,
+    PromptMemory,
+    fresh_sections,
+    render_note,
+    text_section,
+)
 from tests.support.factories import entry, make_book, make_character
 
 

@@ -164,7 +164,7 @@ def test_the_last_try_does_not_see_the_replies_the_tries_copied_but_sees_the_res
 
 
 def test_copied_sources_names_every_copied_reply_and_never_the_users_messages() -> None:
-    from personae.evaluation.fidelity import copied_sources
+    from personae.checks import copied_sources
 
     history = [
         {"role": "assistant", "content": "Good evening."},

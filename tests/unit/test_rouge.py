@@ -15,13 +15,12 @@ from hypothesis import strategies as st
 from rouge_score import rouge_scorer  # type: ignore[import-untyped]
 
 from personae.errors import InvalidInput
-from personae.evaluation.metrics import (
+from personae.metrics import (
     ROUGE_TYPES,
     TOKENIZER_NAMES,
     RougeScorer,
     Score,
     corpus_rouge,
-    get_metric,
     get_tokenizer,
     reduce_scores,
 )
@@ -278,8 +277,8 @@ def test_stemmer_leaves_korean_and_short_words_alone() -> None:
 # --- the metric protocol and settings ----------------------------------------------------------
 
 
-def test_registry_metric_returns_f_measures() -> None:
-    metric = get_metric("rouge", tokenizer="whitespace", types=["rouge1", "rougeL"])
+def test_a_scorer_called_returns_f_measures() -> None:
+    metric = RougeScorer(["rouge1", "rougeL"], tokenizer="whitespace")
     result = metric("the cat sat", ["the cat sat", "a dog"])
     assert set(result) == {"rouge1", "rougeL"}
     assert result["rouge1"] == pytest.approx((1.0 + 0.0) / 2)
@@ -389,9 +388,6 @@ def errors() -> Iterator[tuple[str, Any, str]]:
     yield "no refs", lambda: RougeScorer().score_multi("a", []), "at least one reference"
     yield "no refs all", lambda: RougeScorer().score_all("a", []), "at least one reference"
     yield "get_tokenizer", lambda: get_tokenizer("bpe"), "unknown tokenizer 'bpe'"
-    yield "metric", lambda: get_metric("bleu9"), "unknown metric 'bleu9'"
-    yield "metric options", lambda: get_metric("rouge", colour="red"), "bad options"
-    yield "metric tokenizer", lambda: get_metric("rouge", tokenizer="x"), "unknown tokenizer"
     yield (
         "reduce_scores",
         lambda: reduce_scores([{"rouge1": Score(1, 1, 1)}], "min"),

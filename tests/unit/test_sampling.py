@@ -17,10 +17,10 @@ from personae.backends import GenerationParams, Message, register_backend
 from personae.backends.base import REPETITION_FIELDS, SAMPLING_FIELDS
 from personae.backends.embedded import EmbeddedBackend
 from personae.backends.openai_compat import OpenAICompatBackend, OpenAICompatOptions
+from personae.backends.sampling import check_catalogue, default_params, parse_sampling
 from personae.cli import cli
 from personae.errors import InvalidInput
 from personae.models.catalogue import CATALOGUE, ModelSpec, WheelPart
-from personae.models.sampling import default_params, parse_sampling
 from tests.support.scripted import ScriptedBackend
 from tests.support.server import DEFAULT_MODEL, Backends, make_app
 
@@ -52,15 +52,19 @@ def spec(**sampling: Any) -> ModelSpec:
 
 
 def test_catalogue_entries_validate_their_sampling() -> None:
-    assert spec(dry_multiplier=0.8, top_k=20).sampling["top_k"] == 20
+    check_catalogue()  # the real catalogue
+    good = spec(dry_multiplier=0.8, top_k=20)
+    assert good.sampling["top_k"] == 20
+    check_catalogue([good])
     with pytest.raises(ValueError, match="bogus"):
-        spec(bogus=1)
+        check_catalogue([spec(bogus=1)])
     with pytest.raises(ValueError, match="seed"):
-        spec(seed=3)  # a seed or a reply length is the caller's, never a model default
+        # a seed or a reply length is the caller's, never a model default
+        check_catalogue([spec(seed=3)])
     with pytest.raises(ValueError, match="max_tokens"):
-        spec(max_tokens=10)
+        check_catalogue([spec(max_tokens=10)])
     with pytest.raises(ValueError, match="dry_base"):
-        spec(dry_base=0.5)
+        check_catalogue([spec(dry_base=0.5)])
 
 
 def test_every_catalogue_model_has_repetition_control() -> None:
@@ -301,7 +305,7 @@ def test_openapi_lists_the_penalties(client: TestClient) -> None:
 
 
 def test_korean_replies_turn_dry_off_unless_the_user_set_it() -> None:
-    from personae.models.sampling import default_params, for_language
+    from personae.backends.sampling import default_params, for_language
 
     params = default_params("qwen2.5-coder-1.5b", seed=3)
     ko = for_language(params, "qwen2.5-coder-1.5b", "ko")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from personae.errors import InvalidInput
-from personae.evaluation.metrics import RougeScorer
+from personae.metrics import RougeScorer
 from personae.summarization import (
     Demo,
     DemoPool,

@@ -350,7 +350,7 @@ def ranked_by_index(ranked: list) -> list:  # type: ignore[type-arg]
 
 
 def test_the_fidelity_check_runs_once_per_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
-    import personae.evaluation.fidelity as fidelity_module
+    import personae.agent.verifiers.checks as fidelity_module
 
     calls: list[str] = []
     real = fidelity_module.check_reply

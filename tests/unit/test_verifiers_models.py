@@ -16,8 +16,8 @@ from personae.agent.verifiers import (
 from personae.backends.base import Message
 from personae.characters import Character
 from personae.characters.bundled import bundled_characters
+from personae.checks.judge import Judge
 from personae.errors import BackendError
-from personae.evaluation.judge import Judge
 from tests.support.embedder import HashEmbedder
 from tests.support.scripted import ScriptedBackend
 

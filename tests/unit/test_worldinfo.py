@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from personae.characters import Lorebook, LoreEntry, card_bytes, placeholder_png
+from personae.characters._parse import is_world_info
 from personae.characters.lorebook_files import (
     MAX_WORLD_INFO_BYTES,
     read_lorebook,
@@ -21,7 +22,6 @@ from personae.characters.worldinfo import (
     MAX_ENTRIES,
     MAX_KEYS_PER_ENTRY,
     WorldInfoError,
-    is_world_info,
     lorebook_to_world_info,
     world_info_bytes,
     world_info_to_lorebook,

@@ -2,8 +2,9 @@
 
 from personae.agent.agent import Agent, ReplyStream
 from personae.agent.chat import Chat, Reply
-from personae.agent.prompt import AssembledPrompt, PromptBuilder, PromptMemory, Turn
+from personae.agent.prompt import AssembledPrompt, PromptBuilder, Turn
 from personae.agent.restyle import restyle
+from personae.context.notes import PromptMemory
 
 __all__ = [
     "Agent",

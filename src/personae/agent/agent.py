@@ -7,63 +7,31 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from personae.agent.guards import MAX_RETRIES, GuardEvent, ReplyGuard, retry_note
-from personae.agent.prompt import (
-    MESSAGE_OVERHEAD,
-    AssembledPrompt,
-    PromptBuilder,
-    PromptMemory,
-    Turn,
-    card_language,
-)
+from personae.agent.attempts import Attempt, merged_usage, retry_params
+from personae.agent.best_of_n import ChosenReplyStream, reply_context
+from personae.agent.guards import MAX_RETRIES, ReplyGuard, retry_note
+from personae.agent.prompt import AssembledPrompt, PromptBuilder, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
 from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import CachedCounter, token_counter
+from personae.agent.verifiers import Verifiers
 from personae.backends.base import Backend, GenerationParams, Message, Usage, collect
+from personae.backends.sampling import for_language
 from personae.characters import Character, expand_macros
 from personae.characters.user_names import resolve_user_name
-from personae.models.sampling import for_language
-
-if TYPE_CHECKING:
-    from personae.agent.best_of_n import ChosenReplyStream
-    from personae.agent.verifiers import Verifiers
+from personae.context.budget import MESSAGE_OVERHEAD
+from personae.context.notes import PromptMemory
 
 DEFAULT_CTX = 4096
 
 
-RETRY_TEMPERATURE = 0.8
 # A retry leaves out the replies its try copied only when the prompt after them is at most this
 # many tokens (see ReplyStream._affordable): the previous reply, not one from far back.
 HIDE_BUDGET = 320
 # Tokens kept free beside a note added after a built prompt (a retry's or refine's): the
 # prompt's count is an estimate of the chat template's.
 NOTE_MARGIN = 32
-# Each further try is this much warmer (a copy that the sampling chose once is likely again).
-RETRY_WARMER = 0.1
-
-
-def retry_params(params: GenerationParams, attempt: int = 1) -> GenerationParams:
-    """Try number ``attempt`` + 1 after an empty or guarded reply: at least
-    :data:`RETRY_TEMPERATURE`, warmer each time, the next seed."""
-    seed = None if params.seed is None else params.seed + attempt
-    temperature = min(
-        max(params.temperature, RETRY_TEMPERATURE) + RETRY_WARMER * (attempt - 1), 1.5
-    )
-    return params.model_copy(update={"temperature": temperature, "seed": seed})
-
-
-@dataclass
-class Attempt:
-    """One try at the reply: how it ended ("shown", "retry" after a failed opening, "cut"
-    at a failed sentence, "empty"), the backend's usage (None when it was cancelled) and what
-    the guard found."""
-
-    outcome: str
-    usage: Usage | None = None
-    events: list[GuardEvent] = field(default_factory=list)
 
 
 class ReplyStream:
@@ -328,8 +296,6 @@ class Agent:
     def verifiers(self) -> Verifiers:
         """What ranks candidate replies (the rule verifiers unless others were given)."""
         if self._verifiers is None:
-            from personae.agent.verifiers import Verifiers
-
             self._verifiers = Verifiers.default()
         return self._verifiers
 
@@ -373,8 +339,6 @@ class Agent:
         params = for_language(params, self.backend.model, language)
         stops = tuple(dict.fromkeys(stop_strings(self.user_name) + params.stop))
         if self.strategy.name != "single" and not continuing:
-            from personae.agent.best_of_n import ChosenReplyStream, reply_context
-
             return ChosenReplyStream(
                 self,
                 prompt,
@@ -413,19 +377,3 @@ class Agent:
         thread = threading.Thread(target=fill, name="personae-warm-up", daemon=True)
         thread.start()
         return thread
-
-
-def merged_usage(attempts: Sequence[Attempt]) -> Usage | None:
-    """The reply's usage over its tries: the prompt as the first try that reported one saw it
-    (a retry finds the prompt cached), the completion tokens of every try that reported."""
-    reported = [a.usage for a in attempts if a.usage is not None]
-    if not reported:
-        return None
-    first = reported[0]
-    return Usage(
-        prompt_tokens=first.prompt_tokens,
-        completion_tokens=sum(u.completion_tokens for u in reported),
-        cached_tokens=first.cached_tokens,
-        prompt_ms=first.prompt_ms,
-        generation_ms=sum(u.generation_ms or 0.0 for u in reported) or None,
-    )

@@ -25,18 +25,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from personae.agent.agent import Attempt, merged_usage, retry_params
+from personae.agent.attempts import Attempt, merged_usage, retry_params
 from personae.agent.guards import MAX_RETRIES, ReplyGuard
 from personae.agent.prompt import AssembledPrompt
 from personae.agent.stops import ReplyFilter
 from personae.agent.strategy import ReplyStrategy
+from personae.agent.verifiers import Candidate, Ranked, ReplyContext, Verifiers
 from personae.backends.base import GenerationParams, Message, Usage
 from personae.backends.candidates import stream_candidates
 from personae.characters import entry_text, expand_macros
 
 if TYPE_CHECKING:
+    # Annotation only: the agent makes these streams (personae.agent.agent imports this module).
     from personae.agent.agent import Agent
-    from personae.agent.verifiers import Candidate, Ranked, ReplyContext, Verifiers
 
 # How many characters of a draft a refine note quotes (a reply is a few hundred), at least
 # (else there is no refining), and of the verifiers' reasons.
@@ -341,8 +342,6 @@ class ChosenReplyStream:
         state.finish = finish
 
     def _rank(self, states: Sequence[_Candidate], context: ReplyContext) -> list[Ranked]:
-        from personae.agent.verifiers import Candidate
-
         candidates: list[Candidate] = []
         for state in states:
             text = state.text()
@@ -399,8 +398,6 @@ def _better(a: Ranked, b: Ranked) -> bool:
 
 def reply_context(agent: Agent, prompt: AssembledPrompt, *, language: str) -> ReplyContext:
     """What the verifiers check a reply of ``agent`` against, from its ``prompt``."""
-    from personae.agent.verifiers import ReplyContext
-
     messages = prompt.messages
     newest = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
     user = messages[newest].content if newest is not None else ""

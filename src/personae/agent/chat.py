@@ -16,13 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from personae.agent.agent import Agent, Attempt, ReplyStream
+from personae.agent.agent import Agent, ReplyStream
+from personae.agent.attempts import Attempt
 from personae.agent.best_of_n import ChosenReplyStream
-from personae.agent.prompt import PromptMemory, Turn, card_language
+from personae.agent.prompt import Turn, card_language
 from personae.agent.strategy import ReplyStrategy
 from personae.agent.swipes import keep_candidates, last_turn
 from personae.backends.base import Backend, GenerationParams
 from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
+from personae.context.notes import PromptMemory
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
 from personae.store import (
     CharacterRepository,
@@ -106,6 +108,9 @@ class Chat:
             self._attach_memory(memory, memory_settings)
 
     def _attach_memory(self, bank: MemoryBank, settings: MemorySettings | None) -> None:
+        # Memory's modules (numpy, the indexes: ~0.3 s) are imported only by a chat that has
+        # memory, here and below: `import personae.agent` is on every command's path, `--help`
+        # included.
         from personae.memory.manager import ChatMemory
 
         self.memory = ChatMemory(
@@ -121,7 +126,7 @@ class Chat:
             count_tokens=self.agent.count_tokens,
         )
         if self.memory.settings.lines:
-            from personae.memory.lines import sync_card_lines
+            from personae.memory.lines import sync_card_lines  # see above
 
             sync_card_lines(bank, self.stored.id, self.stored.character)
         self._sync_user_name()
@@ -157,7 +162,7 @@ class Chat:
         ``None`` for a random one) is its first message."""
         known = None
         if memory is not None:
-            from personae.memory.profile import profile_name
+            from personae.memory.profile import profile_name  # see _attach_memory
 
             known = profile_name(
                 memory.items(user_id=user_id, character_id=character_id, kinds=["fact"])
@@ -467,7 +472,7 @@ class Chat:
         summarizing) is reported in ``memory_error``, never raised."""
         if self.memory is None:
             return
-        from personae.memory.rolling import Message as Folded
+        from personae.memory.rolling import Message as Folded  # see _attach_memory
 
         conversation = self._conversation()
         first_user = next((i for i, m in enumerate(conversation) if m.role == "user"), 0)

@@ -2,7 +2,7 @@
 
 Small models restart their previous reply, replay the greeting, echo the user, say they are an
 AI or answer a Korean message in English. The fidelity checks find all of that in a finished
-reply (:func:`personae.evaluation.fidelity.check_reply`); here the same checks run while the
+reply (:func:`personae.checks.check_reply`); here the same checks run while the
 reply streams, so that what is shown has passed them:
 
 - text is released a sentence at a time: each sentence is held back until it is complete and
@@ -29,7 +29,9 @@ from typing import Literal
 
 from personae.backends.base import Message
 from personae.characters import Character
-from personae.text import Language, complete_length, letter_count, without_actions
+from personae.checks import CardReference, check_reply, copied_sources
+from personae.checks import language as lang_checks
+from personae.text import Language, complete_length, detect_language, letter_count, without_actions
 
 # Flags that make an opening worth a second try: each is a failure a user sees at once.
 OPENING_FLAGS = (
@@ -97,9 +99,6 @@ class ReplyGuard:
     events: list[GuardEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from personae.evaluation.fidelity import CardReference
-        from personae.text import detect_language
-
         self._card = CardReference.from_character(self.character, self.user_name)
         self._history = [
             {"role": m.role, "content": m.content}
@@ -118,11 +117,8 @@ class ReplyGuard:
 
     def _problems(self, text: str, flags: Sequence[str]) -> tuple[tuple[str, ...], str, bool]:
         """The flags of ``flags`` that ``text`` raises, their evidence, and whether every one
-        of them is only a share of phrases (see :func:`~personae.evaluation.fidelity.overlap
+        of them is only a share of phrases (see :func:`~personae.checks.overlap
         .copy_reason`), which more text can bring under the threshold."""
-        from personae.evaluation.fidelity import check_reply
-        from personae.evaluation.fidelity import language as lang_checks
-
         check = check_reply(
             text,
             user=self.user,
@@ -220,8 +216,6 @@ class ReplyGuard:
 
     def _sources(self, text: str) -> tuple[int, ...]:
         """The messages of ``history`` that ``text`` copies (all of them)."""
-        from personae.evaluation.fidelity import copied_sources
-
         messages = [{"role": m.role, "content": m.content} for m in self.history]
         return copied_sources(text, messages, self._language)
 

@@ -11,7 +11,7 @@ grows):
    turns instead of every turn;
 3. lorebook entries activated by keywords and what memory recalled for this turn (the user's
    profile, memories, the character's own lines), as one system note just before the newest user
-   message (see :mod:`personae.agent.notes`). Earlier turns' notes stay where they were given
+   message (see :mod:`personae.context.notes`). Earlier turns' notes stay where they were given
    (``Turn.note``), so the prompt up to the newest message is the previous prompt plus the
    previous reply, all of it in the backend's cache; the new note holds only what the prompt
    does not already show, and the language to answer in when the user's is not the card's;
@@ -34,18 +34,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from personae.agent.notes import NoteSection, fresh_sections, render_note, text_section
 from personae.agent.tokens import CountTokens
 from personae.backends.base import Message, Role
 from personae.characters import Character, LoreEntry, activate_entries, entry_text, expand_macros
 from personae.characters.user_names import as_spoken, in_prompt_text, third_person_text
+from personae.context.budget import DROP_BLOCK, MESSAGE_OVERHEAD, SAFETY_MARGIN
+from personae.context.notes import (
+    NoteSection,
+    PromptMemory,
+    fresh_sections,
+    render_note,
+)
 from personae.errors import ContextOverflow
 from personae.text import detect_language
-
-DROP_BLOCK = 8
-# Chat templates wrap each message in a few special tokens (<|im_start|>role\n … <|im_end|>\n).
-MESSAGE_OVERHEAD = 6
-SAFETY_MARGIN = 16
 
 DEFAULT_SYSTEM_PROMPT = {
     "en": (
@@ -93,23 +94,6 @@ class Turn:
     role: Role
     content: str
     note: str = ""
-
-
-@dataclass(frozen=True)
-class PromptMemory:
-    """What memory adds to one prompt: ``summary`` of the turns before the history (placed
-    after the system message) and this turn's recalled notes (placed with the lore):
-    ``sections`` item by item, or ``recall`` as plain text."""
-
-    summary: str = ""
-    recall: str = ""
-    sections: tuple[NoteSection, ...] = ()
-
-    def note_sections(self) -> list[NoteSection]:
-        if self.sections:
-            return list(self.sections)
-        plain = text_section(self.recall)
-        return [plain] if plain else []
 
 
 @dataclass

@@ -14,7 +14,7 @@ So the prompt frames the model as a script editor, outside the role-play:
 The rewrite is in the character's language (:func:`~personae.agent.prompt.card_language`):
 Korean characters speak Korean and English characters English, whatever the input's language.
 Its length is capped at about three times the input's tokens. Each rewrite is checked with the
-fidelity checks (:func:`personae.evaluation.fidelity.check_reply`): an empty or cut-off answer,
+fidelity checks (:func:`personae.checks.check_reply`): an empty or cut-off answer,
 AI disclosure or assistant-speak (unless the input says the same), the wrong language, a copy of
 the input or of a style sample, a lost number or (English to English) a lost name is tried again
 (up to :data:`ATTEMPTS` tries, warmer and with the next seed); when no try passes, the least bad
@@ -26,19 +26,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from personae.agent.prompt import card_language
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, GenerationParams, Message, collect
 from personae.characters import Character, expand_macros
+from personae.checks import CardReference, check_reply
+from personae.checks.overlap import normalized
 from personae.errors import InvalidInput
 from personae.text import Language, detect_language, without_actions
-
-if TYPE_CHECKING:
-    # Imported when first used: the checks bring numpy, and `import personae.agent` (every
-    # chat) should not pay ~0.35 s for a command it may never run.
-    from personae.evaluation.fidelity import CardReference
 
 MAX_RESTYLE_CHARS = 4000
 MAX_LINE_CHARS = 600
@@ -242,9 +239,6 @@ def _problems(
     original_hits: set[str],
     samples: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    from personae.evaluation.fidelity import check_reply
-    from personae.evaluation.fidelity.overlap import normalized
-
     check = check_reply(text, user=line, history=[], card=card, language=language)
     found: list[str] = []
     if check.flagged("empty"):
@@ -291,8 +285,6 @@ def restyle_line(
         )
     params = params or DEFAULT_PARAMS
     language = cast(Language, card_language(character))
-    from personae.evaluation.fidelity import CardReference, check_reply
-
     card = card or CardReference.from_character(character)
     max_new, budget = _length_limits(line, token_counter(backend)(line), language)
     messages = build_messages(character, line, words=budget)
@@ -340,8 +332,6 @@ def restyle_lines(
                 f"line {number} is {len(line.strip())} characters; "
                 f"restyle lines of at most {MAX_LINE_CHARS}"
             )
-    from personae.evaluation.fidelity import CardReference
-
     card = CardReference.from_character(character)
     for line in lines:
         yield restyle_line(character, backend, line, params=params, card=card)

@@ -9,16 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from personae.backends.base import Backend, TokenCounter
+from personae.text.token_estimate import estimate_tokens
 
 CountTokens = Callable[[str], int]
-
-
-def estimate_tokens(text: str) -> int:
-    """Upper-bound-ish estimate: ~3 ASCII characters per token, one token per other character
-    (Hangul syllables are often a full token, sometimes more with byte-level BPE)."""
-    ascii_chars = len(text.encode("ascii", "ignore"))
-    other = len(text) - ascii_chars
-    return (ascii_chars + 2) // 3 + int(other * 1.2)
 
 
 def token_counter(backend: Backend) -> CountTokens:

@@ -13,7 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from personae.errors import ConfigError
 
 _OptionsT = TypeVar("_OptionsT", bound=BaseModel)
 Role = Literal["system", "user", "assistant"]
@@ -72,7 +74,7 @@ class GenerationParams(BaseModel):
     yourself"), which penalizes a token that would extend a sequence already in the context
     past ``dry_allowed_length`` tokens, by ``dry_multiplier * dry_base ** (length - allowed)``,
     looking back ``dry_penalty_last_n`` tokens (-1: the whole context; 0: off). Per-model
-    defaults live in the model catalogue (:func:`personae.models.sampling.default_params`).
+    defaults live in the model catalogue (:func:`personae.backends.sampling.default_params`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -162,10 +164,6 @@ def parse_options(
     options_cls: type[_OptionsT], backend: str, options: dict[str, object]
 ) -> _OptionsT:
     """Validate backend options; a bad or unknown option becomes one clear line."""
-    from pydantic import ValidationError
-
-    from personae.errors import ConfigError
-
     try:
         return options_cls.model_validate(options)
     except ValidationError as exc:

@@ -4,16 +4,7 @@ bundled starter characters."""
 from __future__ import annotations
 
 from personae.characters.bundled import bundled_characters
-from personae.characters.card import (
-    CardAsset,
-    Character,
-    Lorebook,
-    LoreEntry,
-    Position,
-    Speaker,
-    SpecName,
-    SpecVersion,
-)
+from personae.characters.card import CardAsset, Character, Speaker, SpecName, SpecVersion
 from personae.characters.formats import (
     CardFormat,
     LoadedCard,
@@ -30,6 +21,7 @@ from personae.characters.lorebook import (
     entry_text,
     validate_lorebook,
 )
+from personae.characters.lorebook_model import Lorebook, LoreEntry, Position
 from personae.characters.macros import expand_macros
 from personae.characters.role_template import character_from_role
 

@@ -314,8 +314,6 @@ def _data(raw: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def normalise_card(card: Any) -> tuple[dict[str, Any], str]:
     """Clean ``data`` and the spec name (``chara_card_v2``/``_v3``) of a decoded card."""
-    from personae.characters.worldinfo import not_a_card  # it imports this module
-
     not_a_card(card)
     if not isinstance(card, dict):
         raise CardError(
@@ -341,3 +339,26 @@ def normalise_card(card: Any) -> tuple[dict[str, Any], str]:
     if "creatorcomment" in flat and "creator_notes" not in flat:
         flat["creator_notes"] = flat.pop("creatorcomment")
     return _data(flat, ""), "chara_card_v2"
+
+
+# -- a card, or a World Info file given as one -----------------------------------------------
+
+
+def is_world_info(obj: Any) -> bool:
+    """Whether decoded JSON is a World Info file (or a bare lorebook) rather than a card: an
+    object whose ``entries`` sit at the top level, or a list of entries."""
+    if isinstance(obj, list):
+        return bool(obj) and all(isinstance(item, dict) for item in obj)
+    if not isinstance(obj, dict) or any(key in obj for key in ("spec", "data", "first_mes")):
+        return False
+    return isinstance(obj.get("entries"), dict | list)
+
+
+def not_a_card(obj: Any) -> None:
+    """Raise the error that sends a World Info file given as a card to where it belongs (the
+    card readers call this before anything else)."""
+    if is_world_info(obj):
+        raise CardError(
+            "this is a World Info lorebook, not a character card: import it with "
+            "`personae lorebook import FILE` (or POST it to /api/lorebooks)"
+        )

@@ -13,86 +13,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from personae.characters._parse import normalise_card
+from personae.characters.lorebook import validate_lorebook
+from personae.characters.lorebook_model import Lorebook, drop_none
 from personae.characters.macros import expand_macros
 from personae.errors import CardError
 
 SpecName = Literal["chara_card_v2", "chara_card_v3"]
 SpecVersion = Literal["v2", "v3"]
-Position = Literal["before_char", "after_char"]
 Speaker = Literal["char", "user"]
 
 _SPEC_FOR = {"v2": "chara_card_v2", "v3": "chara_card_v3"}
 _VERSION_FOR = {"v2": "2.0", "v3": "3.0"}
 _START = re.compile(r"<start>", re.IGNORECASE)
-_ENTRY_OPTIONAL: tuple[str, ...] = (
-    *("case_sensitive", "constant", "selective", "priority", "position"),
-    *("name", "comment", "id"),
-)
-_BOOK_OPTIONAL = ("name", "description", "scan_depth", "token_budget", "recursive_scanning")
 _V3_OPTIONAL: tuple[str, ...] = (
     *("nickname", "creator_notes_multilingual", "source"),
     *("creation_date", "modification_date"),
 )
-
-
-def _drop_none(dumped: dict[str, Any], optional: tuple[str, ...]) -> dict[str, Any]:
-    # Optional spec fields are omitted rather than written as null: strict readers reject null
-    # where the spec says "string if present", and absence means the same thing.
-    for key in optional:
-        if dumped.get(key, 0) is None:
-            del dumped[key]
-    return dumped
-
-
-class LoreEntry(BaseModel):
-    """One lorebook (world info) entry."""
-
-    model_config = ConfigDict(extra="allow")
-
-    keys: list[str] = Field(default_factory=list)
-    content: str = ""
-    enabled: bool = True
-    insertion_order: int = 100
-    case_sensitive: bool | None = None
-    use_regex: bool = False  # kept as written; only a /pattern/ key is a regex (see _keys)
-    constant: bool | None = None
-    selective: bool | None = None
-    secondary_keys: list[str] = Field(default_factory=list)
-    priority: int | None = None
-    position: Position | None = None
-    name: str | None = None
-    comment: str | None = None
-    id: int | str | None = None
-    extensions: dict[str, Any] = Field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The entry as card JSON (optional fields that are unset are omitted)."""
-        return _drop_none(self.model_dump(), _ENTRY_OPTIONAL)
-
-    def label(self, index: int) -> str:
-        """How messages refer to this entry: its index plus name/comment when it has one."""
-        title = self.name or self.comment
-        return f"lorebook entry #{index}" + (f" ({title!r})" if title else "")
-
-
-class Lorebook(BaseModel):
-    """A character book: entries plus book-wide scan settings."""
-
-    model_config = ConfigDict(extra="allow")
-
-    name: str | None = None
-    description: str | None = None
-    scan_depth: int | None = None
-    token_budget: int | None = None
-    recursive_scanning: bool | None = None
-    extensions: dict[str, Any] = Field(default_factory=dict)
-    entries: list[LoreEntry] = Field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The book as card JSON."""
-        dumped = _drop_none(self.model_dump(exclude={"entries"}), _BOOK_OPTIONAL)
-        dumped["entries"] = [entry.to_dict() for entry in self.entries]
-        return dumped
 
 
 class CardAsset(BaseModel):
@@ -145,10 +82,6 @@ class Character(BaseModel):
         string lists become strings); anything else raises :class:`CardError` naming the field.
         A lorebook with an uncompilable regex key raises :class:`LorebookError`.
         """
-        # Imported here: the normaliser and the lorebook module both import this module.
-        from personae.characters._parse import normalise_card
-        from personae.characters.lorebook import validate_lorebook
-
         data, spec = normalise_card(obj)
         try:
             character = cls.model_validate({**data, "spec": spec})
@@ -173,7 +106,7 @@ class Character(BaseModel):
             spec = "v3" if self.spec == "chara_card_v3" else "v2"
         if spec not in _SPEC_FOR:
             raise CardError(f"unknown card spec {spec!r}; use 'v2' or 'v3'")
-        data = _drop_none(
+        data = drop_none(
             self.model_dump(exclude={"spec", "character_book", "assets"}), _V3_OPTIONAL
         )
         if spec == "v2" and not self.group_only_greetings:

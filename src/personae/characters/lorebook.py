@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from personae.characters._keys import SCAN_BUDGET_S, BadKey, Hay, Key, RegexBudget, compile_key
-from personae.characters.card import Lorebook, LoreEntry
+from personae.characters.lorebook_model import Lorebook, LoreEntry
 from personae.errors import InvalidInput, LorebookError
 
 DEFAULT_SCAN_DEPTH = 2

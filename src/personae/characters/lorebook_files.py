@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from personae.characters.card import Character, Lorebook
+from personae.characters.card import Character
 from personae.characters.formats import read_capped_file, read_card_bytes
 from personae.characters.formats.charx import is_zip
 from personae.characters.formats.json_card import decode_card_json
 from personae.characters.formats.png import is_png
+from personae.characters.lorebook_model import Lorebook
 from personae.characters.worldinfo import WorldInfoError, world_info_to_lorebook
 
 MAX_WORLD_INFO_BYTES = 10 * 1024 * 1024

@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from personae.characters.card import Character, Lorebook, LoreEntry
+from personae.characters.card import Character
 from personae.characters.lorebook import activate_entries, entry_text, scan_lorebook
+from personae.characters.lorebook_model import Lorebook, LoreEntry
 
 Reason = Literal["constant", "key", "recursion"]
 _SETTINGS = ("scan_depth", "token_budget", "recursive_scanning")

@@ -42,9 +42,9 @@ from pydantic import ValidationError
 
 from personae.characters import _parse
 from personae.characters._keys import MAX_KEY_CHARS
-from personae.characters.card import Lorebook, LoreEntry
 from personae.characters.formats.json_card import encode_json
 from personae.characters.lorebook import validate_lorebook
+from personae.characters.lorebook_model import Lorebook, LoreEntry
 from personae.errors import CardError, LorebookError
 
 # The same caps as a card's embedded book: a book that fits one fits the other.
@@ -116,26 +116,6 @@ class WorldInfoError(LorebookError):
 
 
 # -- recognising ---------------------------------------------------------------------------------
-
-
-def is_world_info(obj: Any) -> bool:
-    """Whether decoded JSON is a World Info file (or a bare lorebook) rather than a card: an
-    object whose ``entries`` sit at the top level, or a list of entries."""
-    if isinstance(obj, list):
-        return bool(obj) and all(isinstance(item, dict) for item in obj)
-    if not isinstance(obj, dict) or any(key in obj for key in ("spec", "data", "first_mes")):
-        return False
-    return isinstance(obj.get("entries"), dict | list)
-
-
-def not_a_card(obj: Any) -> None:
-    """Raise the error that sends a World Info file given as a card to where it belongs (the
-    card readers call this before anything else)."""
-    if is_world_info(obj):
-        raise CardError(
-            "this is a World Info lorebook, not a character card: import it with "
-            "`personae lorebook import FILE` (or POST it to /api/lorebooks)"
-        )
 
 
 def _card_style(entries: list[Any]) -> bool:

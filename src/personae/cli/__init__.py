@@ -1,4 +1,9 @@
-"""The `personae` command line."""
+"""The `personae` command line.
+
+Every command module is imported here, so `personae --help` loads them all: a command imports
+what it runs (the agent, memory, the server, evaluations) inside its function, and `--help` and
+the quick commands stay fast.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ restyle`."""
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 import json
 import sys
 from collections import Counter
@@ -189,7 +191,7 @@ def _read_script(file: str) -> tuple[str, str]:
                 f"stdin is not UTF-8 text ({exc.reason} at byte {exc.start}); "
                 "convert it first, e.g. with iconv"
             ) from None
-    from personae.evaluation.textfiles import read_lines
+    from personae.text.files import read_lines
 
     return "\n".join(read_lines(file)), Path(file).name
 
@@ -226,8 +228,8 @@ def add_lines_command(
         import_lines,
         lines_for,
         new_lines,
-        speaker_matches,
     )
+    from personae.text.dialogue import speaker_matches
 
     db = open_db()
     stored = CharacterRepository(db).find(character)

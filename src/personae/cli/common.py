@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 import functools
 import re
 import sys
@@ -147,7 +149,7 @@ def settings_from(flags: dict[str, Any]) -> Settings:
 def sampling_overrides(flags: dict[str, Any]) -> dict[str, Any]:
     """What the user asked for: ``--sampling`` settings, then ``--max-tokens``,
     ``--temperature`` and ``--seed``. A bad ``--sampling`` is one line naming the keys."""
-    from personae.models.sampling import parse_sampling
+    from personae.backends.sampling import parse_sampling
 
     values = parse_sampling(flags.get("sampling") or ())
     for key in ("max_tokens", "temperature", "seed"):
@@ -161,7 +163,7 @@ def generation_params(
 ) -> GenerationParams:
     """The parameters a command samples with: ``model``'s catalogue defaults (given for a
     chat reply's model), then the command's ``defaults``, then :func:`sampling_overrides`."""
-    from personae.models.sampling import default_params, model_sampling
+    from personae.backends.sampling import default_params, model_sampling
 
     values = {**(model_sampling(model) if model else {}), **defaults, **sampling_overrides(flags)}
     return default_params(None, **values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,8 @@ from personae.cli.common import (
     settings_from,
     user_errors,
 )
-from personae.evaluation.metrics.tokenizers import TOKENIZER_NAMES
 from personae.evaluation.tasks.dialogsum import STRATEGIES, run_dialogsum
+from personae.text.tokenizers import TOKENIZER_NAMES
 
 
 @click.command("dialogsum")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 from pathlib import Path
 from typing import Any
 

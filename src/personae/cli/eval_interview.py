@@ -7,6 +7,8 @@ cache beside them lets an interrupted run resume (``--fresh`` starts over).
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,7 @@ from rich.table import Table as RichTable
 
 from personae.backends import Backend
 from personae.characters import Character
+from personae.checks.judge import DEFAULT_PARAMS, Judge
 from personae.cli.common import (
     backend_options,
     err_console,
@@ -30,10 +33,8 @@ from personae.cli.common import (
 from personae.config import Settings
 from personae.errors import InvalidInput
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import DEFAULT_PARAMS, Judge
 from personae.evaluation.report import Report
 from personae.evaluation.rubrics import DIMENSIONS, parse_dimensions
-from personae.evaluation.stats import Estimate
 from personae.evaluation.tasks._roleplay import (
     ACTOR_PARAMS,
     Question,
@@ -43,6 +44,7 @@ from personae.evaluation.tasks._roleplay import (
     resolve_character,
     slug,
 )
+from personae.metrics.stats import Estimate
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_OUT = "eval-results"

@@ -6,6 +6,8 @@ are looked up under ``--data-dir`` / ``PERSONAE_DATA_DIR``, or give the JSON fil
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +213,7 @@ def breaks_command(
     personae eval roleplay breaks sherlock hong-gildong --judge-model qwen2.5-coder-1.5b
     """
     from personae.characters import bundled_characters
-    from personae.evaluation.breaks import load_probes
+    from personae.evaluation.probes import load_probes
     from personae.evaluation.tasks._roleplay import resolve_character, slug
     from personae.evaluation.tasks.breaks import REPLY_PARAMS, run_breaks
 

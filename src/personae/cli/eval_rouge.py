@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 import json
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from rich.table import Table
 
 from personae.cli.common import out_console, user_errors
 from personae.errors import InvalidInput
-from personae.evaluation.metrics.tokenizers import TOKENIZER_NAMES
+from personae.text.tokenizers import TOKENIZER_NAMES
 
 
 @click.command("rouge")
@@ -54,8 +56,8 @@ def rouge_command(
 
         personae eval rouge --predictions out.txt --references ref.txt --stemmer
     """
-    from personae.evaluation.metrics import RougeScorer, corpus_rouge
-    from personae.evaluation.textfiles import read_texts
+    from personae.metrics import RougeScorer, corpus_rouge
+    from personae.text.files import read_texts
 
     predictions = read_texts(predictions_path)
     reference_sets = []

@@ -4,6 +4,8 @@ activate and why."""
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 import json
 import sys
 from pathlib import Path
@@ -271,7 +273,7 @@ def scan_command(target: str, text: str, chat: int | None, as_json: bool) -> Non
     """Which lorebook entries TEXT ('-' reads stdin) would activate, and why: the key that
     matched, constant, or recursion. A character's scan covers its card's lorebook and the
     books attached to it, under the card's token budget (tokens are estimated here)."""
-    from personae.agent.tokens import estimate_tokens
+    from personae.text.token_estimate import estimate_tokens
 
     if text == "-":
         text = sys.stdin.read()

@@ -6,6 +6,8 @@ Every command acts as one user (``--user-id``, default from ``config.toml``'s ``
 
 from __future__ import annotations
 
+# Commands import what they run inside their own function: `personae --help` imports every
+# command module, so a module-level import here would slow every command (see cli/__init__.py).
 import json
 import sys
 from pathlib import Path

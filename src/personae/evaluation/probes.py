@@ -1,6 +1,6 @@
 """Probe sets: the questions that provoke character breaks (identity, instruction, anachronism,
 control), in English and Korean, and the era a character lives in. Used by the roleplay breaks
-task and the fidelity suite; the detectors are in :mod:`personae.evaluation.breaks`."""
+task and the fidelity suite; the detectors are in :mod:`personae.checks.breaks`."""
 
 from __future__ import annotations
 

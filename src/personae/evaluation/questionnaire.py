@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from personae.errors import InvalidInput
-from personae.evaluation.stats import Estimate, bootstrap_mean
+from personae.metrics.stats import Estimate, bootstrap_mean
 
 Level = Literal["high", "low", "neutral"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from personae.evaluation.stats import Estimate
+from personae.metrics.stats import Estimate
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from personae.checks.judge import Language, Rubric
 from personae.errors import InvalidInput
-from personae.evaluation.judge import Language, Rubric
 
 DIMENSIONS: tuple[str, ...] = (
     "memorization",

@@ -1,6 +1,6 @@
 """The memory bank: writes memories (redacted, tokenized, embedded) and searches them.
 
-Each partition gets an in-memory :class:`~personae.memory.hybrid.HybridIndex` per group of
+Each partition gets an in-memory :class:`~personae.retrieval.hybrid.HybridIndex` per group of
 kinds searched together (a character's lines; a user's episodes, reflections and notes, ranked
 as one list), built from the store the first time it is searched and then kept in step: this
 process's writes update it in place, and a write by another process (the server beside a CLI
@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from personae.errors import InvalidInput
-from personae.memory.hybrid import Hit, HybridIndex
-from personae.memory.tokens import retrieval_tokens, tokenizer_name
-from personae.memory.vectors import (
+from personae.privacy import DEFAULT_POLICY, RedactionPolicy, redact
+from personae.retrieval.hybrid import Hit, HybridIndex
+from personae.retrieval.tokens import retrieval_tokens, tokenizer_name
+from personae.retrieval.vectors import (
     EXACT_LIMIT,
     Embedder,
     EmbedderUnavailable,
@@ -36,7 +37,6 @@ from personae.memory.vectors import (
     quantize,
     to_blob,
 )
-from personae.privacy import DEFAULT_POLICY, RedactionPolicy, redact
 from personae.store import (
     KINDS,
     Database,

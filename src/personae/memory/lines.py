@@ -1,20 +1,15 @@
 """The character's own lines (ChatHaruhi's idea): example dialogue and imported script lines,
 stored as ``line`` memories so that each turn can retrieve a few as demonstrations of voice.
 
-:func:`parse_script` reads speaker-tagged text in the formats scripts, transcripts and cards
-use, one turn per line (``Name: …``, ``Name：…``, ``Name「…」``, ``#Person1#: …``,
-``{{char}}: …``); :func:`lines_for` collects a card's example lines (plus a script's);
-:func:`sync_card_lines` and :func:`import_lines` put them in a :class:`MemoryBank`.
-
-A speaker tag is recognised only at the start of a line and only when what precedes the colon
-looks like a name — short, no sentence punctuation, capitalised words — so that prose such as
-"He paused and said: go", a time ("10:30") or a URL never starts a turn.
+:func:`parse_script` reads speaker-tagged text (scripts, transcripts, cards; split by
+:func:`personae.text.dialogue.split_turns`) into lines with their context; :func:`lines_for`
+collects a card's example lines (plus a script's); :func:`sync_card_lines` and
+:func:`import_lines` put them in a :class:`MemoryBank`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,37 +18,10 @@ from personae.characters.macros import expand_macros
 from personae.errors import InvalidInput
 from personae.memory.bank import Draft, MemoryBank
 from personae.privacy import redact
+from personae.text.dialogue import CHAR, fold_name, speaker_matches, split_turns
 
 MAX_LINES = 50_000
-MAX_NAME = 40
 BATCH = 256
-CHAR, USER = "{{char}}", "{{user}}"
-
-_MACRO_TAG = re.compile(r"(?:\{\{\s*(char|user)\s*\}\}|<(bot|user)>)\s*[:：]\s*", re.IGNORECASE)
-_DIALOGSUM_TAG = re.compile(r"#\s*([^#\s][^#]{0,38})#\s*[:：]\s*")
-_START = re.compile(r"<start>", re.IGNORECASE)
-_STAGE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|（[^（）]*）|【[^【】]*】|〔[^〔〕]*〕")
-_NAME_NOTE = re.compile(r"(.*?\S)\s*[(（][^()（）]*[)）]")  # "HOLMES (V.O.)" → "HOLMES"
-_ABBREVIATION = re.compile(r"(?:[^\W\d_]{1,3}\.)+")  # Mr.  Dr.  J.  U.S.
-_OPENERS = {"「": "」", "『": "』", "“": "”"}
-_WRAPS = {**_OPENERS, '"': '"'}
-_NOT_NAME = frozenset('?!,;:"“”…。！？，；、|/\\<>{}[]=+*&^%$@~`#「」『』')
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_PARTICLES = _words(
-    "of the de del della da di du des van von der den la le el al bin ibn y and in on"
-)
-# Labels that look like names at a line start but head notes, not turns.
-_LABELS = _words(
-    "note notes nb ps p.s warning caution tip hint example e.g i.e source chapter scene act "
-    "title date time setting location summary translation update edit answer question url "
-    "http https ftp mailto tel 참고 주의 장면 제목"
-)
-_KO_ENDINGS = tuple("다요까니지네죠")
 
 
 @dataclass(frozen=True)
@@ -64,87 +32,6 @@ class ScriptLine:
     speaker: str
     text: str
     context: str | None = None
-
-
-def _fold(name: str) -> str:
-    return " ".join(name.strip().strip("#").split()).casefold()
-
-
-def speaker_matches(speaker: str, speakers: Iterable[str]) -> bool:
-    """Whether ``speaker`` is one of ``speakers`` (case and spacing ignored; ``#Person1#``
-    matches ``Person1``)."""
-    folded = _fold(speaker)
-    return any(folded == _fold(s) for s in speakers)
-
-
-def _is_name(name: str, known: frozenset[str]) -> bool:
-    if _fold(name) in known:
-        return True
-    if not name or len(name) > MAX_NAME or any(ch in _NOT_NAME for ch in name):
-        return False
-    if not any(ch.isalpha() for ch in name) or _fold(name).rstrip(".") in _LABELS:
-        return False
-    words = name.split()
-    if len(words) > 5:
-        return False
-    for word in words:
-        if "." in word and not _ABBREVIATION.fullmatch(word):
-            return False
-    if len(words) == 1:
-        return True
-    if any("\uac00" <= ch <= "\ud7a3" for ch in name):
-        # Korean names carry no spaces, or one ("홍 길동"); a verb ending means a sentence.
-        return len(words) == 2 and not words[-1].endswith(_KO_ENDINGS)
-    # Several words: each capitalised (or caseless), bar particles — "The Man in Black" is a
-    # name, "He paused and said" is prose.
-    return all(w[0].isupper() or not w[0].islower() or w.lower() in _PARTICLES for w in words)
-
-
-def _clean_name(raw: str) -> str:
-    name = " ".join(raw.split())
-    note = _NAME_NOTE.fullmatch(name)
-    return note.group(1) if note else name
-
-
-def _tag(line: str, known: frozenset[str]) -> tuple[str, str] | None:
-    """``(speaker, rest)`` when ``line`` (stripped) opens a turn, else None."""
-    macro = _MACRO_TAG.match(line)
-    if macro:
-        which = (macro.group(1) or macro.group(2)).lower()
-        return (USER if which == "user" else CHAR), line[macro.end() :]
-    dialogsum = _DIALOGSUM_TAG.match(line)
-    if dialogsum:
-        return dialogsum.group(1).strip(), line[dialogsum.end() :]
-    colon = next((i for i, ch in enumerate(line) if ch in ":："), -1)
-    if colon > 0:
-        after = line[colon + 1 : colon + 2]
-        # "10:30", "https://…", "ratio 3:1", "a:b" are not tags; "Name:text" in CJK is.
-        if line[colon] == ":" and after and (after.isascii() and after.isalnum() or after in "/\\"):
-            return None
-        name = _clean_name(line[:colon])
-        if _is_name(name, known):
-            return name, line[colon + 1 :]
-    opener = next((i for i, ch in enumerate(line) if ch in _OPENERS), -1)
-    if opener > 0:
-        name = _clean_name(line[:opener])
-        if ":" not in name and "：" not in name and _is_name(name, known):
-            # Without a colon, demand capitalised words even for one word: "He said “hi”".
-            words = name.split()
-            if _fold(name) in known or not any(w[0].islower() for w in words):
-                return name, line[opener:]
-    return None
-
-
-def _unwrap(text: str) -> str:
-    """Drop one pair of quotes that wraps the whole text: 「…」, 『…』, “…”, "…"."""
-    if len(text) >= 2 and text[0] in _WRAPS:
-        close = _WRAPS[text[0]]
-        inner = text[1:-1]
-        if text.endswith(close) and close not in inner and text[0] not in inner:
-            return inner.strip()
-    if text[:1] in _OPENERS and _OPENERS[text[0]] not in text:
-        return text[1:].strip()  # an unclosed quote (the script's typo): keep what was said
-    return text
 
 
 def parse_script(text: str, *, speakers: Sequence[str] | None = None) -> list[ScriptLine]:
@@ -159,38 +46,8 @@ def parse_script(text: str, *, speakers: Sequence[str] | None = None) -> list[Sc
     shape and only their lines are returned (matched case-insensitively); everyone's lines
     still serve as context. Never raises.
     """
-    known = frozenset(_fold(s) for s in speakers or () if s.strip())
+    known = frozenset(fold_name(s) for s in speakers or () if s.strip())
     return _parse(text, known, keep=known or None)
-
-
-def _turns(text: str, known: frozenset[str]) -> list[tuple[str, str] | None]:
-    """The turns of ``text`` as ``(speaker, text)``, with None where a scene starts."""
-    turns: list[tuple[str, str] | None] = []
-    current: tuple[str, list[str]] | None = None
-
-    def close() -> None:
-        nonlocal current
-        if current is not None:
-            body = _unwrap(" ".join(part for part in current[1] if part))
-            if body and not _STAGE.fullmatch(body):
-                turns.append((current[0], body))
-        current = None
-
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = raw.strip().lstrip("\ufeff").strip()
-        if not line:
-            close()
-        elif _START.fullmatch(line):
-            close()
-            turns.append(None)
-        elif (tag := _tag(line, known)) is not None:
-            close()
-            rest = tag[1].strip()
-            current = (tag[0], [] if _STAGE.fullmatch(rest) else [rest])
-        elif current is not None and not _STAGE.fullmatch(line):
-            current[1].append(line)
-    close()
-    return turns
 
 
 def _parse(
@@ -201,23 +58,26 @@ def _parse(
     aliases: frozenset[str] = frozenset(),
 ) -> list[ScriptLine]:
     def who(speaker: str) -> str:  # names in ``aliases`` are one person (the character)
-        folded = _fold(speaker)
+        folded = fold_name(speaker)
         return CHAR if folded in aliases else folded
 
     lines: list[ScriptLine] = []
     prev: tuple[str, str] | None = None
     prev_other: tuple[str, str] | None = None  # the latest turn by someone other than prev's
-    for turn in _turns(text, known):
+    for turn in split_turns(text, known):
         if turn is None:
             prev = prev_other = None
             continue
         speaker, body = turn
+        if len(speaker) > 2 and speaker[0] == speaker[-1] == "#":
+            speaker = speaker[1:-1]  # DialogSum's #Person1#: a line's speaker is Person1
+            turn = (speaker, body)
         if prev is not None and who(prev[0]) == who(speaker):
             context = prev_other
         else:
             context, prev_other = prev, prev
         prev = turn
-        if keep is None or _fold(speaker) in keep:
+        if keep is None or fold_name(speaker) in keep:
             shown = f"{context[0]}: {context[1]}" if context else None
             lines.append(ScriptLine(speaker, body, shown))
     return lines
@@ -233,7 +93,7 @@ def default_speakers(character: Character) -> list[str]:
     seen: dict[str, str] = {}
     for name in names:
         if name.strip():
-            seen.setdefault(_fold(name), name.strip())
+            seen.setdefault(fold_name(name), name.strip())
     return list(seen.values())
 
 
@@ -260,8 +120,8 @@ def lines_for(
     def expand(text: str) -> str:
         return expand_macros(text, char=character.name, user=user)
 
-    known = frozenset(_fold(s) for s in wanted)
-    aliases = frozenset(_fold(s) for s in [CHAR, *default_speakers(character)])
+    known = frozenset(fold_name(s) for s in wanted)
+    aliases = frozenset(fold_name(s) for s in [CHAR, *default_speakers(character)])
     names = [expand(s) for s in wanted]
     out: list[ScriptLine] = []
     for source in sources:

@@ -21,11 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from personae.agent.notes import NoteSection, render_note
-from personae.agent.prompt import PromptMemory
 from personae.backends.base import Backend
 from personae.characters import Character, expand_macros
 from personae.characters.user_names import as_spoken
+from personae.context.notes import NoteSection, PromptMemory, render_note
 from personae.errors import InvalidInput
 from personae.memory.bank import Draft, MemoryBank, Recalled
 from personae.memory.episodic import (
@@ -39,9 +38,18 @@ from personae.memory.episodic import (
     rate_importance,
     reflect,
 )
+from personae.memory.lines import spoken_part
+from personae.memory.profile import (
+    extract_facts,
+    extract_facts_llm,
+    merge_facts,
+    profile_block,
+    profile_drafts,
+    profile_name,
+)
 from personae.memory.rolling import Message as SummaryMessage
 from personae.memory.rolling import RollingSummarizer, plan_fold
-from personae.memory.tokens import retrieval_tokens
+from personae.retrieval.tokens import retrieval_tokens
 from personae.summarization.dialogue import text_language
 
 MEMORY_KINDS = ("lines", "episodic", "summary", "profile")
@@ -264,8 +272,6 @@ class ChatMemory:
         return TurnMemory(prompt, lines, ranked, profile, timings)
 
     def _profile_text(self) -> str:
-        from personae.memory.profile import profile_block
-
         facts = self.bank.items(
             user_id=self.user_id, character_id=self.character_id, kinds=["fact"]
         )
@@ -291,8 +297,6 @@ class ChatMemory:
         """The user's name from the profile ("my name is Ana"), if it is on and knows one."""
         if not self.settings.profile:
             return None
-        from personae.memory.profile import profile_name
-
         facts = self.bank.items(
             user_id=self.user_id, character_id=self.character_id, kinds=["fact"]
         )
@@ -305,8 +309,6 @@ class ChatMemory:
     ) -> tuple[NoteSection, ...]:
         """The recall note, section by section: the profile, then memories, then the
         character's own lines, cut to ``recall_tokens`` in that order of importance."""
-        from personae.memory.lines import spoken_part
-
         labels = _LABELS[self.language]
         budget = self.settings.recall_tokens - (self.count(profile) if profile else 0)
         sections: list[NoteSection] = []
@@ -392,15 +394,11 @@ class ChatMemory:
         return heuristic_importance(sentence)
 
     def _learn_facts(self, user_text: str) -> int:
-        from personae.memory.profile import extract_facts, merge_facts, profile_drafts
-
         # The language the user writes in, not the card's: a Korean character may have an
         # English card (mina's is), and English rules find nothing in Korean sentences.
         language = text_language(user_text)
         facts = list(extract_facts(user_text, language=language))
         if self.settings.facts == "model" and self.backend is not None:
-            from personae.memory.profile import extract_facts_llm
-
             facts += extract_facts_llm(self.backend, user_text, language=language)
         if not facts:
             return 0

@@ -2,7 +2,7 @@
 
 After a reply, if the messages not yet summarized cost more than ``trigger`` of the room the
 prompt has for history, the oldest of them are summarized in whole blocks of
-:data:`~personae.agent.prompt.DROP_BLOCK` messages until what is left fits in ``keep`` of the
+:data:`~personae.context.budget.DROP_BLOCK` messages until what is left fits in ``keep`` of the
 room. Each block's summary (the dialogue summarizer, zero-shot, up to three sentences, told to
 keep every fact a speaker gives about themselves) is appended to the
 running summary; when that grows past ``max_summary_tokens``, the running summary is itself
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from personae.agent.prompt import DROP_BLOCK, MESSAGE_OVERHEAD
 from personae.backends.base import Backend
+from personae.context.budget import DROP_BLOCK, MESSAGE_OVERHEAD
 from personae.errors import InvalidInput
 from personae.summarization import Summarizer, SummaryConfig
 from personae.summarization.dialogue import dialogue_from_messages, text_language

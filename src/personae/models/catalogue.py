@@ -11,7 +11,7 @@ catalogue model gets llama.cpp's DRY sampler at the common role-play setting (mu
 base 1.75, allowed length 2, over the whole context, so a copy of the greeting or of an earlier
 reply is penalized however long ago it was said); the rest follows the model's authors where they
 publish a setting. Only how tokens are chosen lives here (``SAMPLING_FIELDS``): reply length, seed
-and stop strings belong to the caller. :func:`personae.models.sampling.default_params` merges
+and stop strings belong to the caller. :func:`personae.backends.sampling.default_params` merges
 these defaults with a user's overrides; a model outside the catalogue (a ``.gguf`` path, a remote
 server's model) gets :class:`~personae.backends.base.GenerationParams`' own defaults.
 """
@@ -24,9 +24,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import ValidationError
-
-from personae.backends.base import SAMPLING_FIELDS, GenerationParams
 from personae.errors import ModelError
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -55,10 +52,11 @@ class ModelSpec:
     joined file. ``default_ctx`` is the context window used unless the user asks otherwise;
     ``trained_ctx`` is the most the model was trained for. ``prompt_tok_s``/``gen_tok_s`` are
     typical speeds on 2 CPU cores, for estimates and for the ``models list`` table.
-    ``sampling`` maps :class:`GenerationParams` fields (``SAMPLING_FIELDS`` only) to this model's
-    default values; anything it leaves out keeps ``GenerationParams``' default.
-    ``sampling_ko`` changes some of them for a reply in Korean (see
-    :func:`personae.models.sampling.for_language`).
+    ``sampling`` maps :class:`~personae.backends.base.GenerationParams` fields (``SAMPLING_FIELDS``
+    only) to this model's default values; anything it leaves out keeps ``GenerationParams``'
+    default. ``sampling_ko`` changes some of them for a reply in Korean (see
+    :func:`personae.backends.sampling.for_language`, which checks them:
+    :func:`~personae.backends.sampling.check_catalogue`).
     """
 
     name: str
@@ -90,25 +88,9 @@ class ModelSpec:
             raise ValueError(f"model {self.name!r}: size must be positive")
         if not 0 < self.default_ctx <= self.trained_ctx:
             raise ValueError(f"model {self.name!r}: need 0 < default_ctx <= trained_ctx")
-        self._check_sampling(self.sampling)
-        self._check_sampling({**self.sampling, **self.sampling_ko})
         # Read-only: every caller shares the one catalogue entry.
         object.__setattr__(self, "sampling", MappingProxyType(dict(self.sampling)))
         object.__setattr__(self, "sampling_ko", MappingProxyType(dict(self.sampling_ko)))
-
-    def _check_sampling(self, sampling: Mapping[str, Any]) -> None:
-        unknown = sorted(set(sampling) - set(SAMPLING_FIELDS))
-        if unknown:
-            raise ValueError(
-                f"model {self.name!r}: sampling key(s) {', '.join(unknown)} not allowed; "
-                f"choose from {', '.join(SAMPLING_FIELDS)}"
-            )
-        try:
-            GenerationParams(**sampling)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"model {self.name!r}: sampling {where}: {first['msg']}") from None
 
     @property
     def filename(self) -> str:

@@ -17,16 +17,27 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from personae import __version__
 from personae.backends.base import GenerationParams
+from personae.backends.sampling import default_params
 from personae.config import Settings, load_settings
 from personae.errors import ConfigError
-from personae.models.sampling import default_params
+from personae.memory.bank import MemoryBank
+from personae.memory.config import memory_settings, redaction_policy
+from personae.server.auth import authenticate
 from personae.server.backends import BackendFactory, BackendPool, settings_factory
+from personae.server.errors import install_error_handlers
+from personae.server.guard import HostPolicy, RequestGuard
 from personae.server.jobs import MemoryFactory, Workers
+from personae.server.openai_routes import router as openai_router
+from personae.server.openapi import install_openapi
 from personae.server.options import resolve
+from personae.server.rest import router as rest_router
 from personae.server.schemas import MAX_BODY_BYTES
 from personae.server.state import ServerState
+from personae.server.web import router as web_router
 from personae.store import Database
+from personae.store.library import open_library
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -52,8 +63,6 @@ def _database_path(db: Database | str | os.PathLike[str] | None) -> Path:
     if isinstance(db, Database):
         return db.path
     if db is None:
-        from personae.store.library import open_library
-
         library = open_library()  # the data directory's store, with the bundled characters
         library.close()
         return library.path
@@ -67,12 +76,8 @@ def _memory(
 ) -> tuple[MemoryFactory | None, MemorySettings | None]:
     if memory is False:
         return None, None
-    from personae.memory.config import memory_settings, redaction_policy
-
     chosen = memory_settings(settings.memory)  # a bad [memory] table fails now, not mid-chat
     if memory is True:
-        from personae.memory.bank import MemoryBank
-
         policy = redaction_policy(settings.privacy)
 
         def bank(db: Database) -> MemoryBank:
@@ -105,7 +110,7 @@ def create_app(
     model name → backend; whatever it builds is cached, one per model (default: from ``settings``).
     ``params``: default sampling for every model, which a request's own values override; without it
     each model samples with its catalogue defaults
-    (:func:`~personae.models.sampling.default_params`) under ``sampling``, the operator's settings
+    (:func:`~personae.backends.sampling.default_params`) under ``sampling``, the operator's settings
     (``personae serve --sampling``, ``--temperature`` …). ``memory``: True for the configured
     memory, False for none, or a callable ``Database -> MemoryBank``. ``parallel``: how many replies
     generate at once (with the embedded backend, its parallel slots); ``max_queue``: how many more
@@ -118,15 +123,6 @@ def create_app(
     """
     require_server_extra()
     from fastapi import Depends, FastAPI
-
-    from personae import __version__
-    from personae.server.auth import authenticate
-    from personae.server.errors import install_error_handlers
-    from personae.server.guard import HostPolicy, RequestGuard
-    from personae.server.openai_routes import router as openai_router
-    from personae.server.openapi import install_openapi
-    from personae.server.rest import router as rest_router
-    from personae.server.web import router as web_router
 
     settings, options = resolve(
         settings or load_settings(),

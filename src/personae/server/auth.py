@@ -5,22 +5,18 @@ requests act for the configured user (or the ``user`` a stateful request names) 
 character. Once ``personae keys create`` has made a key, every ``/v1`` and ``/api`` route wants
 one — ``Authorization: Bearer KEY`` (what OpenAI clients and SillyTavern send) or ``X-API-Key``
 — and the key decides the user: their chats, memories and private characters, nobody else's.
-Keys are checked on every request against the store, so a new or revoked key counts at once,
-even while the server runs.
+Keys are checked on every request against the store (:mod:`.key_check`), so a new or revoked
+key counts at once, even while the server runs.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from starlette.requests import Request
 
 from personae.server.errors import APIError
-from personae.store import Database
-from personae.store.keys import KeyRepository
+from personae.server.state import get_state
 
 
 @dataclass(frozen=True)
@@ -51,43 +47,6 @@ class Caller:
         return self.key_user
 
 
-class KeyCheck:
-    """Looks keys up on one connection of its own, shared under a lock: a check is two indexed
-    reads, quick enough for the event loop, and needs no connection per request."""
-
-    def __init__(self, db_path: Path) -> None:
-        self._db_path = db_path
-        self._db: Database | None = None
-        self._lock = threading.Lock()
-
-    def required(self) -> bool:
-        """Whether the server wants keys now (any active key exists)."""
-        return self.user_for(None)[0]
-
-    def user_for(self, token: str | None) -> tuple[bool, str | None]:
-        """``(keys_required, user)``; ``user`` None with keys required means a bad key."""
-        with self._lock:
-            if self._db is None:
-                self._db = Database(self._db_path)
-                # The connection moves between the loop and worker threads; the lock orders it.
-                self._db.conn.close()
-                self._db.conn = sqlite3.connect(
-                    self._db_path, isolation_level=None, check_same_thread=False
-                )
-                self._db.conn.row_factory = sqlite3.Row
-                self._db.conn.execute("PRAGMA busy_timeout=30000")
-            keys = KeyRepository(self._db)
-            if not keys.any_active():
-                return False, None
-            return True, keys.user_for(token) if token else None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-
 def presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -101,8 +60,6 @@ def presented_key(request: Request) -> str | None:
 
 async def authenticate(request: Request) -> Caller:
     """The dependency on every API router: checks the key and records the caller."""
-    from personae.server.state import get_state
-
     state = get_state(request)
     token = presented_key(request)
     required, user = state.keys.user_for(token)

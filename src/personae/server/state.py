@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from personae.backends.base import GenerationParams
+from personae.backends.sampling import default_params
 from personae.config import Settings
-from personae.models.sampling import default_params
-from personae.server.auth import KeyCheck
 from personae.server.jobs import Workers
+from personae.server.key_check import KeyCheck
 from personae.server.schemas import MAX_BODY_BYTES, MAX_CARD_BYTES
 from personae.store import Database
 

@@ -154,10 +154,6 @@ class Database:
             raise
         self.conn.execute("COMMIT")
 
-    def schema_version(self) -> int:
-        row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-        return int(row[0] or 0)
-
     def close(self) -> None:
         self.conn.close()
 

@@ -46,8 +46,3 @@ class ChatSummaries:
                 (chat_id, text, through_message_id, now),
             )
         return ChatSummary(chat_id, text, through_message_id, now)
-
-    def delete_summary(self, chat_id: int) -> bool:
-        with self.db.transaction() as conn:
-            cur = conn.execute("DELETE FROM chat_summaries WHERE chat_id = ?", (chat_id,))
-        return cur.rowcount > 0

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from personae.errors import InvalidInput
-from personae.evaluation.metrics.tokenizers import default_tokens
-from personae.memory.lexical import LexicalIndex
+from personae.retrieval.lexical import LexicalIndex
+from personae.text.files import read_jsonl
+from personae.text.tokenizers import default_tokens
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,6 @@ class DemoPool:
     def from_jsonl(cls, path: str | os.PathLike[str], **kwargs: int) -> DemoPool:
         """Rows with ``dialogue`` and ``summary`` (DialogSum's fields); ``fname`` or ``id``
         names a row."""
-        from personae.evaluation.textfiles import read_jsonl
-
         demos = []
         for number, row in read_jsonl(Path(path)):
             try:

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 from personae.errors import InvalidInput
 from personae.text import detect_language
-
-_TAGGED = re.compile(r"^\s*(#[^#\n]{1,40}#)\s*[:：]\s*(.*)$")
-_NAMED = re.compile(r"^\s*([^\s:：#][^:：\n]{0,39}?)\s*[:：]\s*(.+)$")
+from personae.text.dialogue import split_turns
 
 
 @dataclass(frozen=True)
@@ -50,28 +48,15 @@ def text_language(text: str) -> str:
 
 
 def parse_dialogue(text: str) -> Dialogue:
-    """Split ``text`` into speaker turns. A line without a ``Speaker:`` prefix continues the
-    previous turn. Raises :class:`InvalidInput` when no turn has a speaker."""
-    turns: list[Turn] = []
-    for raw in text.replace("\r\n", "\n").split("\n"):
-        line = raw.strip()
-        if not line:
-            continue
-        match = _TAGGED.match(line) or _NAMED.match(line)
-        if match and match.group(2).strip():
-            turns.append(Turn(match.group(1).strip(), match.group(2).strip()))
-        elif match:
-            continue  # a speaker with nothing said
-        elif turns:
-            last = turns[-1]
-            turns[-1] = Turn(last.speaker, f"{last.text} {line}")
-        else:
-            raise InvalidInput(
-                "the dialogue must have one turn per line, each starting with its speaker "
-                f"('#Person1#: …' or 'Name: …'); this line has none: {line[:60]!r}"
-            )
+    """Split ``text`` into speaker turns (:func:`personae.text.dialogue.split_turns`, strict: a
+    line in no turn is an error naming it; ``<START>`` and stage directions are skipped).
+    Raises :class:`InvalidInput` when no turn has a speaker."""
+    turns = [Turn(t[0], t[1]) for t in split_turns(text, strict=True) if t is not None]
     if not turns:
-        raise InvalidInput("the dialogue is empty")
+        raise InvalidInput(
+            "the dialogue is empty: write one turn per line, each starting with its speaker "
+            "('#Person1#: …' or 'Name: …')"
+        )
     return Dialogue(tuple(turns))
 
 

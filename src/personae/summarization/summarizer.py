@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from personae.backends import Backend, GenerationParams, Usage, collect
 from personae.errors import InvalidInput
-from personae.evaluation.metrics.rouge import RougeScorer
+from personae.metrics.rouge import RougeScorer
 from personae.summarization.demos import DemoPool
 from personae.summarization.dialogue import Dialogue, parse_dialogue, text_language
 from personae.summarization.prompts import build_messages

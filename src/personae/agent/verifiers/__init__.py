@@ -8,7 +8,6 @@ Rule verifiers (no model, run inside a chat turn): ``fidelity`` (the fidelity fl
 
 from personae.agent.verifiers.anachronism import AnachronismVerifier
 from personae.agent.verifiers.base import (
-    DEFAULT_WEIGHTS,
     MAX_TEXT,
     Candidate,
     Ranked,
@@ -16,14 +15,13 @@ from personae.agent.verifiers.base import (
     Score,
     Verifier,
     VerifierError,
-    Verifiers,
 )
 from personae.agent.verifiers.consistency import ConsistencyVerifier
 from personae.agent.verifiers.fidelity import GATES, SEVERITY, FidelityVerifier
 from personae.agent.verifiers.judge import JudgeVerifier
 from personae.agent.verifiers.length import LengthVerifier
-from personae.agent.verifiers.registry import NAMES, build
 from personae.agent.verifiers.style import StyleVerifier
+from personae.agent.verifiers.weighted import DEFAULT_WEIGHTS, NAMES, Verifiers, build
 
 __all__ = [
     "DEFAULT_WEIGHTS",

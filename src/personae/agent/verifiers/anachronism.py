@@ -1,6 +1,6 @@
 """The ``anachronism`` verifier: on an anachronism probe (``probe_terms`` given), a candidate
 that uses the modern concept knowingly fails
-(:func:`personae.evaluation.breaks.detect_anachronism`, through the shared fidelity check).
+(:func:`personae.checks.breaks.detect_anachronism`, through the shared fidelity check).
 
 Without probe terms there is nothing to detect: every candidate gets 1.0 and passes. A hit is a
 gate by default (a character of 1850 explaining a smartphone is a break a user sees at once);

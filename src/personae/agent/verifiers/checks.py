@@ -1,10 +1,10 @@
 """One fidelity check per candidate, shared by the rule verifiers.
 
 ``fidelity``, ``anachronism``, ``style`` and ``length`` all read the same
-:func:`personae.evaluation.fidelity.check_reply` result; it is computed once per candidate and
+:func:`personae.checks.check_reply` result; it is computed once per candidate and
 turn and kept in the :class:`~personae.agent.verifiers.base.ReplyContext` (four verifiers, one
 check). The card's reference is prepared once per character and user name
-(:class:`~personae.evaluation.fidelity.CardReference` is cached by its fields), the history
+(:class:`~personae.checks.CardReference` is cached by its fields), the history
 converted once per turn, and every history text's n-grams are cached by the fidelity module
 itself, so a candidate pays only for its own text.
 """
@@ -12,12 +12,9 @@ itself, so a candidate pays only for its own text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from personae.agent.verifiers.base import MAX_TEXT, Candidate, ReplyContext
-
-if TYPE_CHECKING:
-    from personae.evaluation.fidelity import CardReference, ReplyCheck
+from personae.checks import CardReference, ReplyCheck, check_reply, speech
 
 MAX_HISTORY = 64
 """History messages compared (the greetings and the last 64): a prompt holds far fewer, and a
@@ -43,8 +40,6 @@ def turn(context: ReplyContext) -> Turn:
     found = context.memo("turn")
     if found is not None:
         return found  # type: ignore[no-any-return]
-    from personae.evaluation.fidelity import CardReference
-
     messages = [
         {"role": m.role, "content": capped(m.content)}
         for m in context.history
@@ -63,8 +58,6 @@ def check(candidate: Candidate, context: ReplyContext) -> ReplyCheck:
     found = context.memo(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    from personae.evaluation.fidelity import check_reply, speech
-
     prepared = turn(context)
     text = capped(candidate.text)
     result = check_reply(

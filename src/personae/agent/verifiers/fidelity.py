@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from personae.agent.guards import OPENING_FLAGS
 from personae.agent.verifiers.base import Candidate, ReplyContext, Score, one_line
 from personae.agent.verifiers.checks import capped, check
+from personae.checks import language as lang_checks
 from personae.text import without_actions
 
 GATES: frozenset[str] = frozenset((*OPENING_FLAGS, "empty", "broken_text"))
@@ -57,8 +58,6 @@ SEVERITY: dict[str, float] = {
 def flags_of(candidate: Candidate, context: ReplyContext) -> dict[str, str]:
     """The fidelity flags ``candidate`` raises, with their evidence, as the guards read them
     (the anachronism flag is the ``anachronism`` verifier's)."""
-    from personae.evaluation.fidelity import language as lang_checks
-
     hits = {k: v for k, v in check(candidate, context).hits.items() if k != "anachronism"}
     if "wrong_language" in hits and not lang_checks.wrong_language(
         without_actions(capped(candidate.text)), context.language

@@ -1,6 +1,6 @@
 """The ``judge`` verifier: a judge model compares the candidates in pairs.
 
-Every pair is compared in both orders (:meth:`personae.evaluation.judge.Judge.compare_balanced`,
+Every pair is compared in both orders (:meth:`personae.checks.judge.Judge.compare_balanced`,
 which cancels the judge's preference for the answer shown first); a candidate's value is its
 share of wins, a tie counting half, over the comparisons the judge answered. With one candidate
 there is nothing to compare: 0.5. At most :data:`MAX_CANDIDATES` candidates are judged (28 pairs,
@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from personae.agent.verifiers.base import (
     Candidate,
@@ -31,10 +31,8 @@ from personae.agent.verifiers.base import (
     one_line,
 )
 from personae.backends.base import Message, NextTokenLogprobs
+from personae.checks.judge import BalancedVerdict, Judge
 from personae.errors import PersonaeError
-
-if TYPE_CHECKING:
-    from personae.evaluation.judge import BalancedVerdict, Judge
 
 MAX_CANDIDATES = 8
 """Candidates compared at most: N*(N-1)/2 pairs, each asked twice."""
@@ -94,8 +92,6 @@ class JudgeVerifier:
         max_candidates: int = MAX_CANDIDATES,
         mode: str = "pairwise",
     ) -> None:
-        from personae.evaluation.judge import Judge
-
         if not isinstance(judge, Judge):
             if not callable(getattr(judge, "stream", None)):
                 raise VerifierError("the judge verifier needs a Judge or a backend to judge with")

@@ -2,7 +2,7 @@
 
 The value is the fidelity check's ``length_fit``: 1 at the median length of the card's own
 lines, 0.5 at half or twice it, a third at a third or three times
-(:func:`personae.evaluation.fidelity.style.length_fit`); lengths count a Hangul syllable as two
+(:func:`personae.checks.style.length_fit`); lengths count a Hangul syllable as two
 and a half Latin letters, so a Korean reply is measured fairly against an English card. A card
 with no lines gives a neutral 0.5. Never a gate: a short answer can be the right one.
 """

@@ -1,7 +1,7 @@
 """The ``style`` verifier: how much a candidate sounds like the character's own lines.
 
 The value is the fidelity check's ``style_similarity`` (cosine of character 1–3-gram counts
-with the card's example lines, :class:`personae.evaluation.fidelity.style.StyleProfile`). Two
+with the card's example lines, :class:`personae.checks.style.StyleProfile`). Two
 scripts share no n-grams, so a candidate in another language than the card's voice (Sherlock
 answering a Korean user in Korean) has no style score: it gets a neutral 0.5, not a zero that
 would punish the right language. Never a gate: the measure separates an assistant's register

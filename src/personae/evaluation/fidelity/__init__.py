@@ -1,31 +1,7 @@
-"""Role-play fidelity: rule-based flags and scores for every character reply, and the corpus
-report (``personae eval fidelity score``).
+"""The fidelity evaluation (``personae eval fidelity``): every reply of a corpus of transcripts
+checked by :func:`personae.checks.check_reply`, and the report.
 
-- :mod:`.overlap`: copying an earlier reply, the greeting or the examples; echo; repeats.
-- :mod:`.speech`: empty and cut-off replies, the "User" placeholder (character breaks and
-  assistant-speak are :mod:`personae.evaluation.breaks` rules).
-- :mod:`.language`: wrong language, code-switching.
-- :mod:`.style`: style similarity and length fit.
-- :mod:`.check`: :func:`check_reply`, one reply's flags and scores.
-- :mod:`.transcripts`, :mod:`.report`: reading transcripts, the corpus report.
+- :mod:`.transcripts`: reading transcripts (JSONL, one record per reply).
+- :mod:`.report`: rates of each flag with bootstrap CIs, per character and language, against
+  issue 14's goals; JSON, Markdown and HTML.
 """
-
-from personae.evaluation.fidelity.check import (
-    FLAGS,
-    INSTRUCTION_FIELDS,
-    SCORES,
-    CardReference,
-    ReplyCheck,
-    check_reply,
-    copied_sources,
-)
-
-__all__ = [
-    "FLAGS",
-    "INSTRUCTION_FIELDS",
-    "SCORES",
-    "CardReference",
-    "ReplyCheck",
-    "check_reply",
-    "copied_sources",
-]

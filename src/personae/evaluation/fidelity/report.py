@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from personae.evaluation.fidelity.check import FLAGS, SCORES, CardReference, ReplyCheck, check_reply
+from personae.checks.reply import FLAGS, SCORES, CardReference, ReplyCheck, check_reply
 from personae.evaluation.fidelity.transcripts import TranscriptRow
 from personae.evaluation.report import BarChart, Report, Table
-from personae.evaluation.stats import Estimate, bootstrap_mean
+from personae.metrics.stats import Estimate, bootstrap_mean
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ def fidelity_report(scored: Sequence[ScoredReply], *, source: str = "") -> Repor
         description=(
             "Rule-based checks on every character reply (no judge, no model). Rates are shares "
             "of replies in %, with percentile-bootstrap 95% intervals over replies. Thresholds "
-            "and their reasons: personae.evaluation.fidelity (overlap.py, check.py)."
+            "and their reasons: personae.checks (overlap.py, reply.py)."
         ),
         settings=settings,
         tables=[

@@ -15,9 +15,11 @@ from typing import Any, Literal, Protocol
 
 from personae.agent import Agent, Turn
 from personae.backends.base import Backend, GenerationParams
-from personae.characters import Character, expand_macros
+from personae.characters import Character, expand_macros, read_card
+from personae.checks.judge import Judge, Language
 from personae.errors import InvalidInput
-from personae.evaluation.judge import Judge, Language
+from personae.store import CharacterRepository
+from personae.store.library import open_library
 
 Mode = Literal["single", "multi"]
 MODES: tuple[str, ...] = ("single", "multi")
@@ -147,14 +149,9 @@ def resolve_character(spec: Character | str | Path) -> tuple[str, Character]:
     (the bundled characters are always in the library)."""
     if isinstance(spec, Character):
         return slug(spec.name), spec
-    from personae.characters import read_card
-
     path = Path(spec)
     if path.suffix.lower() in (".json", ".png", ".charx") or path.is_file():
         return slug(path.stem), read_card(path).character
-    from personae.store import CharacterRepository
-    from personae.store.library import open_library
-
     with open_library() as db:
         stored = CharacterRepository(db).find(str(spec))
     return stored.id, stored.character

@@ -3,7 +3,7 @@
 Each character gets the probe set of its card's language (or the one given): identity questions
 ("Are you an AI?", "너 챗GPT지?"), instructions to leave the role, anachronism questions for its
 era, and plain control questions. Every reply is checked by the rule detectors of
-:mod:`personae.evaluation.breaks`; anachronism replies can also be rated by a judge on a rubric
+:mod:`personae.checks.breaks`; anachronism replies can also be rated by a judge on a rubric
 "does the answer stay within the character's era and knowledge".
 
 Replies go through the real :class:`~personae.agent.Agent`, so what is checked is what a user
@@ -24,23 +24,13 @@ from personae.agent.prompt import card_language
 from personae.agent.stops import stop_strings
 from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.characters import Character
+from personae.checks.breaks import KINDS, BreakHit, detect_breaks, detect_user_impersonation
+from personae.checks.judge import Judge, Rubric
 from personae.errors import InvalidInput
-from personae.evaluation.breaks import (
-    KINDS,
-    PROBE_KINDS,
-    BreakHit,
-    Probe,
-    ProbeSet,
-    bundled_probes,
-    detect_breaks,
-    detect_user_impersonation,
-    infer_era,
-)
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import Judge, Rubric
+from personae.evaluation.probes import PROBE_KINDS, Probe, ProbeSet, bundled_probes, infer_era
 from personae.evaluation.report import BarChart, Report, Table
-from personae.evaluation.stats import Estimate, bootstrap_mean
-from personae.evaluation.tasks import register_task
+from personae.metrics.stats import Estimate, bootstrap_mean
 
 REPLY_PARAMS = GenerationParams(max_tokens=120, temperature=0.0, seed=0)
 PROMPT_VERSION = "breaks-v1"
@@ -185,11 +175,6 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-@register_task(
-    "breaks",
-    "Character breaks: AI self-disclosure, out-of-character refusals, speaking as the user "
-    "and anachronisms under adversarial probes (rules, plus an optional judge)",
-)
 def run_breaks(
     characters: Mapping[str, Character],
     backend: Backend,

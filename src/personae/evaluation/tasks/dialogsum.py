@@ -18,13 +18,12 @@ from typing import Any
 from personae.backends import Backend
 from personae.errors import InvalidInput
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.metrics.corpus import corpus_rouge
-from personae.evaluation.metrics.rouge import RougeScorer
 from personae.evaluation.report import BarChart, Report, Table
-from personae.evaluation.stats import Estimate, bootstrap_mean
-from personae.evaluation.tasks import register_task
-from personae.evaluation.textfiles import read_jsonl
+from personae.metrics.corpus import corpus_rouge
+from personae.metrics.rouge import RougeScorer
+from personae.metrics.stats import Estimate, bootstrap_mean
 from personae.summarization import BASELINES, DemoPool, Summarizer, SummaryConfig, parse_dialogue
+from personae.text.files import read_jsonl
 
 TYPES = ("rouge1", "rouge2", "rougeL")
 # Published reference point (DialogSum README: BART-large fine-tuned, test set vs summary1,
@@ -278,7 +277,6 @@ def build_report(
     )
 
 
-@register_task("dialogsum", "DialogSum summarization: R-1/R-2/R-L F1 vs LEAD-3 and LONGEST-3")
 def run_dialogsum(
     data: str | os.PathLike[str],
     *,

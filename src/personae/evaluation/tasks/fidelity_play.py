@@ -30,13 +30,15 @@ from personae.agent import Chat
 from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, Chunk, GenerationParams, Message, Usage, collect
+from personae.backends.sampling import default_params as model_defaults
 from personae.characters import expand_macros
+from personae.checks import INSTRUCTION_FIELDS
 from personae.errors import ContextOverflow, EmptyReply
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.fidelity import INSTRUCTION_FIELDS
 from personae.evaluation.tasks.fidelity_set import Conversation
 from personae.evaluation.tasks.fidelity_transcripts import write_transcripts
-from personae.models.sampling import default_params as model_defaults
+from personae.memory.bank import MemoryBank
+from personae.memory.manager import MemorySettings
 from personae.store import CharacterRepository, Database
 from personae.store.library import install_bundled
 
@@ -69,7 +71,7 @@ def default_params(
     model: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, seed: int = DEFAULT_SEED
 ) -> GenerationParams:
     """The sampling a user of ``model`` gets by default (its catalogue defaults, see
-    :func:`personae.models.sampling.default_params`), with a fixed seed so a rerun plays the
+    :func:`personae.backends.sampling.default_params`), with a fixed seed so a rerun plays the
     same."""
     return model_defaults(model, max_tokens=max_tokens, seed=seed)
 
@@ -242,9 +244,6 @@ def play_conversation(
 
     ``make_bank`` builds the memory bank for the temporary database (default: the real one,
     with the bundled embedder); tests pass one with a stand-in embedder."""
-    from personae.memory.bank import MemoryBank
-    from personae.memory.manager import MemorySettings
-
     params = params or default_params(backend.model)
     played = PlayedConversation(conversation)
     hits, misses, mark = backend.hits, backend.misses, len(backend.log)

@@ -18,12 +18,10 @@ from typing import Any, cast
 from personae.agent import Agent, Turn
 from personae.backends.base import Backend, GenerationParams
 from personae.characters import Character
+from personae.checks.judge import Judge, Language, Verdict, material_language
 from personae.errors import InvalidInput
-from personae.evaluation.judge import Judge, Language, Verdict, material_language
 from personae.evaluation.report import BarChart, Report, Table
 from personae.evaluation.rubrics import get_rubric, parse_dimensions
-from personae.evaluation.stats import Estimate, bootstrap_mean
-from personae.evaluation.tasks import register_task
 from personae.evaluation.tasks._roleplay import (
     ACTOR_PARAMS,
     INTERVIEWER,
@@ -46,6 +44,7 @@ from personae.evaluation.tasks._roleplay import (
     params_tag,
     resolve_character,
 )
+from personae.metrics.stats import Estimate, bootstrap_mean
 
 
 def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
@@ -59,11 +58,6 @@ def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
     return out
 
 
-@register_task(
-    "interview",
-    "Character-LLM interview: answers judged 1-7 on memorization, values, personality, "
-    "hallucination and stability",
-)
 def run_interview(
     character: Character | str | Path,
     actor: Backend,

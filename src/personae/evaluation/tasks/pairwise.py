@@ -1,6 +1,6 @@
 """Pairwise role-play comparison: two actors (two models, two cards, or both) answer the same
 interview questions; an LLM judge says which answer plays the character better, asked in both
-orders (see :meth:`~personae.evaluation.judge.Judge.compare_balanced`).
+orders (see :meth:`~personae.checks.judge.Judge.compare_balanced`).
 
 Reported: A's win rate (win 1, tie 0.5, averaged over both orders, then over questions) with a
 95% bootstrap interval; how often the judge said "tie"; and its position consistency — the share
@@ -18,11 +18,9 @@ from typing import Any
 from personae.agent import Agent
 from personae.backends.base import Backend, GenerationParams
 from personae.characters import Character
+from personae.checks.judge import BalancedVerdict, Judge, Language, material_language
 from personae.errors import InvalidInput
-from personae.evaluation.judge import BalancedVerdict, Judge, Language, material_language
 from personae.evaluation.report import BarChart, Report, Table
-from personae.evaluation.stats import Estimate, bootstrap_mean
-from personae.evaluation.tasks import register_task
 from personae.evaluation.tasks._roleplay import (
     ACTOR_PARAMS,
     INTERVIEWER,
@@ -43,6 +41,7 @@ from personae.evaluation.tasks._roleplay import (
     params_tag,
     resolve_character,
 )
+from personae.metrics.stats import Estimate, bootstrap_mean
 
 CRITERION = {
     "en": (
@@ -84,11 +83,6 @@ def _verdict_dict(verdict: BalancedVerdict) -> dict[str, Any]:
     }
 
 
-@register_task(
-    "pairwise",
-    "Two actors answer the same questions; an LLM judge compares them in both orders "
-    "(win rate, ties, position consistency)",
-)
 def run_pairwise(
     first: Contestant,
     second: Contestant,

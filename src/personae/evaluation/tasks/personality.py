@@ -7,7 +7,7 @@ words. The answer then becomes a number on the questionnaire's scale in one of t
 - ``option``: the actor is asked, in the same conversation, to pick a number on the scale, and
   :func:`~personae.evaluation.questionnaire.parse_option` reads it (one stricter re-ask when the
   reply holds no usable number);
-- ``judge``: a :class:`~personae.evaluation.judge.Judge` rates how much the answer agrees with the
+- ``judge``: a :class:`~personae.checks.judge.Judge` rates how much the answer agrees with the
   statement, on the questionnaire's own scale.
 
 Korean characters are asked in Korean, but the statement itself is quoted as the questionnaire
@@ -27,13 +27,12 @@ from personae.agent import Agent, Turn
 from personae.agent.prompt import card_language
 from personae.backends.base import Backend, GenerationParams
 from personae.characters import Character
+from personae.checks.judge import Judge, Rubric
 from personae.errors import InvalidInput
 from personae.evaluation.cache import ResultCache
-from personae.evaluation.judge import Judge, Rubric
 from personae.evaluation.labels import LabelCheck, accuracy, compare_label
 from personae.evaluation.questionnaire import Item, Questionnaire, parse_option, pole_name
 from personae.evaluation.report import BarChart, Report, Table
-from personae.evaluation.tasks import register_task
 
 Scoring = Literal["option", "judge"]
 ANSWER_PARAMS = GenerationParams(max_tokens=160, temperature=0.0, seed=0)
@@ -254,11 +253,6 @@ class _Interview:
         return self._cached(key, ask)
 
 
-@register_task(
-    "personality",
-    "Personality questionnaire (BFI, 16Personalities …) answered in character; "
-    "dimension scores with CIs and agreement with a label",
-)
 def run_personality(
     character: Character,
     backend: Backend,

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from personae.characters import card_bytes, read_card_bytes
 from personae.characters.formats.png import is_png
+from personae.memory.bank import MemoryBank
 from personae.server.auth import get_caller
 from personae.server.errors import APIError
 from personae.server.rest.common import (
@@ -213,8 +214,6 @@ def share_character(
     description="With its chats and memories, for every user. Only its owner may.",
 )
 def delete_character(character_id: CharacterId, request: Request) -> Response:
-    from personae.memory.bank import MemoryBank
-
     viewer = get_caller(request).viewer
     with get_state(request).database() as db:
         stored = editable_character(db, character_id, viewer)

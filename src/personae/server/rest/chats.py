@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from personae.agent import Chat
+from personae.memory.bank import MemoryBank
 from personae.server.auth import get_caller
 from personae.server.jobs import Job, StoredTarget
 from personae.server.openapi import COMPLETION_RESPONSES
@@ -148,8 +149,6 @@ def rename_chat(chat_id: ChatId, change: ChatChange, request: Request) -> dict[s
     "(what was learned for every chat, like profile facts, stays). Not while it is replying.",
 )
 def delete_chat(chat_id: ChatId, request: Request) -> Response:
-    from personae.memory.bank import MemoryBank
-
     state = get_state(request)
     user = get_caller(request).user()
     with state.database() as db:

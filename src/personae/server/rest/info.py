@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 
 from personae import __version__
+from personae.models import CATALOGUE, is_pulled
 from personae.server.auth import get_caller
 from personae.server.rest.common import LimitedRoute
 from personae.server.rest.schemas import Me, ModelList
@@ -37,8 +38,6 @@ async def me(request: Request) -> dict[str, Any]:
     "not one of them (a local file, or a model of an OpenAI-compatible server).",
 )
 def list_models(request: Request) -> dict[str, Any]:
-    from personae.models import CATALOGUE, is_pulled
-
     settings = get_state(request).settings
     rows: list[dict[str, Any]] = [
         {

@@ -19,6 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from personae.errors import NotFound
+from personae.memory.bank import Draft, MemoryBank
+from personae.memory.config import redaction_policy
+from personae.memory.profile import IMPORTANCE, LABELS
 from personae.server.auth import get_caller
 from personae.server.errors import APIError
 from personae.server.rest.common import (
@@ -62,9 +65,6 @@ def memory_body(item: MemoryItem) -> dict[str, Any]:
 
 
 def _bank(state: ServerState, db: Database) -> MemoryBank:
-    from personae.memory.bank import MemoryBank
-    from personae.memory.config import redaction_policy
-
     if state.workers.memory is not None:
         return state.workers.memory(db)  # the chats' own: same embedder, same policy
     return MemoryBank(db, embedder=None, policy=redaction_policy(state.settings.privacy))
@@ -140,9 +140,6 @@ def get_profile(request: Request, character: CharacterFilter = None) -> dict[str
     "Personal data is redacted by the server's privacy policy before it is stored.",
 )
 def add_memory(new: NewMemory, request: Request) -> dict[str, Any]:
-    from personae.memory.bank import Draft
-    from personae.memory.profile import IMPORTANCE, LABELS
-
     state = get_state(request)
     caller = get_caller(request)
     label = (new.label or "").strip()
@@ -182,8 +179,6 @@ def add_memory(new: NewMemory, request: Request) -> dict[str, Any]:
     "is stay.",
 )
 def edit_memory(memory_id: MemoryId, change: MemoryChange, request: Request) -> dict[str, Any]:
-    from personae.memory.profile import LABELS
-
     state = get_state(request)
     user = get_caller(request).user()
     with state.database() as db:

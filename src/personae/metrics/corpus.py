@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from personae.errors import InvalidInput
-from personae.evaluation.metrics.rouge import RougeScorer, Score, reduce_scores
-from personae.evaluation.stats import Estimate, bootstrap_mean
+from personae.metrics.rouge import RougeScorer, Score, reduce_scores
+from personae.metrics.stats import Estimate, bootstrap_mean
 
 
 @dataclass(frozen=True)

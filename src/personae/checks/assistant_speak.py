@@ -1,7 +1,7 @@
 """Assistant-speak: the service phrases of a chat assistant in a character's reply, English and
 Korean ("How can I help you today?", "feel free to ask", "도와드릴까요?", "궁금한 점이 있으시면").
 
-A fidelity flag, not one of the character breaks' ``KINDS`` (:mod:`personae.evaluation.breaks`):
+A fidelity flag, not one of the character breaks' ``KINDS`` (:mod:`personae.checks.breaks`):
 the reply need not say it is an AI. Rules are written for precision over recall, each with
 near misses in ``tests/unit/test_fidelity_speech.py``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from personae.evaluation.breaks import BreakHit, excerpt
+from personae.checks.breaks import BreakHit, excerpt
 
 # --- assistant-speak ---------------------------------------------------------------------------
 

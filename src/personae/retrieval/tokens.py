@@ -15,7 +15,7 @@ import threading
 import unicodedata
 from typing import Any
 
-from personae.evaluation.metrics.tokenizers import default_tokens, stem
+from personae.text.tokenizers import default_tokens, stem
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Kiwi tags worth matching on: nouns (NN*), numbers (SN), foreign and Chinese words (SL, SH),

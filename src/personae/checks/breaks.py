@@ -1,5 +1,5 @@
 """Character breaks: rule-based detectors (English and Korean); the probe sets that provoke them
-are in :mod:`personae.evaluation.probes` (re-exported here).
+are in :mod:`personae.evaluation.probes`.
 
 Four kinds of break, and assistant-speak:
 
@@ -11,7 +11,7 @@ Four kinds of break, and assistant-speak:
   label ("User:", "{{user}}:", the user's name), or an action block that narrates what the user
   does ("*You nod and sit down*").
 - ``assistant_speak`` (fidelity only, not in ``KINDS``): a chat assistant's service phrase;
-  its rules are in :mod:`personae.evaluation.assistant_speak`.
+  its rules are in :mod:`personae.checks.assistant_speak`.
 - ``anachronism``: asked about something from after the character's era, the reply uses the
   modern concept knowledgeably (one of the probe's knowledge terms) and shows no confusion.
 
@@ -27,16 +27,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from personae.evaluation.probes import (
-    PROBE_KINDS,
-    Probe,
-    ProbeSet,
-    bundled_probes,
-    infer_era,
-    load_probes,
-    parse_probes,
-)
 
 KINDS: tuple[str, ...] = ("ai_disclosure", "ooc_refusal", "user_impersonation", "anachronism")
 
@@ -401,18 +391,11 @@ def detect_breaks(
 
 __all__ = [
     "KINDS",
-    "PROBE_KINDS",
     "BreakHit",
-    "Probe",
-    "ProbeSet",
-    "bundled_probes",
     "detect_ai_disclosure",
     "detect_anachronism",
     "detect_breaks",
     "detect_refusal",
     "detect_user_impersonation",
     "excerpt",
-    "infer_era",
-    "load_probes",
-    "parse_probes",
 ]

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from personae.errors import InvalidInput
-from personae.memory.fusion import reciprocal_rank_fusion
-from personae.memory.lexical import LexicalIndex
-from personae.memory.vectors import EXACT_LIMIT, VectorIndex
+from personae.retrieval.fusion import reciprocal_rank_fusion
+from personae.retrieval.lexical import LexicalIndex
+from personae.retrieval.vectors import EXACT_LIMIT, VectorIndex
 
 
 @dataclass(frozen=True)

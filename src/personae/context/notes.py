@@ -81,3 +81,20 @@ def text_section(text: str) -> NoteSection | None:
 
 
 __all__ = ["NoteSection", "fresh_sections", "render_note", "text_section"]
+
+
+@dataclass(frozen=True)
+class PromptMemory:
+    """What memory adds to one prompt: ``summary`` of the turns before the history (placed
+    after the system message) and this turn's recalled notes (placed with the lore):
+    ``sections`` item by item, or ``recall`` as plain text."""
+
+    summary: str = ""
+    recall: str = ""
+    sections: tuple[NoteSection, ...] = ()
+
+    def note_sections(self) -> list[NoteSection]:
+        if self.sections:
+            return list(self.sections)
+        plain = text_section(self.recall)
+        return [plain] if plain else []

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from personae.backends.base import SAMPLING_FIELDS, GenerationParams
 from personae.errors import InvalidInput
-from personae.models.catalogue import CATALOGUE
+from personae.models.catalogue import CATALOGUE, ModelSpec
 
 # A setting written on a command line is short; anything longer is a mistake.
 MAX_SAMPLING_TEXT = 1000
@@ -89,6 +89,27 @@ def parse_sampling(items: str | Iterable[str]) -> dict[str, Any]:
     except ValidationError as exc:
         raise _invalid(exc, prefix="--sampling") from None
     return {key: getattr(checked, key) for key in values}
+
+
+def check_catalogue(specs: Iterable[ModelSpec] | None = None) -> None:
+    """Raise ``ValueError`` naming the model and the key when a catalogue entry's ``sampling``
+    (or ``sampling`` with ``sampling_ko`` on top) is not valid :class:`GenerationParams` or
+    holds a field that is not a sampling field. The catalogue is data in this package: a unit
+    test runs this over it."""
+    for spec in CATALOGUE.values() if specs is None else specs:
+        for sampling in (spec.sampling, {**spec.sampling, **spec.sampling_ko}):
+            unknown = sorted(set(sampling) - set(SAMPLING_FIELDS))
+            if unknown:
+                raise ValueError(
+                    f"model {spec.name!r}: sampling key(s) {', '.join(unknown)} not allowed; "
+                    f"choose from {', '.join(SAMPLING_FIELDS)}"
+                )
+            try:
+                GenerationParams(**sampling)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"model {spec.name!r}: sampling {where}: {first['msg']}") from None
 
 
 def _invalid(exc: ValidationError, prefix: str = "sampling") -> InvalidInput:

@@ -9,7 +9,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from personae.evaluation.fidelity.overlap import quotations
+from personae.checks.overlap import quotations
 from personae.text import Language, detect_language
 
 _LATIN_WORD = re.compile(

@@ -1,6 +1,6 @@
 """What the reply says about itself and who speaks: empty and cut-off replies, a placeholder
 where the user's name should be. The assistant and character-break phrase rules live in
-:mod:`personae.evaluation.breaks` (one copy, shared with the roleplay breaks task)."""
+:mod:`personae.checks.breaks` (one copy, shared with the roleplay breaks task)."""
 
 from __future__ import annotations
 

@@ -16,11 +16,10 @@ from typing import Any
 
 from personae.characters.card import Character
 from personae.characters.macros import expand_macros
-from personae.evaluation import breaks
-from personae.evaluation.assistant_speak import detect_assistant_speak
-from personae.evaluation.fidelity import language as lang_checks
-from personae.evaluation.fidelity import speech
-from personae.evaluation.fidelity.overlap import (
+from personae.checks import breaks, speech
+from personae.checks import language as lang_checks
+from personae.checks.assistant_speak import detect_assistant_speak
+from personae.checks.overlap import (
     NO_OVERLAP,
     Overlap,
     compare,
@@ -31,7 +30,7 @@ from personae.evaluation.fidelity.overlap import (
     units,
     user_repeat_reason,
 )
-from personae.evaluation.fidelity.style import (
+from personae.checks.style import (
     StyleProfile,
     length_fit,
     length_ratio,

@@ -3,7 +3,7 @@
 With ``tokenizer="default"`` (and ``stemmer=True`` or not) the numbers equal the `rouge-score`
 package's on English text; unlike it, Korean is not thrown away (`rouge-score` drops every
 character outside [a-z0-9]). Each text is tokenized once per scorer call and LCS is
-bit-parallel (:mod:`personae.evaluation.metrics.lcs`).
+bit-parallel (:mod:`personae.metrics.lcs`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from personae.errors import InvalidInput
-from personae.evaluation.metrics.lcs import lcs_indices, lcs_length, token_masks
-from personae.evaluation.metrics.registry import register_metric
-from personae.evaluation.metrics.tokenizers import TOKENIZER_NAMES, get_tokenizer
+from personae.metrics.lcs import lcs_indices, lcs_length, token_masks
+from personae.text.tokenizers import TOKENIZER_NAMES, get_tokenizer
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 _ROUGE_N = re.compile(r"rouge([1-9])")
@@ -192,10 +191,3 @@ def reduce_scores(per_reference: Sequence[dict[str, Score]], reduce: str) -> dic
                 sum(s.fmeasure for s in scores) / k,
             )
     return out
-
-
-@register_metric("rouge")
-def rouge_metric(
-    types: Sequence[str] = ROUGE_TYPES, tokenizer: str = "default", stemmer: bool = False
-) -> RougeScorer:
-    return RougeScorer(types, tokenizer=tokenizer, stemmer=stemmer)

@@ -35,12 +35,14 @@ from benchmarks._common import RESULTS, table, write_result
 from personae.agent import Chat, Turn
 from personae.backends import GenerationParams, get_backend
 from personae.backends.base import Backend, Chunk, Message
+from personae.checks.overlap import units, user_repeat_reason
 from personae.cli.common import ensure_pulled
 from personae.memory.bank import MemoryBank
 from personae.memory.manager import MemorySettings
 from personae.metrics.stats import bootstrap_mean
 from personae.store import ChatRepository, Database
 from personae.store.library import install_bundled
+from personae.text import detect_language
 
 DATA = Path(__file__).resolve().parent / "data"
 CONDITIONS = {
@@ -106,6 +108,14 @@ def recalled(reply: str, answers: Sequence[str]) -> bool:
         elif re.search(rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])", text):
             return True
     return False
+
+
+def said_back(reply: str, said: str) -> bool:
+    """Whether ``reply`` repeats the user's message ``said`` (mostly it, or one of its sentences
+    whole): :func:`personae.checks.overlap.user_repeat_reason`, the guards' copy_user rule."""
+    language = detect_language(reply)
+    grams = len(units(reply, language).grams)
+    return user_repeat_reason(reply, said, language, grams) is not None
 
 
 def replay(chat: Chat, messages: Sequence[dict[str, str]]) -> tuple[float, list[int]]:
@@ -177,13 +187,18 @@ def run_condition(
                 first_prompt = [m.as_dict() for m in prompt.messages]
             source = ids[fact["message"]]
             reply = None if prompts_only else chat.agent.reply(turns, params, memory).read()
+            said = script["messages"][fact["message"]]["content"]
+            hit = None if reply is None else recalled(reply, fact["answers"])
             rows.append(
                 {
                     "id": fact["id"],
                     "probe": fact["probe"],
                     "answers": fact["answers"],
                     "reply": reply,
-                    "recalled": None if reply is None else recalled(reply, fact["answers"]),
+                    "recalled": hit,
+                    # Recalled by saying the user's own message back (the copy_user rule): the
+                    # 1.5B's "I tune pianos for a living, sir", as Sherlock.
+                    "said_back": bool(hit) and said_back(reply or "", said),
                     # Was the answer in front of the model at all (history, summary, notes)?
                     "in_prompt": recalled(
                         "\n".join(m.content for m in prompt.messages), fact["answers"]
@@ -255,11 +270,13 @@ def main() -> int:
             r = result["recall"]
             n = len(result["probes"])
             found = sum(bool(p["recalled"]) for p in result["probes"])
+            own = found - sum(bool(p.get("said_back")) for p in result["probes"])
             rows.append(
                 (
                     language,
                     condition,
                     "-" if r is None else f"{found}/{n}",
+                    "-" if r is None else f"{own}/{n}",
                     "-"
                     if r is None
                     else f"{r['mean'] * 100:.0f}% [{r['low'] * 100:.0f}, {r['high'] * 100:.0f}]",
@@ -276,6 +293,7 @@ def main() -> int:
                 "language",
                 "memory",
                 "recalled",
+                "in own words",
                 "recall [95% CI]",
                 "answer in prompt",
                 "episode retrieved",

@@ -1,7 +1,8 @@
 """Token counting for context budgeting.
 
 The backend's own tokenizer when it has one (:class:`~personae.backends.TokenCounter`), else a
-deliberately pessimistic estimate, so a prompt we think fits really does.
+deliberately pessimistic estimate (:func:`personae.text.tokens.estimate_tokens`), so a prompt we
+think fits really does.
 """
 
 from __future__ import annotations
@@ -9,16 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from personae.backends.base import Backend, TokenCounter
+from personae.text.tokens import estimate_tokens
 
 CountTokens = Callable[[str], int]
-
-
-def estimate_tokens(text: str) -> int:
-    """Upper-bound-ish estimate: ~3 ASCII characters per token, one token per other character
-    (Hangul syllables are often a full token, sometimes more with byte-level BPE)."""
-    ascii_chars = len(text.encode("ascii", "ignore"))
-    other = len(text) - ascii_chars
-    return (ascii_chars + 2) // 3 + int(other * 1.2)
 
 
 def token_counter(backend: Backend) -> CountTokens:
@@ -44,3 +38,6 @@ class CachedCounter:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[text] = hit
         return hit
+
+
+__all__ = ["CachedCounter", "CountTokens", "estimate_tokens", "token_counter"]

@@ -26,6 +26,7 @@ from personae.backends.base import Backend, GenerationParams, Message, collect
 from personae.errors import InvalidInput
 from personae.memory import profile_rules
 from personae.memory.bank import Draft
+from personae.text.tokens import estimate_tokens
 
 SINGLE_VALUED = ("name", "age", "birthday", "hometown", "lives_in", "job", "workplace", "partner",
                  "school")  # fmt: skip
@@ -458,8 +459,6 @@ def profile_block(
     if limit_tokens is None:
         return "\n".join(block + lines)
     if count_tokens is None:
-        from personae.agent.tokens import estimate_tokens  # lazy: the agent imports memory
-
         count_tokens = estimate_tokens
     for line in lines:
         if count_tokens("\n".join([*block, line])) > limit_tokens:

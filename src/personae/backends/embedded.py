@@ -21,7 +21,8 @@ prompt cache is shared with ordinary turns.
 
 xllamacpp also opens an HTTP listener on 127.0.0.1 (random port). We protect it with a random
 API key and use it for what the Python binding lacks: ``/tokenize``, for exact token counts, and
-``/apply-template``, to render the chat template for a continuation.
+``/apply-template``, to render the chat template for a continuation. Why a start failed is
+worked out in :mod:`personae.backends.embedded_start`.
 """
 
 from __future__ import annotations
@@ -47,9 +48,17 @@ from personae.backends.base import (
     parse_options,
 )
 from personae.backends.chunk_decoder import ChunkDecoder
-from personae.errors import BackendError, ContextOverflow, ModelError
+from personae.backends.embedded_start import ServerFactory, start_server
+from personae.errors import BackendError, ContextOverflow
 
 _DONE = object()
+
+
+def xllamacpp_server(params: Any) -> Any:
+    """llama.cpp's server for ``params`` (xllamacpp's ``Server``, looked up at each call)."""
+    import xllamacpp
+
+    return xllamacpp.Server(params)
 
 
 class EmbeddedOptions(BackendOptions):
@@ -66,7 +75,15 @@ class EmbeddedBackend:
     name: ClassVar[str] = "embedded"
     supports_prefill: ClassVar[bool] = True  # a KV prompt cache that a warm-up request fills
 
-    def __init__(self, options: EmbeddedOptions) -> None:
+    def __init__(
+        self,
+        options: EmbeddedOptions,
+        *,
+        server_factory: ServerFactory = xllamacpp_server,
+        http_transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``server_factory`` builds the runtime from xllamacpp's ``CommonParams`` and
+        ``http_transport`` carries the calls to its listener: tests pass fakes of both."""
         from personae.models import resolve_model
 
         resolved = resolve_model(options.model)
@@ -77,18 +94,27 @@ class EmbeddedBackend:
         self.options = options
         self._token_cache: OrderedDict[str, int] = OrderedDict()
         self._api_key = secrets.token_urlsafe(24)
-        self._server = self._start_server()
+        self._server = start_server(
+            server_factory,
+            self._params(),
+            path=self.path,
+            model=self.model,
+            catalogued=spec is not None,
+            context_tokens=self.n_ctx * options.n_parallel,
+        )
         self._http = httpx.Client(
             base_url=str(self._server.listening_address),
             headers={"Authorization": f"Bearer {self._api_key}"},
             timeout=30.0,
+            transport=http_transport,
         )
 
     @classmethod
     def from_options(cls, **options: Any) -> EmbeddedBackend:
         return cls(parse_options(EmbeddedOptions, cls.name, options))
 
-    def _start_server(self) -> Any:
+    def _params(self) -> Any:
+        """xllamacpp's ``CommonParams`` for this model and these options."""
         try:
             import xllamacpp
         except ImportError as exc:  # pragma: no cover - xllamacpp is a hard dependency
@@ -114,13 +140,7 @@ class EmbeddedBackend:
         params.verbosity = -1
         params.api_keys = [self._api_key]
         params.hostnames = ["127.0.0.1"]
-        try:
-            return xllamacpp.Server(params)
-        except RuntimeError as exc:
-            raise ModelError(
-                f"llama.cpp could not load {self.path} ({exc}); the file may be damaged: "
-                f"delete it and run `personae models pull {self.model}` again"
-            ) from exc
+        return params
 
     # -- the protocol -------------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
 """The embedded backend against a fake llama.cpp (tests/support/fake_llama.py): streaming,
-cancellation, errors mid-stream and why a start failed. No model is loaded and no socket is
-opened."""
+cancellation, errors mid-stream, why a start failed, and token counts with and without the
+runtime's HTTP listener. No model is loaded and no socket is opened."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from personae.backends import GenerationParams, Message, collect
@@ -14,6 +16,7 @@ from personae.backends import embedded_start as start
 from personae.backends.embedded import EmbeddedBackend, EmbeddedOptions
 from personae.errors import BackendError, BackendUnavailable, ContextOverflow, ModelError
 from personae.models import CATALOGUE, ResolvedModel
+from personae.text.tokens import BYTE_LEVEL_RATES, estimate_tokens
 from tests.support.fake_llama import (
     FakeLlamaServer,
     embedded,
@@ -21,6 +24,7 @@ from tests.support.fake_llama import (
     finish,
     gguf_file,
     listener,
+    refusing,
     reply,
     text,
     usage,
@@ -126,6 +130,87 @@ def test_a_continuation_renders_the_template_and_completes_the_partial_text(mode
     assert collect(backend.stream(messages, PARAMS))[0] == " there."
     assert asked == ["/apply-template"]
     assert fake.requests[0]["prompt"] == "<|user|>Hi<|assistant|>Well,"
+
+
+def test_a_continuation_without_the_listener_fails_in_one_line(model: Path) -> None:
+    transport, _ = refusing()
+    backend, _ = embedded(model, FakeLlamaServer(), transport)
+    messages = [Message("user", "Hi"), Message("assistant", "Well,", prefix=True)]
+    with pytest.raises(BackendUnavailable) as caught:
+        list(backend.stream(messages, PARAMS))
+    assert "cannot be reached" in one_line(caught.value)
+
+
+# -- counting tokens -----------------------------------------------------------------------------
+
+
+def test_counts_are_exact_from_the_runtime_and_cached(model: Path) -> None:
+    transport, asked = listener(tokens=lambda s: 7)
+    backend, _ = embedded(model, transport=transport)
+    assert backend.count_tokens("any text at all") == 7
+    assert backend.count_tokens("any text at all") == 7
+    assert asked == ["/tokenize"] and backend.exact_counts
+
+
+def test_a_refused_tokenizer_falls_back_to_the_estimate_said_once(
+    model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport, asked = refusing()
+    backend, _ = embedded(model, transport=transport)
+    texts = ["Hello there, Watson.", "안녕하세요, 저는 춘향입니다.", "Call 221-4567."]
+    with caplog.at_level(logging.WARNING, logger="personae.backends.embedded"):
+        counts = [backend.count_tokens(t) for t in texts * 3]
+    # A .gguf file of unknown make is priced at the byte-level bound.
+    assert counts == [estimate_tokens(t, BYTE_LEVEL_RATES) for t in texts * 3]
+    assert asked == ["/tokenize"], "the listener is asked once, not on every count"
+    assert not backend.exact_counts
+    [warning] = [r for r in caplog.records if r.name == "personae.backends.embedded"]
+    message = warning.getMessage()
+    assert "estimated" in message and "ConnectError" in message and "\n" not in message
+    assert warning.exc_info is None  # no traceback
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(401, json={"error": "bad key"}),
+        httpx.Response(200, text="not json"),
+        httpx.Response(200, json=["tokens"]),
+        httpx.Response(200, json={"tokens": "123"}),
+    ],
+)
+def test_an_answer_without_tokens_falls_back_too(model: Path, answer: httpx.Response) -> None:
+    backend, _ = embedded(model, transport=httpx.MockTransport(lambda request: answer))
+    assert backend.count_tokens("Hello there") == estimate_tokens("Hello there", BYTE_LEVEL_RATES)
+    assert not backend.exact_counts
+
+
+def test_a_catalogue_model_estimates_at_its_own_rates(
+    model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = CATALOGUE["qwen2.5-coder-1.5b"]
+    catalogued(monkeypatch, model, spec.name)
+    transport, _ = refusing()
+    backend, _ = embedded(model, transport=transport)
+    korean = "안녕하세요, 저는 춘향입니다."
+    assert backend.count_tokens(korean) == estimate_tokens(korean, spec.token_rates)
+    # Qwen2.5 learned Korean: far fewer than the byte-level bound.
+    assert backend.count_tokens(korean) < estimate_tokens(korean, BYTE_LEVEL_RATES) / 2
+
+
+def test_the_estimate_errs_high_against_the_counts_the_benchmark_measured() -> None:
+    # Token counts of these lines on the catalogue models' tokenizers, as
+    # benchmarks/bench_token_estimate.py measured them (SmolLM2, Qwen2.5).
+    measured = {
+        "Hello, world! I'm Sherlock Holmes.": (10, 9),
+        "안녕하세요, 저는 춘향입니다.": (35, 10),
+        "12345 and 2024": (11, 11),
+    }
+    qwen = CATALOGUE["qwen2.5-coder-1.5b"].token_rates
+    smollm = CATALOGUE["smollm2-135m"].token_rates
+    for line, (on_smollm, on_qwen) in measured.items():
+        assert estimate_tokens(line, smollm) >= on_smollm
+        assert estimate_tokens(line, qwen) >= on_qwen
 
 
 # -- starting ------------------------------------------------------------------------------------

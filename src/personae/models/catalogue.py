@@ -180,8 +180,8 @@ _QWEN_SAMPLING: dict[str, Any] = {
 # in 182 replies without DRY. Korean replies keep the old penalty instead, and copies of earlier
 # replies are left to the reply guards (personae.agent.guards).
 _QWEN_SAMPLING_KO: dict[str, Any] = {"dry_multiplier": 0.0, "repeat_penalty": 1.1}
-# Qwen2.5's tokenizer learned Korean: 1.08 tokens a Hangul syllable over the bundled Korean
-# texts, 1.16 at most in any one (benchmarks/bench_token_estimate.py), so 1.2 is enough where
+# Qwen2.5's tokenizer learned Korean: 0.96 tokens a Hangul syllable over the bundled Korean
+# texts, 1.20 at most in any one (benchmarks/bench_token_estimate.py), so 1.2 is enough where
 # SmolLM2's byte fallback needs 3; every digit is a token, and 10% on top as for the others.
 _QWEN_TOKEN_RATES = TokenRates(digit=1.0, hangul=1.2, other=1.2, margin=1.1)
 

@@ -7,8 +7,8 @@ counts characters by kind and prices each kind (:class:`TokenRates`):
   prose runs 3.6 characters a token on SmolLM2's tokenizer and 3.9 on Qwen2.5's;
 * ASCII digits, when priced apart: both tokenizers above read every digit as a token;
 * Hangul (syllables and compatibility jamo): a tokenizer that learned Korean (Qwen2.5) spends
-  about 1.1 tokens a syllable, one that did not (SmolLM2) falls back to bytes, 2.9 a syllable —
-  never more than its three UTF-8 bytes;
+  about 1.0 token a syllable (1.2 at most in any one bundled text), one that did not (SmolLM2)
+  falls back to bytes, 2.8 a syllable — never more than its three UTF-8 bytes;
 * any other character (accents, CJK, emoji, curly quotes).
 
 ``benchmarks/bench_token_estimate.py`` measures these rates on the tokenizers inside the

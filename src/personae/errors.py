@@ -77,7 +77,9 @@ class BackendError(PersonaeError):
 
 
 class BackendUnavailable(BackendError):
-    """The backend could not be reached (connection refused, DNS, timeout before any token)."""
+    """The backend could not be reached (connection refused, DNS, timeout before any token) or,
+    for the embedded one, could not start here (no memory for it, no local port for its
+    listener)."""
 
     http_status = 503
     code = "backend_unavailable"

@@ -1,7 +1,8 @@
 """Token counting for context budgeting.
 
 The backend's own tokenizer when it has one (:class:`~personae.backends.TokenCounter`), else a
-deliberately pessimistic estimate, so a prompt we think fits really does.
+deliberately pessimistic estimate (:func:`personae.text.token_estimate.estimate_tokens`), so a
+prompt we think fits really does.
 """
 
 from __future__ import annotations
@@ -37,3 +38,6 @@ class CachedCounter:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[text] = hit
         return hit
+
+
+__all__ = ["CachedCounter", "CountTokens", "estimate_tokens", "token_counter"]

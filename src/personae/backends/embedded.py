@@ -21,11 +21,21 @@ prompt cache is shared with ordinary turns.
 
 xllamacpp also opens an HTTP listener on 127.0.0.1 (random port). We protect it with a random
 API key and use it for what the Python binding lacks: ``/tokenize``, for exact token counts, and
-``/apply-template``, to render the chat template for a continuation.
+``/apply-template``, to render the chat template for a continuation. The binding (xllamacpp
+2026.10) has no tokenizer of its own: its ``Server`` offers chat and raw completions,
+embeddings, rerank and metrics, and a completion's prompt count would cost a prompt evaluation
+that evicts the slot's prompt cache. Where the listener cannot be reached (a sandbox without a
+loopback interface, ``unshare -n``: the bind succeeds, every connection fails) generation still
+works, in process; token counts fall back, once and for good, to an estimate priced for the
+model's tokenizer (:attr:`~personae.models.ModelSpec.token_rates`; a file of unknown make gets
+the byte-level bound), said once in a warning on the ``personae.backends.embedded`` logger.
+Continuing a message then fails in one line. Why a start failed is worked out in
+:mod:`personae.backends.embedded_start`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import secrets
@@ -47,9 +57,20 @@ from personae.backends.base import (
     parse_options,
 )
 from personae.backends.chunk_decoder import ChunkDecoder
-from personae.errors import BackendError, ContextOverflow, ModelError
+from personae.backends.embedded_start import ServerFactory, start_server
+from personae.errors import BackendError, BackendUnavailable, ContextOverflow
+from personae.text.token_estimate import BYTE_LEVEL_RATES, estimate_tokens
+
+log = logging.getLogger(__name__)
 
 _DONE = object()
+
+
+def xllamacpp_server(params: Any) -> Any:
+    """llama.cpp's server for ``params`` (xllamacpp's ``Server``, looked up at each call)."""
+    import xllamacpp
+
+    return xllamacpp.Server(params)
 
 
 class EmbeddedOptions(BackendOptions):
@@ -66,7 +87,15 @@ class EmbeddedBackend:
     name: ClassVar[str] = "embedded"
     supports_prefill: ClassVar[bool] = True  # a KV prompt cache that a warm-up request fills
 
-    def __init__(self, options: EmbeddedOptions) -> None:
+    def __init__(
+        self,
+        options: EmbeddedOptions,
+        *,
+        server_factory: ServerFactory = xllamacpp_server,
+        http_transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``server_factory`` builds the runtime from xllamacpp's ``CommonParams`` and
+        ``http_transport`` carries the calls to its listener: tests pass fakes of both."""
         from personae.models import resolve_model
 
         resolved = resolve_model(options.model)
@@ -76,19 +105,32 @@ class EmbeddedBackend:
         self.n_ctx: int = options.n_ctx or (spec.default_ctx if spec is not None else 4096)
         self.options = options
         self._token_cache: OrderedDict[str, int] = OrderedDict()
+        # Exact counts while llama.cpp's tokenizer answers, then this estimate (module docstring).
+        self._rates = spec.token_rates if spec is not None else BYTE_LEVEL_RATES
+        self._estimating = False
+        self._estimating_lock = threading.Lock()
         self._api_key = secrets.token_urlsafe(24)
-        self._server = self._start_server()
+        self._server = start_server(
+            server_factory,
+            self._params(),
+            path=self.path,
+            model=self.model,
+            catalogued=spec is not None,
+            context_tokens=self.n_ctx * options.n_parallel,
+        )
         self._http = httpx.Client(
             base_url=str(self._server.listening_address),
             headers={"Authorization": f"Bearer {self._api_key}"},
             timeout=30.0,
+            transport=http_transport,
         )
 
     @classmethod
     def from_options(cls, **options: Any) -> EmbeddedBackend:
         return cls(parse_options(EmbeddedOptions, cls.name, options))
 
-    def _start_server(self) -> Any:
+    def _params(self) -> Any:
+        """xllamacpp's ``CommonParams`` for this model and these options."""
         try:
             import xllamacpp
         except ImportError as exc:  # pragma: no cover - xllamacpp is a hard dependency
@@ -114,13 +156,7 @@ class EmbeddedBackend:
         params.verbosity = -1
         params.api_keys = [self._api_key]
         params.hostnames = ["127.0.0.1"]
-        try:
-            return xllamacpp.Server(params)
-        except RuntimeError as exc:
-            raise ModelError(
-                f"llama.cpp could not load {self.path} ({exc}); the file may be damaged: "
-                f"delete it and run `personae models pull {self.model}` again"
-            ) from exc
+        return params
 
     # -- the protocol -------------------------------------------------------------------------
 
@@ -188,9 +224,15 @@ class EmbeddedBackend:
 
     def _render(self, messages: Sequence[Message]) -> str:
         """The chat template applied to ``messages``, ending with the assistant's turn opened."""
-        response = self._http.post(
-            "/apply-template", json={"messages": [m.as_dict() for m in messages]}
-        )
+        try:
+            response = self._http.post(
+                "/apply-template", json={"messages": [m.as_dict() for m in messages]}
+            )
+        except httpx.HTTPError as exc:
+            raise BackendUnavailable(
+                f"continuing a message needs llama.cpp's HTTP listener, which cannot be reached "
+                f"here ({_said(exc)}): send a new message instead"
+            ) from exc
         try:
             prompt = response.json().get("prompt") if response.status_code == 200 else None
         except ValueError:
@@ -290,19 +332,53 @@ class EmbeddedBackend:
     # -- capabilities -------------------------------------------------------------------------
 
     def count_tokens(self, text: str) -> int:
-        """Exact token count as the model's tokenizer sees ``text`` (cached)."""
+        """Token count as the model's tokenizer sees ``text`` (cached): exact while llama.cpp's
+        tokenizer answers, else an estimate on the safe side (see the module docstring)."""
         cached = self._token_cache.get(text)
         if cached is not None:
             self._token_cache.move_to_end(text)
             return cached
-        response = self._http.post("/tokenize", json={"content": text, "add_special": False})
-        if response.status_code != 200:
-            raise BackendError(f"llama.cpp could not tokenize text (HTTP {response.status_code})")
-        count = len(response.json().get("tokens", []))
+        count = None if self._estimating else self._tokenize(text)
+        if count is None:
+            return estimate_tokens(text, self._rates)
         self._token_cache[text] = count
         if len(self._token_cache) > 4096:
             self._token_cache.popitem(last=False)
         return count
+
+    @property
+    def exact_counts(self) -> bool:
+        """Whether :meth:`count_tokens` still asks llama.cpp's tokenizer (not estimating)."""
+        return not self._estimating
+
+    def _tokenize(self, text: str) -> int | None:
+        """How many tokens llama.cpp's ``/tokenize`` makes of ``text``; None when it cannot be
+        asked (then :meth:`count_tokens` estimates from now on)."""
+        try:
+            response = self._http.post("/tokenize", json={"content": text, "add_special": False})
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as exc:  # ValueError: not JSON
+            self._estimate_from_now(_said(exc))
+            return None
+        tokens = body.get("tokens") if isinstance(body, dict) else None
+        if not isinstance(tokens, list):
+            code = response.status_code
+            self._estimate_from_now(f"HTTP {code}" if code != 200 else "an answer without tokens")
+            return None
+        return len(tokens)
+
+    def _estimate_from_now(self, why: str) -> None:
+        with self._estimating_lock:
+            if self._estimating:
+                return
+            self._estimating = True
+        log.warning(
+            "llama.cpp's tokenizer did not answer (%s): token counts for %s are estimated "
+            "from now on, on the high side, so less of a chat fits its %d-token context",
+            why,
+            self.model,
+            self.n_ctx,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -314,3 +390,9 @@ class EmbeddedBackend:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _said(exc: BaseException) -> str:
+    """An exception as a few words for a one-line message."""
+    words = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {words}" if words else type(exc).__name__

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from personae.errors import ModelError
+from personae.text.token_estimate import BYTE_LEVEL_RATES, TokenRates
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -56,7 +57,9 @@ class ModelSpec:
     only) to this model's default values; anything it leaves out keeps ``GenerationParams``'
     default. ``sampling_ko`` changes some of them for a reply in Korean (see
     :func:`personae.backends.sampling.for_language`, which checks them:
-    :func:`~personae.backends.sampling.check_catalogue`).
+    :func:`~personae.backends.sampling.check_catalogue`). ``token_rates`` price text for the
+    token estimate the embedded backend falls back on when llama.cpp's tokenizer cannot be asked
+    (:func:`personae.text.token_estimate.estimate_tokens`); the default is the byte-level bound.
     """
 
     name: str
@@ -75,6 +78,7 @@ class ModelSpec:
     notes: str = ""
     sampling: Mapping[str, Any] = field(default_factory=dict, hash=False)
     sampling_ko: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    token_rates: TokenRates = BYTE_LEVEL_RATES
 
     def __post_init__(self) -> None:
         # The name becomes a file name under the data dir, so it must be a plain slug.
@@ -158,6 +162,10 @@ _QWEN_SAMPLING: dict[str, Any] = {
 # in 182 replies without DRY. Korean replies keep the old penalty instead, and copies of earlier
 # replies are left to the reply guards (personae.agent.guards).
 _QWEN_SAMPLING_KO: dict[str, Any] = {"dry_multiplier": 0.0, "repeat_penalty": 1.1}
+# Qwen2.5's tokenizer learned Korean: 0.96 tokens a Hangul syllable over the bundled Korean
+# texts, 1.20 at most in any one (benchmarks/bench_token_estimate.py), so 1.2 is enough where
+# SmolLM2's byte fallback needs 3; every digit is a token, and 10% on top as for the others.
+_QWEN_TOKEN_RATES = TokenRates(digit=1.0, hangul=1.2, other=1.2, margin=1.1)
 
 CATALOGUE: dict[str, ModelSpec] = {
     spec.name: spec
@@ -196,6 +204,7 @@ CATALOGUE: dict[str, ModelSpec] = {
             notes="Korean is shallow; use qwen2.5-coder-1.5b for Korean.",
             sampling=_QWEN_SAMPLING,
             sampling_ko=_QWEN_SAMPLING_KO,
+            token_rates=_QWEN_TOKEN_RATES,
         ),
         ModelSpec(
             name="qwen2.5-coder-1.5b",
@@ -213,6 +222,7 @@ CATALOGUE: dict[str, ModelSpec] = {
             notes="The default chat model and the only one with usable Korean; ~1.9 GB RSS.",
             sampling=_QWEN_SAMPLING,
             sampling_ko=_QWEN_SAMPLING_KO,
+            token_rates=_QWEN_TOKEN_RATES,
         ),
     )
 }

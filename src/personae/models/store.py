@@ -129,7 +129,9 @@ def is_pulled(model: str | ModelSpec) -> bool:
     )
 
 
-def _check_gguf(path: Path) -> None:
+def check_gguf(path: Path, fix: str = "give a llama.cpp .gguf file") -> None:
+    """A :class:`ModelError` ending in ``fix`` unless ``path`` is a readable file that starts
+    with the GGUF magic bytes."""
     try:
         with path.open("rb") as fh:
             magic = fh.read(4)
@@ -139,8 +141,7 @@ def _check_gguf(path: Path) -> None:
         raise ModelError(f"cannot read model file {path}: {exc.strerror}") from exc
     if magic != GGUF_MAGIC:
         raise ModelError(
-            f"{path} is not a GGUF model (it does not start with the GGUF magic bytes): "
-            "give a llama.cpp .gguf file"
+            f"{path} is not a GGUF model (it does not start with the GGUF magic bytes): {fix}"
         )
 
 
@@ -171,7 +172,7 @@ def resolve_model(name_or_path: str) -> ResolvedModel:
                 f"or one of {known_names()}"
             )
         path = path.resolve()
-        _check_gguf(path)
+        check_gguf(path)
         return ResolvedModel(path.stem, path, None)
     if path.is_file():
         raise ModelError(

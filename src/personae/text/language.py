@@ -34,10 +34,15 @@ def has_hangul(text: str) -> bool:
     return _HANGUL.search(text) is not None
 
 
+def hangul_count(text: str) -> int:
+    """How many Hangul letters (syllables and compatibility jamo) ``text`` holds."""
+    return len(_HANGUL.findall(text))
+
+
 def hangul_share(text: str) -> float:
     """Hangul letters over all letters of ``text`` (0.0 when it has no letters)."""
     letters = len(_LETTER.findall(text))
-    return len(_HANGUL.findall(text)) / letters if letters else 0.0
+    return hangul_count(text) / letters if letters else 0.0
 
 
 def letter_count(text: str) -> int:

@@ -243,7 +243,9 @@ def build(model: Path, factory: Any, **options: Any) -> EmbeddedBackend:
 
 def catalogued(monkeypatch: pytest.MonkeyPatch, path: Path, name: str = "smollm2-135m") -> None:
     spec = CATALOGUE[name]
-    monkeypatch.setattr("personae.models.resolve_model", lambda _: ResolvedModel(name, path, spec))
+    monkeypatch.setattr(
+        "personae.backends.embedded.resolve_model", lambda _: ResolvedModel(name, path, spec)
+    )
 
 
 @pytest.mark.usefixtures("healthy_machine")

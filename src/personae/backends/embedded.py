@@ -59,6 +59,7 @@ from personae.backends.base import (
 from personae.backends.chunk_decoder import ChunkDecoder
 from personae.backends.embedded_start import ServerFactory, start_server
 from personae.errors import BackendError, BackendUnavailable, ContextOverflow
+from personae.models import resolve_model
 from personae.text.token_estimate import BYTE_LEVEL_RATES, estimate_tokens
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,6 @@ class EmbeddedBackend:
     ) -> None:
         """``server_factory`` builds the runtime from xllamacpp's ``CommonParams`` and
         ``http_transport`` carries the calls to its listener: tests pass fakes of both."""
-        from personae.models import resolve_model
-
         resolved = resolve_model(options.model)
         self.model: str = resolved.name
         self.path: Path = resolved.path

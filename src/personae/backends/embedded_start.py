@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from personae.errors import BackendUnavailable, ModelError, PersonaeError
+from personae.models.store import check_gguf
 
 # The least KV cache one token of context takes on the catalogue's models is 12 KiB
 # (Qwen2.5-0.5B: 24 layers × 2 KV heads × 64 dimensions × K and V × 2 bytes); less is assumed, so
@@ -43,8 +44,6 @@ def model_fix(model: str, catalogued: bool) -> str:
 
 def check_model_file(path: Path, model: str, *, catalogued: bool) -> None:
     """A :class:`ModelError` unless ``path`` is there and starts with the GGUF magic."""
-    from personae.models.store import check_gguf  # lazy, as in embedded.py: models import us
-
     if not path.exists():
         if catalogued:
             raise ModelError(f"model file {path} is missing: run `personae models pull {model}`")

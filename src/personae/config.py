@@ -116,7 +116,7 @@ _ENV_OPTIONS = {
 def _user_id(env: str | None, configured: object, path: Path) -> str:
     """``$PERSONAE_USER_ID``, else ``user_id`` from the file, else "local"; checked here so that
     a bad one is an error naming where it was set, not one at the first chat."""
-    from personae.store.chats import check_user_id
+    from personae.settings.identity import check_user_id
 
     where = "PERSONAE_USER_ID" if env else f"{path}: user_id"
     value = env or ("local" if configured is None else str(configured))

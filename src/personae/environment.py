@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from personae.errors import ConfigError, PersonaeError
+from personae.settings.identity import check_user_id
 
 # The context sizes a backend accepts; the --ctx flag and PERSONAE_CTX share them.
 CTX_MIN, CTX_MAX = 256, 131072
@@ -103,8 +104,6 @@ def _base_url(text: str) -> str:
 
 
 def _user_id(text: str) -> str:
-    from personae.store.chats import check_user_id
-
     return check_user_id(text.strip())
 
 

@@ -1,0 +1,1 @@
+"""Settings read from ``config.toml`` and the environment, below everything that uses them."""

@@ -16,9 +16,9 @@ from rich.markup import escape
 from personae.agent.strategy import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.backends import Backend, GenerationParams, get_backend
 from personae.backends.base import SAMPLING_FIELDS
-from personae.config import Settings, home, load_settings
+from personae.config import Settings, load_settings
 from personae.environment import CTX_MAX, CTX_MIN, check_environment
-from personae.errors import ConfigError, InvalidInput, PersonaeError
+from personae.errors import InvalidInput, PersonaeError
 from personae.store import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,18 +77,11 @@ def user_errors(func: F) -> F:
 
 def check_startup() -> None:
     """What every command checks before it runs, so a bad value fails at once and the same way
-    for every command: each ``PERSONAE_*`` variable, and ``config.toml`` with its ``[memory]``
-    and ``[privacy]`` tables (a bad value is one line naming the key and the file)."""
-    from personae.memory.config import memory_settings, redaction_policy
-
+    for every command: each ``PERSONAE_*`` variable, and every table of ``config.toml`` (a bad
+    value is one line naming the file and the key)."""
     try:
         check_environment()
-        settings = load_settings()
-        try:
-            memory_settings(settings.memory)
-            redaction_policy(settings.privacy)
-        except ConfigError as exc:
-            raise ConfigError(f"{home() / 'config.toml'}: {exc}") from None
+        load_settings()
     except PersonaeError as exc:
         fail(str(exc))
 
@@ -277,7 +270,7 @@ def with_strategy(settings: Settings, strategy: ReplyStrategy) -> Settings:
     embedded backend, it gets at least that many parallel slots (``n_parallel``), so that they
     are decoded together from one reading of the prompt; fewer slots decode them in groups,
     one group after another. Each slot holds the whole context (``n_ctx``) in memory."""
-    settings = replace(settings, reply=strategy)
+    settings = settings.replace(reply=strategy)
     wanted = strategy.candidates
     if settings.backend != "embedded" or wanted <= 1:
         return settings

@@ -105,6 +105,7 @@ class OpenAICompatBackend:
     """
 
     name: ClassVar[str] = "openai"
+    options_model: ClassVar[type[OpenAICompatOptions]] = OpenAICompatOptions
 
     def __init__(
         self,

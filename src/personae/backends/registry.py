@@ -7,6 +7,8 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any
 
+from pydantic import BaseModel
+
 from personae.backends.base import Backend
 from personae.errors import ConfigError, InvalidInput
 
@@ -18,6 +20,12 @@ _registered: dict[str, type[Any]] = {}
 _BUILTIN = {
     "embedded": "personae.backends.embedded:EmbeddedBackend",
     "openai": "personae.backends.openai_compat:OpenAICompatBackend",
+}
+
+
+# Options models of built-ins that do not name theirs as ``options_model`` yet.
+_BUILTIN_OPTIONS = {
+    "personae.backends.embedded:EmbeddedBackend": "personae.backends.embedded:EmbeddedOptions",
 }
 
 
@@ -50,6 +58,20 @@ def backend_class(name: str) -> type[Any]:
     raise InvalidInput(
         f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}", param="backend"
     )
+
+
+def builtin_backends() -> list[type[Any]]:
+    """The classes of the backends that come with personae."""
+    return [_load(spec) for spec in _BUILTIN.values()]
+
+
+def options_model(cls: type[Any]) -> type[BaseModel] | None:
+    """The options model backend class ``cls`` declares (``options_model``), or None."""
+    model = getattr(cls, "options_model", None)
+    if model is None:
+        spec = _BUILTIN_OPTIONS.get(f"{cls.__module__}:{cls.__qualname__}")
+        model = _load(spec) if spec is not None else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def get_backend(name: str = "embedded", **options: Any) -> Backend:

@@ -285,26 +285,19 @@ def with_strategy(settings: Settings, strategy: ReplyStrategy) -> Settings:
 
 
 def make_backend(settings: Settings, *, pull_missing: bool = True) -> Backend:
-    """Build the configured backend; a catalogue model that is not pulled yet is pulled first,
-    with a progress bar (the first run's one-time download)."""
-    options = dict(settings.backend_options)
-    if settings.backend == "embedded":
-        for key in ("base_url", "api_key"):
-            options.pop(key, None)
-        if pull_missing:
-            # A bad option must fail before a download of a gigabyte, not after it.
-            from personae.backends.base import parse_options
-            from personae.backends.embedded import EmbeddedOptions
+    """Build the configured backend (by :mod:`personae.backends.from_settings`'s rule, as the
+    server does); a catalogue model that is not pulled yet is pulled first, with a progress
+    bar (the first run's one-time download)."""
+    from personae.backends.from_settings import backend_options, build_backend
 
-            parse_options(EmbeddedOptions, "embedded", {**options, "model": settings.model})
-            ensure_pulled(settings.model)
-        with err_console.status(f"loading {settings.model} …"):
-            return get_backend("embedded", model=settings.model, **options)
-    if settings.backend == "openai":
-        options.pop("threads", None)
-        options.pop("n_ctx", None)
-        return get_backend("openai", model=settings.model, **options)
-    return get_backend(settings.backend, model=settings.model, **options)
+    if settings.backend != "embedded":
+        return build_backend(settings)
+    # A bad option must fail before a download of a gigabyte, not after it.
+    options = backend_options(settings, check=True)
+    if pull_missing:
+        ensure_pulled(settings.model)
+    with err_console.status(f"loading {settings.model} …"):
+        return get_backend("embedded", **options)
 
 
 def ensure_pulled(model: str) -> None:

@@ -1,27 +1,34 @@
 """Where state lives and how a run is configured.
 
 Precedence, highest first: explicit arguments (CLI flags) > environment (``PERSONAE_*``) >
-``config.toml`` in the data directory > built-in defaults. The data directory is
+``config.toml`` in the data directory > built-in defaults. This module is the one place that
+lays them over each other: :func:`load_settings` reads the file into the typed tree of
+:mod:`personae.settings` (checked once, there) and lays the environment over it; commands lay
+their flags over that with :meth:`Settings.with_overrides`. The data directory is
 ``$PERSONAE_HOME`` when set, else the platform's user-data directory.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import platformdirs
 
 from personae.environment import env_value
-from personae.errors import ConfigError, PersonaeError
+from personae.errors import ConfigError
+from personae.settings import DEFAULT_BACKEND, DEFAULT_CHAT_MODEL, Settings
 
-if TYPE_CHECKING:
-    from personae.agent.strategy import ReplyStrategy
-
-DEFAULT_CHAT_MODEL = "qwen2.5-coder-1.5b"
-DEFAULT_BACKEND = "embedded"
+__all__ = [
+    "DEFAULT_BACKEND",
+    "DEFAULT_CHAT_MODEL",
+    "Settings",
+    "database_path",
+    "home",
+    "load_settings",
+    "models_dir",
+]
 
 
 def home() -> Path:
@@ -58,53 +65,6 @@ def models_dir() -> Path:
     return path
 
 
-def _default_strategy() -> ReplyStrategy:
-    # Imported when first needed, so that importing this module does not import the agent
-    # package (heavy: it brings the prompt builder, the guards and the store).
-    from personae.agent.strategy import ReplyStrategy
-
-    return ReplyStrategy()
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a chat runs on. ``backend_options`` go to the backend's options model as-is."""
-
-    backend: str = DEFAULT_BACKEND
-    model: str = DEFAULT_CHAT_MODEL
-    user_name: str = "User"
-    backend_options: dict[str, Any] = field(default_factory=dict)
-    # Whose chats and memories these are: "local" on a personal install; the server sets one
-    # per API key. Nothing one user's chats taught a character is visible to another user.
-    user_id: str = "local"
-    memory: dict[str, Any] = field(default_factory=dict)  # the [memory] table
-    privacy: dict[str, Any] = field(default_factory=dict)  # the [privacy] table
-    server: dict[str, Any] = field(default_factory=dict)  # the [server] table (personae serve)
-    # Reply guards (personae.agent.guards): replies that copy, echo, break character or answer
-    # in the wrong language are generated again or cut before they are shown.
-    reply_guard: bool = True
-    # How a reply is made (the [reply] table): single, best-of-n, refine or auto, with budgets.
-    reply: ReplyStrategy = field(default_factory=_default_strategy)
-
-    def with_overrides(
-        self,
-        *,
-        backend: str | None = None,
-        model: str | None = None,
-        user_name: str | None = None,
-        **options: Any,
-    ) -> Settings:
-        merged = dict(self.backend_options)
-        merged.update({k: v for k, v in options.items() if v is not None})
-        return replace(
-            self,
-            backend=backend or self.backend,
-            model=model or self.model,
-            user_name=user_name or self.user_name,
-            backend_options=merged,
-        )
-
-
 _ENV_OPTIONS = {
     "PERSONAE_BASE_URL": "base_url",
     "PERSONAE_API_KEY": "api_key",
@@ -113,23 +73,11 @@ _ENV_OPTIONS = {
 }
 
 
-def _user_id(env: str | None, configured: object, path: Path) -> str:
-    """``$PERSONAE_USER_ID``, else ``user_id`` from the file, else "local"; checked here so that
-    a bad one is an error naming where it was set, not one at the first chat."""
-    from personae.store.chats import check_user_id
-
-    where = "PERSONAE_USER_ID" if env else f"{path}: user_id"
-    value = env or ("local" if configured is None else str(configured))
-    try:
-        return check_user_id(value)
-    except PersonaeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
 def load_settings(config_file: Path | None = None) -> Settings:
-    """Read ``config.toml`` (if any) and the environment into :class:`Settings`.
+    """Read ``config.toml`` (if any) and the ``PERSONAE_*`` environment into :class:`Settings`.
 
-    ``config.toml`` looks like::
+    Every table is checked here, once (:mod:`personae.settings`): a bad or unknown key is a
+    :class:`ConfigError` naming the file and the key. ``config.toml`` looks like::
 
         model = "qwen2.5-coder-1.5b"
         backend = "embedded"
@@ -160,59 +108,15 @@ def load_settings(config_file: Path | None = None) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path} is not valid TOML ({exc}); fix or delete it") from exc
-    options = data.get("backend_options", {})
-    if not isinstance(options, dict):
-        raise ConfigError(f"{path}: [backend_options] must be a table")
-    tables: dict[str, dict[str, Any]] = {}
-    for name in ("memory", "privacy", "server"):
-        table = data.get(name, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [{name}] must be a table")
-        tables[name] = dict(table)
-    settings = Settings(
-        backend=str(data.get("backend", DEFAULT_BACKEND)),
-        model=str(data.get("model", DEFAULT_CHAT_MODEL)),
-        user_name=str(data.get("user_name", "User")),
-        backend_options=dict(options),
-        user_id=_user_id(env_value("PERSONAE_USER_ID"), data.get("user_id"), path),
-        memory=tables["memory"],
-        privacy=tables["privacy"],
-        server=tables["server"],
-        reply_guard=_flag(data.get("reply_guard", True), "reply_guard", path),
-        reply=_reply(data.get("reply", {}), path),
-    )
+    try:
+        settings = Settings.parse(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}", param=exc.param) from None
     env_options = {key: env_value(var) for var, key in _ENV_OPTIONS.items()}
     return settings.with_overrides(
         backend=env_value("PERSONAE_BACKEND"),
         model=env_value("PERSONAE_MODEL"),
         user_name=env_value("PERSONAE_USER"),
+        user_id=env_value("PERSONAE_USER_ID"),
         **env_options,
     )
-
-
-def _flag(value: Any, key: str, path: Path) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{path}: {key} must be true or false, not {value!r}")
-    return value
-
-
-def _reply(table: Any, path: Path) -> ReplyStrategy:
-    """The ``[reply]`` table as a :class:`~personae.agent.strategy.ReplyStrategy`; a bad one is
-    one line naming the file and the key."""
-    from personae.agent.strategy import ReplyStrategy
-
-    where = "[reply]"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: {where} must be a table", param="reply")
-    try:
-        return ReplyStrategy.from_mapping(table, where=where)
-    except PersonaeError as exc:
-        key = exc.param or "strategy"
-        message = str(exc)
-        if message.startswith(where):
-            text = message
-        elif message.startswith(f"{key} "):  # "n must be a whole number from 1 to 8"
-            text = f"{where} {message}, not {table.get(key)!r}"
-        else:
-            text = f"{where} {key}: {message}"
-        raise ConfigError(f"{path}: {text}", param=f"reply.{key}") from None

@@ -10,17 +10,21 @@ the ``personae`` command calls it before any command runs. An empty value counts
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from personae.errors import ConfigError, PersonaeError
+from personae.settings.identity import check_user_id
+from personae.settings.urls import check_http_url
 
 # The context sizes a backend accepts; the --ctx flag and PERSONAE_CTX share them.
 CTX_MIN, CTX_MAX = 256, 131072
 THREADS_MIN, THREADS_MAX = 1, 256
 USER_NAME_MAX = 64
+_BACKEND_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 ON_WORDS = ("1", "true", "yes", "on")
 OFF_WORDS = ("0", "false", "no", "off")
 
@@ -82,36 +86,16 @@ def _switch(text: str) -> bool:
 
 
 def _backend(text: str) -> str:
-    from personae.backends.registry import backend_names
-
+    # The shape of a name only: which backends are installed is the registry's to say, and the
+    # command checks that at start (personae.cli.common.check_startup).
     name = text.strip()
-    if name not in backend_names():
-        raise ValueError("unknown backend")
+    if not _BACKEND_NAME.fullmatch(name):
+        raise ValueError("not a backend name")
     return name
 
 
-def _base_url(text: str) -> str:
-    # The openai backend's own check, so the variable and the option accept the same URLs.
-    from pydantic import ValidationError
-
-    from personae.backends.openai_compat import OpenAICompatOptions
-
-    try:
-        return OpenAICompatOptions(base_url=text, model="-").base_url
-    except ValidationError:
-        raise ValueError("not an http(s) URL") from None
-
-
 def _user_id(text: str) -> str:
-    from personae.store.chats import check_user_id
-
     return check_user_id(text.strip())
-
-
-def _backend_list() -> str:
-    from personae.backends.registry import backend_names
-
-    return "one of " + ", ".join(backend_names())
 
 
 _KEY = "printable ASCII without spaces (the key as the server issued it)"
@@ -120,7 +104,11 @@ VARIABLES: dict[str, EnvVar] = {
     for v in (
         EnvVar("PERSONAE_HOME", "a folder for personae's data", _folder),
         EnvVar("PERSONAE_MODELS_DIR", "a folder for pulled model files", _folder),
-        EnvVar("PERSONAE_BACKEND", "", _backend),  # its list depends on what is installed
+        EnvVar(
+            "PERSONAE_BACKEND",
+            "an installed backend's name (`personae backends` lists them)",
+            _backend,
+        ),
         EnvVar(
             "PERSONAE_MODEL",
             "a model name on one line: a catalogue name (see `personae models list`), "
@@ -130,7 +118,7 @@ VARIABLES: dict[str, EnvVar] = {
         EnvVar(
             "PERSONAE_BASE_URL",
             "an http(s) URL of an OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1",
-            _base_url,
+            check_http_url,
         ),
         EnvVar("PERSONAE_API_KEY", _KEY, _key),
         EnvVar("PERSONAE_JUDGE_API_KEY", _KEY, _key),
@@ -171,9 +159,8 @@ def env_value(name: str) -> Any | None:
     except PersonaeError as exc:  # a check shared with flags, whose message says what is allowed
         raise ConfigError(f"{name}: {exc}") from None
     except ValueError:
-        allowed = var.allowed or _backend_list()
         raise ConfigError(
-            f"{name}={_shown(name, text)} is not allowed: use {allowed}, or unset it"
+            f"{name}={_shown(name, text)} is not allowed: use {var.allowed}, or unset it"
         ) from None
 
 

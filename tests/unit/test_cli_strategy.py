@@ -187,14 +187,18 @@ def test_the_reply_table_sets_the_strategy_of_ask(
     ("table", "needle"),
     [
         ("reply = 3", "[reply] must be a table"),
-        ('[reply]\nstrategy = "best-of-3"', "[reply] strategy: unknown reply strategy 'best-of-3'"),
-        ("[reply]\nstrategy = 4", "[reply]: strategy must be text"),
+        (
+            '[reply]\nstrategy = "best-of-3"',
+            "[reply] strategy must be one of 'single', 'best-of-n', 'refine' or 'auto', "
+            "not 'best-of-3'",
+        ),
+        ("[reply]\nstrategy = 4", "[reply] strategy must be one of"),
         ("[reply]\nn = 0", "[reply] n must be a whole number from 1 to 8, not 0"),
         ('[reply]\nn = "4"', "[reply] n must be a whole number from 1 to 8, not '4'"),
         ("[reply]\nrounds = 1.5", "[reply] rounds must be a whole number from 0 to 3"),
         ("[reply]\ntime_budget_s = -1", "[reply] time_budget_s must be a number of seconds"),
         ("[reply]\ntoken_budget = true", "[reply] token_budget must be a whole number"),
-        ("[reply]\nbudget = 10", "[reply]: unknown setting 'budget'"),
+        ("[reply]\nbudget = 10", "[reply] has no setting 'budget': use strategy, n, rounds"),
     ],
 )
 @pytest.mark.parametrize("command", [("ask", "sherlock", "hi", *SCRIPTED), ("card", "list")])

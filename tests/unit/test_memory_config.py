@@ -1,11 +1,13 @@
-"""The ``[memory]`` and ``[privacy]`` tables of ``config.toml``: read by ``load_settings``,
-turned into settings by ``personae.memory.config``, every mistake a ConfigError naming the key."""
+"""The ``[memory]`` and ``[privacy]`` tables of ``config.toml``: typed and checked by
+``load_settings`` (``personae.settings``), turned into the memory code's settings by
+``personae.memory.config``, every mistake a ConfigError naming the key."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 
@@ -13,8 +15,11 @@ from personae.config import load_settings
 from personae.errors import ConfigError, InvalidInput
 from personae.memory.config import KEYS, memory_settings, redaction_policy
 from personae.memory.episodic import Weights
-from personae.memory.manager import MEMORY_KINDS, MemorySettings
+from personae.memory.manager import MEMORY_KINDS, MIN_QUERY_TOKENS, MemorySettings
 from personae.privacy import DEFAULT_POLICY, PII_TYPES, RedactionPolicy
+from personae.settings import MemorySection, PrivacySection, Settings
+from personae.settings.memory import MEMORY_KINDS as SECTION_KINDS
+from personae.settings.memory import MIN_QUERY_TOKENS as SECTION_MIN_QUERY_TOKENS
 from tests.unit.test_cli import CliBackend, one_line_error, run, scripted  # noqa: F401
 
 
@@ -27,9 +32,10 @@ def config(home: Path, text: str) -> Path:
 # -- load_settings ------------------------------------------------------------------------------
 
 
-def test_without_a_config_file_the_tables_are_empty_and_the_user_local() -> None:
+def test_without_a_config_file_the_tables_are_the_defaults_and_the_user_local() -> None:
     s = load_settings()
-    assert (s.memory, s.privacy, s.user_id) == ({}, {}, "local")
+    assert (s.memory, s.privacy, s.user_id) == (MemorySection(), PrivacySection(), "local")
+    assert not s.memory.model_fields_set and not s.privacy.model_fields_set
     assert memory_settings(s.memory) == MemorySettings()
     assert redaction_policy(s.privacy) == DEFAULT_POLICY
 
@@ -50,12 +56,13 @@ def test_tables_are_read_from_the_data_directory(personae_home: Path) -> None:
     )
     s = load_settings()
     assert s.user_id == "ana"
-    assert s.memory == {
-        "kinds": ["episodic", "profile"],
-        "profile_scope": "character",
-        "lines_k": 5,
-        "weights": {"recency": 0.5},
-    }
+    assert s.memory.model_fields_set == {"kinds", "profile_scope", "lines_k", "weights"}
+    assert (s.memory.kinds, s.memory.profile_scope, s.memory.lines_k) == (
+        ("episodic", "profile"),
+        "character",
+        5,
+    )
+    assert s.memory.weights.model_fields_set == {"recency"} and s.memory.weights.recency == 0.5
     chosen = memory_settings(s.memory)
     assert (chosen.lines, chosen.episodic, chosen.summary, chosen.profile) == (
         False,
@@ -72,8 +79,8 @@ def test_tables_are_read_from_the_data_directory(personae_home: Path) -> None:
 
 def test_config_file_argument(tmp_path: Path) -> None:
     path = config(tmp_path, '[privacy]\nredaction = "off"\n')
-    assert load_settings(config_file=path).privacy == {"redaction": "off"}
-    assert load_settings().privacy == {}  # the data directory's (absent) file is not read
+    assert load_settings(config_file=path).privacy.redaction == "off"
+    assert load_settings().privacy == PrivacySection()  # the data directory's file is not read
 
 
 @pytest.mark.parametrize(
@@ -133,6 +140,7 @@ def test_every_memory_key() -> None:
         "summary_trigger": 0.8,
         "summary_keep": 0.3,
         "profile_tokens": 120,
+        "recall_tokens": 300,
         "profile_scope": "character",
         "importance": "model",
         "facts": "model",
@@ -159,6 +167,7 @@ def test_every_memory_key() -> None:
         summary_trigger=0.8,
         summary_keep=0.3,
         profile_tokens=120,
+        recall_tokens=300,
     )
     assert isinstance(s.reflection_threshold, float) and isinstance(s.weights.recency, float)
 
@@ -223,12 +232,16 @@ BAD_MEMORY: list[tuple[dict[str, Any], str]] = [
     ({"kinds": 3}, "[memory] kinds must be a list"),
     ({"kinds": ["episodic", "dreams"]}, "[memory] kinds has an unknown memory 'dreams'"),
     ({"kinds": [1]}, "[memory] kinds has an unknown memory 1"),
-    ({"weights": 1.0}, "[memory] weights must be a table of recency, importance, relevance"),
-    ({"weights": [1, 1, 1]}, "[memory] weights must be a table"),
-    ({"weights": {"freshness": 1}}, "[memory] weights has no 'freshness'"),
-    ({"weights": {"recency": "high"}}, "[memory] weights.recency must be a number >= 0"),
-    ({"weights": {"importance": -1}}, "[memory] weights.importance must be a number >= 0"),
-    ({"weights": {"relevance": False}}, "[memory] weights.relevance"),
+    ({"weights": 1.0}, "[memory.weights] must be a table"),
+    ({"weights": [1, 1, 1]}, "[memory.weights] must be a table"),
+    (
+        {"weights": {"freshness": 1}},
+        "[memory.weights] has no setting 'freshness': use recency, importance or relevance",
+    ),
+    ({"weights": {"recency": "high"}}, "[memory.weights] recency must be a number >= 0"),
+    ({"weights": {"importance": -1}}, "[memory.weights] importance must be a number >= 0"),
+    ({"weights": {"relevance": False}}, "[memory.weights] relevance"),
+    ({"recall_tokens": -1}, "[memory] recall_tokens must be a whole number >= 0, not -1"),
 ]
 
 
@@ -281,7 +294,10 @@ def test_types_limit_what_is_redacted() -> None:
 
 BAD_PRIVACY: list[tuple[dict[str, Any], str]] = [
     ({"mode": "mask"}, "[privacy] has no setting 'mode'"),
-    ({"redaction": "shred"}, "[privacy] redaction must be one of mask, redact, partial or off"),
+    (
+        {"redaction": "shred"},
+        "[privacy] redaction must be one of 'mask', 'redact', 'partial' or 'off', not 'shred'",
+    ),
     ({"redaction": False}, "[privacy] redaction must be one of"),
     ({"redaction": ["mask"]}, "[privacy] redaction"),
     ({"types": ["EMAIL", "SHOE_SIZE"]}, "[privacy] types: unknown PII type 'SHOE_SIZE'"),
@@ -306,6 +322,25 @@ def test_the_readme_settings_block_is_valid_and_shows_the_defaults() -> None:
     block = re.search(r"```toml\n(\[memory\].*?)```", readme, re.S)
     assert block, "README.md lost its [memory] settings block"
     table = tomllib.loads(block.group(1))
-    assert set(table["memory"]) == set(KEYS)
-    assert memory_settings(table["memory"]) == MemorySettings()
-    assert redaction_policy(table["privacy"]) == DEFAULT_POLICY
+    assert set(table["memory"]) == set(KEYS), "README's [memory] block misses a key"
+    parsed = Settings.parse(table)
+    assert parsed == Settings()  # every value shown is the default
+    assert memory_settings(parsed.memory) == MemorySettings()
+    assert redaction_policy(parsed.privacy) == DEFAULT_POLICY
+
+
+def test_the_memory_section_is_the_memory_codes_settings_key_by_key() -> None:
+    """``[memory]``'s model (below the memory code) and ``MemorySettings`` (the memory code's)
+    have the same keys, kinds, bounds and defaults: the hand validator this replaced drifted."""
+    section, code = MemorySection(), MemorySettings()
+    flags = set(MEMORY_KINDS)
+    assert SECTION_KINDS == MEMORY_KINDS and section.kinds == MEMORY_KINDS
+    assert SECTION_MIN_QUERY_TOKENS == MIN_QUERY_TOKENS
+    assert set(KEYS) - {"kinds"} == {f.name for f in fields(MemorySettings)} - flags
+    for key in set(KEYS) - {"kinds", "weights"}:
+        assert getattr(section, key) == getattr(code, key), key
+    assert Weights(**section.weights.model_dump()) == code.weights
+    assert set(section.weights.model_dump()) == {f.name for f in fields(Weights)}
+    for key in ("profile_scope", "importance", "facts"):
+        hint = get_type_hints(MemorySettings)[key]
+        assert get_args(MemorySection.model_fields[key].annotation) == get_args(hint), key

@@ -11,7 +11,7 @@ import pytest
 from personae.agent import Chat
 from personae.agent.strategy import ReplyStrategy
 from personae.backends.base import GenerationParams
-from personae.errors import BackendError, InvalidInput
+from personae.errors import BackendError, ConfigError, InvalidInput
 from personae.store import CharacterRepository, Database
 from tests.support.factories import make_character
 from tests.support.scripted import ScriptedBackend
@@ -273,10 +273,12 @@ def test_bad_strategy_settings_are_one_clear_error(fields: dict[str, object], pa
 def test_strategy_settings_from_a_table() -> None:
     table = {"strategy": "Best-of-N", "n": 3, "rounds": 2, "time_budget_s": 20}
     assert ReplyStrategy.from_mapping(table) == ReplyStrategy("best-of-n", 3, 2, 20)
-    with pytest.raises(InvalidInput, match="unknown setting 'nn'"):
+    with pytest.raises(ConfigError, match=r"^\[reply\] has no setting 'nn'"):
         ReplyStrategy.from_mapping({"nn": 3})
-    with pytest.raises(InvalidInput, match="strategy must be text"):
+    with pytest.raises(ConfigError, match=r"^\[reply\] strategy must be one of .*, not 4$"):
         ReplyStrategy.from_mapping({"strategy": 4})
+    with pytest.raises(ConfigError, match=r"^\[x\] n must be a whole number from 1 to 8, not 9"):
+        ReplyStrategy.from_mapping({"n": 9}, where="[x]")
 
 
 def test_refine_gives_up_rather_than_overflow_the_context(db: Database) -> None:

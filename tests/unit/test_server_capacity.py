@@ -182,7 +182,7 @@ def write_config(home: Path, text: str) -> None:
         ('cors_origins = ["http://localhost:3000/"]', "is not an origin"),
         ('cors_origins = ["localhost:3000"]', "is not an origin"),
         ("cors_origins = [3000]", "is not an origin"),
-        ("slots = 4", "[server]: unknown setting 'slots'"),
+        ("slots = 4", "[server] has no setting 'slots': use parallel, max_queue"),
     ],
 )
 def test_bad_server_settings_are_clear(personae_home: Path, table: str, words: str) -> None:

@@ -131,7 +131,7 @@ def test_no_cors_unless_asked(served: list[Any]) -> None:
 def test_bad_server_settings_are_one_line(served: list[Any], personae_home: Any) -> None:
     port = str(free_port())
     bad_origin = run("--backend", "serve-scripted", "--port", port, "--cors-origin", "x/y")
-    assert "cors origin 'x/y' is not an origin" in one_line_error(bad_origin)
+    assert "error: --cors-origin: 'x/y' is not an origin" in one_line_error(bad_origin)
     (personae_home / "config.toml").write_text("[server]\nmax_queue = -3\n", encoding="utf-8")
     bad_config = run("--backend", "serve-scripted", "--port", port)
     assert "[server] max_queue must be a whole number" in one_line_error(bad_config)
@@ -181,4 +181,4 @@ def test_allowed_hosts_and_the_host_name_reach_the_app(served: list[Any]) -> Non
     [guard] = [m for m in served[0]["app"].user_middleware if m.cls.__name__ == "RequestGuard"]
     assert guard.kwargs["hosts"].names == ()  # 127.0.0.1 passes as an address anyway
     bad = run("--backend", "serve-scripted", "--port", str(free_port()), "--allowed-host", "a/b")
-    assert "allowed host 'a/b' is not a host name" in one_line_error(bad)
+    assert "error: --allowed-host: 'a/b' is not a host name" in one_line_error(bad)

@@ -305,8 +305,11 @@ def test_when_every_candidate_fails_the_error_keeps_its_status(
     ("table", "needle"),
     [
         ({"holmes": {"n": 9}}, "[server.reply.holmes] n must be"),
-        ({"holmes": {"strategy": "best"}}, "[server.reply.holmes] unknown reply strategy"),
-        ({"holmes": {"colour": 1}}, "unknown setting 'colour'"),
+        (
+            {"holmes": {"strategy": "best"}},
+            "[server.reply.holmes] strategy must be one of 'single', 'best-of-n'",
+        ),
+        ({"holmes": {"colour": 1}}, "[server.reply.holmes] has no setting 'colour'"),
         ({"holmes": 4}, "[server.reply.holmes] must be a table"),
         ({"../etc": {}}, "not a character id"),
         (3, "[server] reply must be a table"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from personae.errors import ConfigError
-from personae.privacy.settings import redaction_policy, transcript_redactor
+from personae.settings.privacy import redaction_policy, transcript_redactor
 from personae.store import CharacterRepository, ChatRepository, Database, ReplyStats
 from tests.support.factories import make_character
 
@@ -126,7 +126,7 @@ def test_transcripts_follow_the_redaction_mode() -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"transcripts": "yes"}, 'transcripts must be "keep" or "redact"'),
+        ({"transcripts": "yes"}, "transcripts must be 'keep' or 'redact', not 'yes'"),
         ({"transcripts": "redact", "redaction": "off"}, "needs redaction on"),
         ({"transcript": "redact"}, "has no setting 'transcript'"),
     ],

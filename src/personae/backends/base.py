@@ -115,7 +115,10 @@ REPETITION_FIELDS = (
 
 
 class BackendOptions(BaseModel):
-    """Base of each backend's own options; ``extra="forbid"`` makes typos errors."""
+    """Base of each backend's own options; ``extra="forbid"`` makes typos errors. A backend
+    names its options model as the class attribute ``options_model``: building a backend from
+    settings (:mod:`personae.backends.from_settings`) passes it only the options that model
+    declares."""
 
     model_config = ConfigDict(extra="forbid")
 

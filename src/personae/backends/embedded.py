@@ -86,6 +86,7 @@ class EmbeddedBackend:
     """llama.cpp running inside this process. Build with ``get_backend("embedded", model=...)``."""
 
     name: ClassVar[str] = "embedded"
+    options_model: ClassVar[type[EmbeddedOptions]] = EmbeddedOptions
     supports_prefill: ClassVar[bool] = True  # a KV prompt cache that a warm-up request fills
 
     def __init__(

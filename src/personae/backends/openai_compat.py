@@ -44,6 +44,7 @@ from personae.errors import (
     BackendUnavailable,
     StreamInterrupted,
 )
+from personae.settings.urls import check_http_url
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A server asking for a longer pause gets an error now: a hidden long sleep looks like a hang.
@@ -80,14 +81,7 @@ class OpenAICompatOptions(BackendOptions):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        try:
-            url = httpx.URL(value)
-        except httpx.InvalidURL as exc:
-            raise ValueError(f"not a URL ({exc})") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("must be an http(s) URL, e.g. http://127.0.0.1:11434/v1")
-        return value
+        return check_http_url(value)
 
 
 class _Retry(Exception):
@@ -105,6 +99,7 @@ class OpenAICompatBackend:
     """
 
     name: ClassVar[str] = "openai"
+    options_model: ClassVar[type[OpenAICompatOptions]] = OpenAICompatOptions
 
     def __init__(
         self,

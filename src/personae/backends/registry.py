@@ -7,6 +7,8 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any
 
+from pydantic import BaseModel
+
 from personae.backends.base import Backend
 from personae.errors import ConfigError, InvalidInput
 
@@ -50,6 +52,26 @@ def backend_class(name: str) -> type[Any]:
     raise InvalidInput(
         f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}", param="backend"
     )
+
+
+def builtin_backends() -> list[type[Any]]:
+    """The classes of the backends that come with personae."""
+    return [_load(spec) for spec in _BUILTIN.values()]
+
+
+def options_model(cls: type[Any]) -> type[BaseModel] | None:
+    """The options model backend class ``cls`` declares (``options_model``), or None."""
+    model = getattr(cls, "options_model", None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def check_backend_name(name: str | None, *, where: str = "PERSONAE_BACKEND") -> None:
+    """A :class:`ConfigError` naming ``where`` when ``name`` is set but no installed backend
+    has it (the environment checks only a name's shape: it sits below the backends)."""
+    if name and name not in backend_names():
+        raise ConfigError(
+            f"{where}={name!r} is not allowed: use one of {', '.join(backend_names())}, or unset it"
+        )
 
 
 def get_backend(name: str = "embedded", **options: Any) -> Backend:

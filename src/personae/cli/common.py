@@ -18,9 +18,10 @@ from rich.markup import escape
 from personae.agent.strategy import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.backends import Backend, GenerationParams, get_backend
 from personae.backends.base import SAMPLING_FIELDS
-from personae.config import Settings, home, load_settings
-from personae.environment import CTX_MAX, CTX_MIN, check_environment
-from personae.errors import ConfigError, InvalidInput, PersonaeError
+from personae.backends.registry import check_backend_name
+from personae.config import Settings, load_settings
+from personae.environment import CTX_MAX, CTX_MIN, check_environment, env_value
+from personae.errors import InvalidInput, PersonaeError
 from personae.store import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,18 +80,12 @@ def user_errors(func: F) -> F:
 
 def check_startup() -> None:
     """What every command checks before it runs, so a bad value fails at once and the same way
-    for every command: each ``PERSONAE_*`` variable, and ``config.toml`` with its ``[memory]``
-    and ``[privacy]`` tables (a bad value is one line naming the key and the file)."""
-    from personae.memory.config import memory_settings, redaction_policy
-
+    for every command: each ``PERSONAE_*`` variable, and every table of ``config.toml`` (a bad
+    value is one line naming the file and the key)."""
     try:
         check_environment()
-        settings = load_settings()
-        try:
-            memory_settings(settings.memory)
-            redaction_policy(settings.privacy)
-        except ConfigError as exc:
-            raise ConfigError(f"{home() / 'config.toml'}: {exc}") from None
+        check_backend_name(env_value("PERSONAE_BACKEND"))
+        load_settings()
     except PersonaeError as exc:
         fail(str(exc))
 
@@ -279,7 +274,7 @@ def with_strategy(settings: Settings, strategy: ReplyStrategy) -> Settings:
     embedded backend, it gets at least that many parallel slots (``n_parallel``), so that they
     are decoded together from one reading of the prompt; fewer slots decode them in groups,
     one group after another. Each slot holds the whole context (``n_ctx``) in memory."""
-    settings = replace(settings, reply=strategy)
+    settings = settings.replace(reply=strategy)
     wanted = strategy.candidates
     if settings.backend != "embedded" or wanted <= 1:
         return settings
@@ -294,26 +289,19 @@ def with_strategy(settings: Settings, strategy: ReplyStrategy) -> Settings:
 
 
 def make_backend(settings: Settings, *, pull_missing: bool = True) -> Backend:
-    """Build the configured backend; a catalogue model that is not pulled yet is pulled first,
-    with a progress bar (the first run's one-time download)."""
-    options = dict(settings.backend_options)
-    if settings.backend == "embedded":
-        for key in ("base_url", "api_key"):
-            options.pop(key, None)
-        if pull_missing:
-            # A bad option must fail before a download of a gigabyte, not after it.
-            from personae.backends.base import parse_options
-            from personae.backends.embedded import EmbeddedOptions
+    """Build the configured backend (by :mod:`personae.backends.from_settings`'s rule, as the
+    server does); a catalogue model that is not pulled yet is pulled first, with a progress
+    bar (the first run's one-time download)."""
+    from personae.backends.from_settings import backend_options, build_backend
 
-            parse_options(EmbeddedOptions, "embedded", {**options, "model": settings.model})
-            ensure_pulled(settings.model)
-        with err_console.status(f"loading {settings.model} …"):
-            return get_backend("embedded", model=settings.model, **options)
-    if settings.backend == "openai":
-        options.pop("threads", None)
-        options.pop("n_ctx", None)
-        return get_backend("openai", model=settings.model, **options)
-    return get_backend(settings.backend, model=settings.model, **options)
+    if settings.backend != "embedded":
+        return build_backend(settings)
+    # A bad option must fail before a download of a gigabyte, not after it.
+    options = backend_options(settings, check=True)
+    if pull_missing:
+        ensure_pulled(settings.model)
+    with err_console.status(f"loading {settings.model} …"):
+        return get_backend("embedded", **options)
 
 
 def ensure_pulled(model: str) -> None:

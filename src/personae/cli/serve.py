@@ -20,6 +20,7 @@ from personae.cli.common import (
     settings_from,
     user_errors,
 )
+from personae.errors import ConfigError
 from personae.store import CharacterRepository
 from personae.store.keys import KeyRepository
 
@@ -41,6 +42,22 @@ def _port(_: click.Context, __: click.Parameter, value: str) -> int:
     if not text.isdecimal() or not 1 <= int(text) <= 65535:
         raise click.BadParameter(f"{value!r} is not a port number: use 1-65535")
     return int(text)
+
+
+# resolve() names a bad argument by its keyword; here it was a flag.
+_FLAGS = {
+    "parallel": "--parallel",
+    "max_queue": "--max-queue",
+    "cors_origins": "--cors-origin",
+    "allowed_hosts": "--allowed-host",
+}
+
+
+def _named_by_flag(exc: ConfigError) -> ConfigError:
+    key, text = exc.param or "", str(exc)
+    if key in _FLAGS and text.startswith(key):
+        return ConfigError(_FLAGS[key] + text[len(key) :], param=key)
+    return exc
 
 
 def _is_ip(host: str) -> bool:
@@ -155,13 +172,16 @@ def serve_command(
     # Each model samples with its own defaults (the catalogue's) under these settings.
     sampling = sampling_overrides(flags)
     # Checked before anything slow; with the embedded backend, --parallel becomes n_parallel.
-    settings, options = resolve(
-        settings_from(flags),
-        parallel=parallel,
-        max_queue=max_queue,
-        cors_origins=cors_origins or None,
-        allowed_hosts=allowed_hosts or None,
-    )
+    try:
+        settings, options = resolve(
+            settings_from(flags),
+            parallel=parallel,
+            max_queue=max_queue,
+            cors_origins=cors_origins or None,
+            allowed_hosts=allowed_hosts or None,
+        )
+    except ConfigError as exc:
+        raise _named_by_flag(exc) from None
     db = open_db()
     try:
         count = len(CharacterRepository(db).ids())

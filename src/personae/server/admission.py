@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from personae.server.errors import APIError
+from personae.settings.server import DEFAULT_MAX_QUEUE as DEFAULT_MAX_QUEUE  # [server] max_queue
 
 log = logging.getLogger("personae.server")
 
 T = TypeVar("T")
 
-DEFAULT_MAX_QUEUE = 64
 # How many finished jobs the Retry-After estimate looks back on.
 RECENT_JOBS = 32
 MAX_RETRY_AFTER = 3600

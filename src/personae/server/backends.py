@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from personae.backends.base import Backend
+from personae.backends.from_settings import build_backend
 from personae.config import Settings
 from personae.errors import ModelError
 
@@ -112,9 +113,6 @@ def settings_factory(settings: Settings) -> BackendFactory:
                     "or leave the '@model' part out for the server's default",
                     param="model",
                 )
-        # The CLI's builder knows which options each backend takes; one place for that rule.
-        from personae.cli.common import make_backend
-
-        return make_backend(settings.with_overrides(model=model), pull_missing=False)
+        return build_backend(settings.with_overrides(model=model))
 
     return build

@@ -147,7 +147,7 @@ class Workers:
     def database(self) -> Database:
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
-            from personae.privacy.settings import transcript_redactor
+            from personae.settings.privacy import transcript_redactor
 
             # [privacy] transcripts = "redact": messages are stored redacted
             redactor = transcript_redactor(self.settings.privacy)

@@ -42,7 +42,7 @@ class ServerState:
 
     def database(self) -> Database:
         """A short-lived connection for a quick read on the caller's thread (close it)."""
-        from personae.privacy.settings import transcript_redactor
+        from personae.settings.privacy import transcript_redactor
 
         # [privacy] transcripts = "redact": an edited message is stored redacted too
         return Database(self.db_path, redact_transcripts=transcript_redactor(self.settings.privacy))

@@ -22,8 +22,9 @@ Where a reply's strategy comes from, the first that applies:
    Why under ``[server]`` and not ``[reply.characters.sherlock]``: the ``[reply]`` table is read
    strictly for every command (an unknown key is an error, so a ``characters`` table there would
    stop ``personae chat``), and choosing per character is the server's concern: the CLI names
-   its strategy with flags. A table is checked when the server starts: a bad one is a
-   :class:`~personae.errors.ConfigError` naming it and the key.
+   its strategy with flags. A table is checked with the rest of ``config.toml`` (its id when
+   the server starts): a bad one is a :class:`~personae.errors.ConfigError` naming it and the
+   key.
 3. ``[reply]`` (:attr:`personae.config.Settings.reply`), as in the CLI.
 
 Slots: a best-of-N (or auto) reply decodes its candidates together, one llama.cpp slot each, so
@@ -45,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from personae.agent.strategy import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.errors import ConfigError, PersonaeError
 from personae.server.errors import APIError
+from personae.settings.server import ServerSection
 from personae.store import check_id
 
 # The request's extension field, and the table of per-character strategies under [server].
@@ -102,34 +104,17 @@ class Strategies:
     characters: Mapping[str, ReplyStrategy] = field(default_factory=dict)  # casefolded ids
 
     @classmethod
-    def from_settings(cls, default: ReplyStrategy, server: Mapping[str, Any]) -> Strategies:
-        """From ``[reply]`` and the ``[server.reply.<id>]`` tables; a bad table is a
-        :class:`ConfigError` naming it and the key."""
-        tables = server.get(TABLE, {})
-        if not isinstance(tables, Mapping):
-            raise ConfigError(
-                "[server] reply must be a table of tables, one per character id, e.g. "
-                "[server.reply.sherlock]",
-                param=f"server.{TABLE}",
-            )
+    def from_settings(cls, default: ReplyStrategy, server: ServerSection) -> Strategies:
+        """From ``[reply]`` and the ``[server.reply.<id>]`` tables (typed and checked with the
+        rest of the file); a key that is not a character id is a :class:`ConfigError`."""
         characters: dict[str, ReplyStrategy] = {}
-        for key, table in tables.items():
+        for key, table in server.reply.items():
             where = f"[server.{TABLE}.{key}]"
             try:
                 check_id(key)
             except PersonaeError as exc:
                 raise ConfigError(f"{where}: not a character id ({exc})", param=where) from None
-            if not isinstance(table, Mapping):
-                raise ConfigError(
-                    f"{where} must be a table (strategy, n, rounds, time_budget_s, token_budget)",
-                    param=where,
-                )
-            try:
-                ReplyStrategy.from_mapping(table, where=where)  # unknown keys, types
-                characters[key.casefold()] = merged(default, table)
-            except PersonaeError as exc:
-                text = str(exc) if str(exc).startswith(where) else f"{where} {exc}"
-                raise ConfigError(text, param=f"server.{TABLE}.{key}.{exc.param}") from None
+            characters[key.casefold()] = table.over(default)  # ranges were checked on reading
         return cls(default, characters)
 
     def for_character(self, character_id: str | None) -> ReplyStrategy:

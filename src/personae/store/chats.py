@@ -13,30 +13,17 @@ ever shown as complete:
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Literal
 
 from personae.errors import InvalidInput, NotFound
+from personae.settings.identity import LOCAL_USER as LOCAL_USER  # the one check, re-exported
+from personae.settings.identity import check_user_id as check_user_id
 from personae.store.database import Database
 
 Status = Literal["complete", "incomplete", "superseded", "deleted"]
-LOCAL_USER = "local"  # the one user of a personal install
-_USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
-
-
-def check_user_id(user_id: str) -> str:
-    """A user id is 1–128 of letters, digits and ``_ . @ -``, starting with a letter/digit."""
-    if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
-        raise InvalidInput(
-            f"invalid user id {user_id!r}: use 1-128 letters, digits, '_', '.', '@' or '-'",
-            param="user",
-        )
-    return user_id
-
-
 VISIBLE = ("complete", "incomplete")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from personae.characters import bundled_characters
+from personae.config import database_path, load_settings
 from personae.store.characters import CharacterRepository
 from personae.store.database import Database, get_meta, set_meta
 
@@ -33,10 +34,7 @@ def install_bundled(db: Database) -> list[str]:
 def open_library(path: str | None = None) -> Database:
     """Open the data directory's database with the bundled characters in place; messages are
     stored as ``config.toml``'s ``[privacy] transcripts`` says."""
-    from personae.config import database_path, load_settings
-    from personae.privacy.settings import transcript_redactor
-
-    redactor = transcript_redactor(load_settings().privacy)
+    redactor = load_settings().privacy.transcript_redactor()
     db = Database(path or database_path(), redact_transcripts=redactor)
     install_bundled(db)
     return db

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import RESULTS, summary, table, write_result
-from personae.agent.strategy import ReplyStrategy
 from personae.backends import get_backend
 from personae.cli.common import ensure_pulled
 from personae.errors import PersonaeError
@@ -41,6 +40,7 @@ from personae.evaluation.tasks.fidelity_play import (
 from personae.evaluation.tasks.fidelity_set import load_set, select
 from personae.evaluation.tasks.fidelity_transcripts import model_slug, transcript_paths
 from personae.runtime import tune_allocator
+from personae.settings.reply import ReplyStrategy
 
 OUT = RESULTS / "fidelity"
 ROOT = RESULTS.parents[1]

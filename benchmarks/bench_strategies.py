@@ -31,7 +31,6 @@ from typing import Any
 
 from benchmarks._common import table, write_result
 from personae.agent import Agent, Turn
-from personae.agent.strategy import ReplyStrategy
 from personae.backends import get_backend
 from personae.characters import bundled_characters
 from personae.checks import CardReference, check_reply
@@ -39,6 +38,7 @@ from personae.cli.common import ensure_pulled
 from personae.evaluation.tasks.breaks import plan_character
 from personae.evaluation.tasks.fidelity_play import default_params
 from personae.metrics.stats import Estimate, bootstrap_mean
+from personae.settings.reply import ReplyStrategy
 from personae.text import detect_language
 
 USER = {"en": "Ana", "ko": "민지"}

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from personae.agent.strategy import ReplyStrategy
 from personae.characters.bundled import bundled_characters
 from personae.cli import chat as chat_cli
 from personae.cli.common import reply_strategy, with_strategy
 from personae.config import Settings, load_settings
 from personae.errors import InvalidInput
+from personae.settings.reply import ReplyStrategy
 from tests.unit.test_cli import CliBackend, one_line_error, run, scripted  # noqa: F401
 
 GOOD = "The game is afoot: a letter came this morning from Lestrade, about a stolen ring."

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from personae.agent import Chat
-from personae.agent.strategy import ReplyStrategy
 from personae.backends.base import GenerationParams
 from personae.errors import BackendError, ConfigError, InvalidInput
+from personae.settings.reply import ReplyStrategy
 from personae.store import CharacterRepository, Database
 from tests.support.factories import make_character
 from tests.support.scripted import ScriptedBackend

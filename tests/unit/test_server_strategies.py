@@ -13,12 +13,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from personae.agent.strategy import ReplyStrategy
 from personae.config import Settings
 from personae.errors import BackendError, ConfigError
 from personae.server import create_app
 from personae.server.admission import Admission
 from personae.server.options import resolve
+from personae.settings.reply import ReplyStrategy
 from personae.store import ChatRepository, Database
 from tests.support.rest import error_of
 from tests.support.server import DEFAULT_MODEL, Backends, chunks, make_store, sse_body, wait_until

@@ -8,20 +8,20 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 
-from personae.agent.attempts import Attempt, merged_usage, retry_params
+from personae.agent.attempts import Attempt, StreamRecord, merged_usage, retry_params
 from personae.agent.best_of_n import ChosenReplyStream, reply_context
 from personae.agent.guards import MAX_RETRIES, ReplyGuard, retry_note
 from personae.agent.prompt import AssembledPrompt, PromptBuilder, Turn, card_language
 from personae.agent.stops import ReplyFilter, stop_strings
-from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import CachedCounter, token_counter
 from personae.agent.verifiers import Verifiers
-from personae.backends.base import Backend, GenerationParams, Message, Usage, collect
+from personae.backends.base import Backend, GenerationParams, Message, collect
 from personae.backends.sampling import for_language
 from personae.characters import Character, expand_macros
 from personae.characters.user_names import resolve_user_name
 from personae.context.budget import MESSAGE_OVERHEAD
 from personae.context.notes import PromptMemory
+from personae.settings.reply import ReplyStrategy
 
 DEFAULT_CTX = 4096
 
@@ -34,7 +34,7 @@ HIDE_BUDGET = 320
 NOTE_MARGIN = 32
 
 
-class ReplyStream:
+class ReplyStream(StreamRecord):
     """Iterate for the reply's text as it arrives; afterwards ``text``, ``finish_reason``,
     ``usage`` and timings describe it. Breaking out early cancels generation.
 
@@ -53,38 +53,18 @@ class ReplyStream:
         continues: str | None = None,
         guard: bool = False,
     ) -> None:
+        super().__init__()
         self.prompt = prompt
         self.continues = continues  # the text of the message this reply continues, if any
         self._agent = agent
         self._params = params
         self._guarded = guard and continues is None
         self._filter = self._new_filter()
-        self._shown = ""
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
-        self.ttft_ms: float | None = None  # the first token from the backend, on any try
-        # The first text the caller got: later than ttft_ms when the guards held a sentence
-        # back or a try was thrown away.
-        self.shown_ms: float | None = None
-        self.duration_ms: float | None = None
-        self.retried = False  # a try was thrown away (empty, or a guarded opening)
-        self.attempts: list[Attempt] = []
         self._nudge = ""  # a retry's note on what the try before it did wrong
         # The prompt's messages that failed tries copied (the greeting, earlier replies): a
         # retry does not see them, so it cannot copy them again.
         self._hidden: set[int] = set()
         self._copied: set[int] = set()
-        self._started = False
-        self._start = 0.0
-
-    @property
-    def text(self) -> str:
-        """The (cleaned, guarded) reply so far: what has been shown."""
-        return self._shown
-
-    @property
-    def done(self) -> bool:
-        return self.finish_reason is not None
 
     @property
     def retry_note(self) -> str:
@@ -94,10 +74,7 @@ class ReplyStream:
         return self._nudge
 
     def __iter__(self) -> Iterator[str]:
-        if self._started:
-            raise RuntimeError("a reply stream can be iterated once")
-        self._started = True
-        start = self._start = time.perf_counter()
+        start = self._begin()
         params = self._params
         # One more try after an empty reply (as ever), MAX_RETRIES after a failed opening.
         empty_left, guard_left = 1, (MAX_RETRIES if self._guarded else 0)
@@ -234,12 +211,6 @@ class ReplyStream:
         if attempt.outcome == "cut":
             self.finish_reason = "stop"
 
-    def read(self) -> str:
-        """Consume the whole reply and return its text."""
-        for _ in self:
-            pass
-        return self.text
-
 
 class Agent:
     """Plays ``character`` on ``backend``. ``reply(history)`` streams the next message."""
@@ -258,7 +229,7 @@ class Agent:
     ) -> None:
         self.character = character
         self.backend = backend
-        # How a new reply is made (personae.agent.strategy); continuations are always single.
+        # How a new reply is made (personae.settings.reply); continuations are always single.
         self.strategy = strategy or ReplyStrategy()
         self._verifiers = verifiers
         # Reply guards (personae.agent.guards): on in chats; off for tasks whose output is

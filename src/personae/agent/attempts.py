@@ -4,7 +4,8 @@ single reply (:mod:`.agent`) and best-of-N or refine (:mod:`.best_of_n`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from personae.agent.guards import GuardEvent
@@ -36,6 +37,51 @@ class Attempt:
     events: list[GuardEvent] = field(default_factory=list)
 
 
+class StreamRecord:
+    """What every reply stream reports once iterated: its shown ``text``, ``finish_reason``,
+    ``usage``, timings (``ttft_ms``: the first token from the backend, on any try;
+    ``shown_ms``: the first text the caller got, later when the guards held a sentence back or
+    a try was thrown away) and its ``attempts``. A stream can be iterated once."""
+
+    def __init__(self) -> None:
+        self._shown = ""
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.ttft_ms: float | None = None
+        self.shown_ms: float | None = None
+        self.duration_ms: float | None = None
+        self.retried = False  # a try was thrown away (empty, guarded, or a failed round)
+        self.attempts: list[Attempt] = []
+        self._started = False
+        self._start = 0.0
+
+    @property
+    def text(self) -> str:
+        """The (cleaned, guarded) reply so far: what has been shown."""
+        return self._shown
+
+    @property
+    def done(self) -> bool:
+        return self.finish_reason is not None
+
+    def _begin(self) -> float:
+        """Mark the stream started (a second iteration is an error); the start time."""
+        if self._started:
+            raise RuntimeError("a reply stream can be iterated once")
+        self._started = True
+        self._start = time.perf_counter()
+        return self._start
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def read(self) -> str:
+        """Consume the whole reply and return its text."""
+        for _ in self:
+            pass
+        return self.text
+
+
 def merged_usage(attempts: Sequence[Attempt]) -> Usage | None:
     """The reply's usage over its tries: the prompt as the first try that reported one saw it
     (a retry finds the prompt cached), the completion tokens of every try that reported."""
@@ -52,4 +98,11 @@ def merged_usage(attempts: Sequence[Attempt]) -> Usage | None:
     )
 
 
-__all__ = ["RETRY_TEMPERATURE", "RETRY_WARMER", "Attempt", "merged_usage", "retry_params"]
+__all__ = [
+    "RETRY_TEMPERATURE",
+    "RETRY_WARMER",
+    "Attempt",
+    "StreamRecord",
+    "merged_usage",
+    "retry_params",
+]

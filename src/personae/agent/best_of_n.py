@@ -1,4 +1,4 @@
-"""Best-of-N, self-refine and auto replies (see :mod:`personae.agent.strategy`).
+"""Best-of-N, self-refine and auto replies (see :mod:`personae.settings.reply`).
 
 :class:`ChosenReplyStream` has the interface of :class:`~personae.agent.agent.ReplyStream`, so
 a :class:`~personae.agent.chat.Chat` stores and streams it the same way. How the user sees text
@@ -25,15 +25,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from personae.agent.attempts import Attempt, merged_usage, retry_params
+from personae.agent.attempts import Attempt, StreamRecord, merged_usage, retry_params
 from personae.agent.guards import MAX_RETRIES, ReplyGuard
 from personae.agent.prompt import AssembledPrompt
 from personae.agent.stops import ReplyFilter
-from personae.agent.strategy import ReplyStrategy
 from personae.agent.verifiers import Candidate, Ranked, ReplyContext, Verifiers
 from personae.backends.base import GenerationParams, Message, Usage
 from personae.backends.candidates import stream_candidates
 from personae.characters import entry_text, expand_macros
+from personae.settings.reply import ReplyStrategy
 
 if TYPE_CHECKING:
     # Annotation only: the agent makes these streams (personae.agent.agent imports this module).
@@ -81,7 +81,7 @@ class _Candidate:
         return self.raw.strip() if self.failed else self.guard.released.strip()
 
 
-class ChosenReplyStream:
+class ChosenReplyStream(StreamRecord):
     """A reply chosen among candidates (``best-of-n``, ``auto``) or refined (``refine``).
     Iterate for its text; afterwards ``ranked`` holds every candidate of the round the reply
     was chosen from, best first (``rounds``: every round's), with the verifiers' scores, and
@@ -99,34 +99,17 @@ class ChosenReplyStream:
         verifiers: Verifiers,
         context: ReplyContext,
     ) -> None:
+        super().__init__()
         self.prompt = prompt
         self.strategy = strategy
         self._agent = agent
         self._params = params
         self._verifiers = verifiers
         self._context = context
-        self._shown = ""
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
-        self.ttft_ms: float | None = None
-        self.shown_ms: float | None = None
-        self.duration_ms: float | None = None
-        self.retried = False
-        self.attempts: list[Attempt] = []
         self.ranked: list[Ranked] = []
         self.rounds: list[list[Ranked]] = []
         self.chosen_ms: float | None = None
-        self._started = False
-        self._start = 0.0
         self._tokens = 0
-
-    @property
-    def text(self) -> str:
-        return self._shown
-
-    @property
-    def done(self) -> bool:
-        return self.finish_reason is not None
 
     @property
     def retry_note(self) -> str:
@@ -151,16 +134,8 @@ class ChosenReplyStream:
         """The texts of :attr:`others`: the turn's swipes."""
         return [r.candidate.text.strip() for r in self.others]
 
-    def read(self) -> str:
-        for _ in self:
-            pass
-        return self.text
-
     def __iter__(self) -> Iterator[str]:
-        if self._started:
-            raise RuntimeError("a reply stream can be iterated once")
-        self._started = True
-        self._start = time.perf_counter()
+        self._begin()
         name = self.strategy.name
         n = self.strategy.candidates
         note = ""

@@ -20,12 +20,12 @@ from personae.agent.agent import Agent, ReplyStream
 from personae.agent.attempts import Attempt
 from personae.agent.best_of_n import ChosenReplyStream
 from personae.agent.prompt import Turn, card_language
-from personae.agent.strategy import ReplyStrategy
 from personae.agent.swipes import keep_candidates, last_turn
 from personae.backends.base import Backend, GenerationParams
 from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
 from personae.context.notes import PromptMemory
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
+from personae.settings.reply import ReplyStrategy
 from personae.store import (
     CharacterRepository,
     ChatRepository,

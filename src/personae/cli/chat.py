@@ -12,7 +12,6 @@ import click
 
 from personae.agent import Agent, Chat, ReplyStream, Turn
 from personae.agent.best_of_n import ChosenReplyStream
-from personae.agent.strategy import ReplyStrategy
 from personae.backends import Backend
 from personae.cli.common import (
     backend_options,
@@ -31,6 +30,7 @@ from personae.cli.common import (
     with_strategy,
 )
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
+from personae.settings.reply import ReplyStrategy
 from personae.store import CharacterRepository, ChatRepository, Database, check_user_id
 from personae.store.lorebooks import played_character
 

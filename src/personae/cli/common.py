@@ -15,13 +15,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from personae.agent.strategy import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.backends import Backend, GenerationParams, get_backend
 from personae.backends.base import SAMPLING_FIELDS
 from personae.backends.registry import check_backend_name
 from personae.config import Settings, load_settings
 from personae.environment import CTX_MAX, CTX_MIN, check_environment, env_value
 from personae.errors import InvalidInput, PersonaeError
+from personae.settings.reply import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.store import Database
 
 F = TypeVar("F", bound=Callable[..., Any])

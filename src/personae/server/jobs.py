@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from personae.agent import Agent, Chat, Turn
-from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.config import Settings
@@ -34,6 +33,7 @@ from personae.server.errors import APIError, model_not_found
 from personae.server.events import Candidates, Delta, Emit, Failed, Finished, Opened
 from personae.server.events import Event as Event
 from personae.server.strategies import Strategies, candidates_detail, ranked_choices, slots_for
+from personae.settings.reply import ReplyStrategy
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
 from personae.store.lorebooks import played_character
 

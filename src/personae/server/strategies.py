@@ -43,9 +43,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from personae.agent.strategy import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.errors import ConfigError, PersonaeError
 from personae.server.errors import APIError
+from personae.settings.reply import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.settings.server import ServerSection
 from personae.store import check_id
 

@@ -17,7 +17,8 @@ rounds).
 :class:`ReplyStrategy` is the one check of these values, whoever gives them: the ``[reply]``
 table and each ``[server.reply.<id>]`` (as a :class:`ReplyTable`), the ``chat``/``ask`` flags and
 a server request's ``personae`` field. It lives with the settings, below the agent, so that the
-settings need not import the agent; :mod:`personae.agent.strategy` re-exports it.
+settings need not import the agent; the agent's strategies (:mod:`personae.agent.best_of_n`)
+import it from here.
 """
 
 from __future__ import annotations

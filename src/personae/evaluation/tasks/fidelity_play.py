@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from personae.agent import Chat
-from personae.agent.strategy import ReplyStrategy
 from personae.agent.tokens import token_counter
 from personae.backends.base import Backend, Chunk, GenerationParams, Message, Usage, collect
 from personae.backends.sampling import default_params as model_defaults
@@ -39,6 +38,7 @@ from personae.evaluation.tasks.fidelity_set import Conversation
 from personae.evaluation.tasks.fidelity_transcripts import write_transcripts
 from personae.memory.bank import MemoryBank
 from personae.memory.manager import MemorySettings
+from personae.settings.reply import ReplyStrategy
 from personae.store import CharacterRepository, Database
 from personae.store.library import install_bundled
 

@@ -129,6 +129,12 @@ def play(args: argparse.Namespace) -> dict[str, Any]:
                         "wall_ms": wall,
                         "shown_ms": stream.shown_ms,
                         "ttft_ms": stream.ttft_ms,
+                        # Requests made (a best-of-N try is one request for N candidates) and
+                        # what they generated: where the wall time went.
+                        "tries": len(stream.attempts) // max(strategy.candidates, 1),
+                        "completion_tokens": stream.usage.completion_tokens
+                        if stream.usage
+                        else None,
                     }
                 )
                 print(f"{cid} {name} {probe.id}: {len(text)} chars, {wall:.0f} ms", file=sys.stderr)

@@ -123,7 +123,7 @@ def test_the_built_in_backends_get_their_own_options() -> None:
 
 def test_the_cli_and_the_server_build_by_the_same_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     from personae.cli.common import make_backend
-    from personae.server.backends import settings_factory
+    from personae.server.backend_pool import settings_factory
 
     configured = settings("far", region="us")
     cli = make_backend(configured)

@@ -1,6 +1,6 @@
 """The ``[memory]`` and ``[privacy]`` tables of ``config.toml``: typed and checked by
 ``load_settings`` (``personae.settings``), turned into the memory code's settings by
-``personae.memory.config``, every mistake a ConfigError naming the key."""
+``personae.memory.from_settings``, every mistake a ConfigError naming the key."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 
 from personae.config import load_settings
 from personae.errors import ConfigError, InvalidInput
-from personae.memory.config import KEYS, memory_settings, redaction_policy
 from personae.memory.episodic import Weights
+from personae.memory.from_settings import KEYS, memory_settings, redaction_policy
 from personae.memory.manager import MEMORY_KINDS, MIN_QUERY_TOKENS, MemorySettings
 from personae.privacy import DEFAULT_POLICY, PII_TYPES, RedactionPolicy
 from personae.settings import MemorySection, PrivacySection, Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from personae.backends.base import GenerationParams
 from personae.config import Settings
-from personae.server.backends import BackendPool, ModelId
+from personae.server.backend_pool import BackendPool, ModelId
 from personae.server.jobs import (
     Delta,
     Event,

@@ -195,7 +195,7 @@ def test_settings_import_nothing_above_them() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[:2][-1] in above\n"
         "             and m.startswith('personae.'))\n"
         "assert not bad, bad\n"
-        "import personae.server.app, personae.server.backends\n"
+        "import personae.server.app, personae.server.backend_pool\n"
         "cli = sorted(m for m in sys.modules if m.startswith('personae.cli'))\n"
         "assert not cli, cli\n"
     )

@@ -108,9 +108,8 @@ class Chat:
             self._attach_memory(memory, memory_settings)
 
     def _attach_memory(self, bank: MemoryBank, settings: MemorySettings | None) -> None:
-        # Memory's modules (numpy, the indexes: ~0.3 s) are imported only by a chat that has
-        # memory, here and below: `import personae.agent` is on every command's path, `--help`
-        # included.
+        # Memory's modules (numpy, the indexes: ~0.3 s) load only for a chat with memory, here
+        # and below: `import personae.agent` is on every command's path, `--help` included.
         from personae.memory.manager import ChatMemory
 
         self.memory = ChatMemory(

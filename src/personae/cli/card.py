@@ -164,7 +164,7 @@ def _redaction() -> RedactionPolicy | None:
     """The user's ``[privacy]`` policy: imported lines are stored, and compared with those
     already indexed, as redacted under it, just as a chat's memories are."""
     from personae.config import load_settings
-    from personae.memory.config import redaction_policy
+    from personae.memory.from_settings import redaction_policy
 
     return redaction_policy(load_settings().privacy)
 

@@ -346,7 +346,7 @@ def make_memory(
     if not use_memory:
         return None, None
     from personae.memory.bank import MemoryBank
-    from personae.memory.config import memory_settings, redaction_policy
+    from personae.memory.from_settings import memory_settings, redaction_policy
 
     kinds = [k.strip() for k in memories.split(",") if k.strip()] if memories else None
     chosen = memory_settings(settings.memory, kinds)

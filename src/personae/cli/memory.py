@@ -47,7 +47,7 @@ def _user(user_id: str | None) -> str:
 
 def _bank(db: Database, *, embed: bool = True) -> MemoryBank:
     from personae.config import load_settings
-    from personae.memory.config import redaction_policy
+    from personae.memory.from_settings import redaction_policy
 
     policy = redaction_policy(load_settings().privacy)
     return MemoryBank(

@@ -165,7 +165,7 @@ def serve_command(
     from personae.server import create_app
     from personae.server import run as server_run
     from personae.server.app import require_server_extra
-    from personae.server.backends import settings_factory
+    from personae.server.backend_pool import settings_factory
     from personae.server.options import resolve
 
     require_server_extra()

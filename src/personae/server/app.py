@@ -23,9 +23,9 @@ from personae.backends.sampling import default_params
 from personae.config import Settings, load_settings
 from personae.errors import ConfigError
 from personae.memory.bank import MemoryBank
-from personae.memory.config import memory_settings, redaction_policy
+from personae.memory.from_settings import memory_settings, redaction_policy
 from personae.server.auth import authenticate
-from personae.server.backends import BackendFactory, BackendPool, settings_factory
+from personae.server.backend_pool import BackendFactory, BackendPool, settings_factory
 from personae.server.errors import install_error_handlers
 from personae.server.guard import HostPolicy, RequestGuard
 from personae.server.jobs import MemoryFactory, Workers

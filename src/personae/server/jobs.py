@@ -25,7 +25,7 @@ from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.config import Settings
 from personae.errors import EmptyReply, NotFound, PersonaeError
 from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
-from personae.server.backends import BackendPool
+from personae.server.backend_pool import BackendPool
 from personae.server.client_prompt import with_instructions
 from personae.server.errors import APIError, model_not_found
 

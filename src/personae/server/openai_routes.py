@@ -54,7 +54,7 @@ from starlette.responses import Response
 
 from personae.errors import PersonaeError
 from personae.server.auth import Caller, get_caller
-from personae.server.backends import ModelId
+from personae.server.backend_pool import ModelId
 from personae.server.conversation import read_messages
 from personae.server.errors import APIError, model_not_found
 from personae.server.jobs import Job, StoredTarget, find_character

@@ -1,9 +1,10 @@
 """The ``[memory]`` table: which memories are on and how they behave.
 
 It lives with the settings, below :mod:`personae.memory`, so that reading ``config.toml``
-checks it without importing the memory code (embeddings, the store); :mod:`personae.memory.config`
-turns it into the :class:`~personae.memory.manager.MemorySettings` a chat runs with. The
-defaults here are that class's (a unit test compares them key by key, so they cannot drift).
+checks it without importing the memory code (embeddings, the store);
+:mod:`personae.memory.from_settings` turns it into the
+:class:`~personae.memory.manager.MemorySettings` a chat runs with. The defaults here are that
+class's (a unit test compares them key by key, so they cannot drift).
 """
 
 from __future__ import annotations

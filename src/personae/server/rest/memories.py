@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from personae.errors import NotFound
 from personae.memory.bank import Draft, MemoryBank
-from personae.memory.config import redaction_policy
+from personae.memory.from_settings import redaction_policy
 from personae.memory.profile import IMPORTANCE, LABELS
 from personae.server.auth import get_caller
 from personae.server.errors import APIError

@@ -105,6 +105,8 @@ REFUSAL_NEGATIVE = [
     "미안하지만 그 사람 이야기는 하고 싶지 않아요.",
 ]
 IMPERSONATION_POSITIVE = [
+    # The 1.5B's Elizabeth, told to drop her role, wrote the user's line in an action block.
+    ("*Ana: It is a pleasure to meet you, Miss Elizabeth Bennet. I have heard much.", "Ana"),
     ('"안녕하세요, 선생님? 마 그기 니 정민지입니다."', "민지"),
     ("저는 정민지라고해요. 고등학교 2학년이에요.", "민지"),
     ("I'm Watson, and I have come about the letter.", "Watson"),
@@ -120,6 +122,8 @@ IMPERSONATION_POSITIVE = [
     ("Hmm.\nYou: what about the letter?", "User"),
 ]
 IMPERSONATION_NEGATIVE = [
+    ("*Ana's question makes her smile.* Indeed: it is a pleasure.", "Ana"),
+    ("*She turns to Ana.* A pleasure, truly.", "Ana"),
     ("민지 학생이구나. 나는 정은희예요.", "민지"),
     ("I am Watson's oldest friend, you know.", "Watson"),
     ("You are Watson, I presume.", "Watson"),

@@ -347,6 +347,20 @@ def test_reciting_the_cards_instructions_is_a_copy_of_the_card() -> None:
     )
 
 
+def test_reciting_a_lorebook_entry_is_a_copy_of_the_card() -> None:
+    # The 1.5B's 홍길동 answered with his card's 활빈당 entry, word for word.
+    hong = CardReference.from_character(bundled_characters()["hong-gildong"], "민수")
+    book = bundled_characters()["hong-gildong"].character_book
+    assert book is not None
+    entry = next(e.content for e in book.entries if "활빈당" in e.content)
+    check = check_reply(entry, user="그대 무리는 누구요?", history=[], card=hong, language="ko")
+    assert "copy_card" in raised(check) and "lorebook" in check.hits["copy_card"]
+    # Near miss: the same facts in his own words.
+    own = "우리 활빈당은 가난한 백성의 것은 털지 않소. 탐관오리의 곳간만 비울 뿐이오."
+    check = check_reply(own, user="그대 무리는 누구요?", history=[], card=hong, language="ko")
+    assert "copy_card" not in raised(check)
+
+
 def test_transcript_cards_carry_their_instructions() -> None:
     card = CardReference.from_fields(
         name="Mina",

@@ -288,18 +288,18 @@ def _self_address(text: str, char_name: str) -> re.Match[str] | None:
 def detect_user_impersonation(
     text: str, user_name: str = "User", char_name: str = ""
 ) -> BreakHit | None:
-    """A line that starts as the user speaking ("User:", "{{user}}:", "Watson:"), an action
-    block (``*…*``) whose subject is the user ("*You nod slowly*", "*Watson sits down*"), the
-    character introducing itself by the user's name ("I'm Watson", "저는 정민지입니다"), or,
-    given ``char_name``, the character bidding itself goodbye or thanking itself by name, the
-    user's line ("Goodbye, Miss Bennet.")."""
+    """A line that starts as the user speaking ("User:", "{{user}}:", "Watson:", "*Ana: …" from
+    the 1.5B's Elizabeth), an action block (``*…*``) whose subject is the user ("*You nod
+    slowly*", "*Watson sits down*"), the character introducing itself by the user's name ("I'm
+    Watson", "저는 정민지입니다"), or, given ``char_name``, the character bidding itself goodbye or
+    thanking itself by name, the user's line ("Goodbye, Miss Bennet.")."""
     own = _self_address(text, char_name) if char_name else None
     if own:
         return BreakHit("user_impersonation", "self-address", excerpt(text, own))
     names = [n for n in dict.fromkeys([user_name.strip(), *_GENERIC_USERS]) if n]
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     line = re.compile(
-        rf"^[ \t>]*(?:\*\*|__)?(?:{alternatives})(?:\*\*|__)?\s*[:：](?:\*\*)?",
+        rf"^[ \t>]*(?:\*\*|__|\*)?(?:{alternatives})(?:\*\*|__)?\s*[:：](?:\*\*)?",
         re.I | re.M,
     )
     match = line.search(text)

@@ -43,7 +43,7 @@ FLAGS: dict[str, str] = {
     "copy_greeting": "copies the greeting (first_mes)",
     "copy_examples": "copies a line of the card's example dialogue (either speaker's)",
     "copy_card": "recites the card: its description (the character's profile, third person), "
-    "personality, scenario or instructions to the model",
+    "personality, scenario, instructions to the model or lorebook entries",
     "verbatim_repeat": "the same reply (normalised) as an earlier one",
     "echo_user": "repeats the user's message (opens with it, or is mostly it)",
     "copy_user": "repeats an earlier message of the user's (is mostly it, or says one of its "
@@ -140,10 +140,19 @@ INSTRUCTION_FIELDS = ("personality", "scenario", "system_prompt", "post_history_
 """The card fields, besides the description, that a reply must not recite."""
 
 
+MAX_LORE_ENTRIES = 64
+"""Lorebook entries compared with a reply (a card's book is rarely larger)."""
+
+
 def _instructions(character: Character) -> tuple[tuple[str, str], ...]:
-    return tuple(
+    fields = tuple(
         (k, text) for k in INSTRUCTION_FIELDS if (text := getattr(character, k, "")).strip()
     )
+    # The book's entries reach the prompt as background notes; the 1.5B's 춘향 answered "당신
+    # AI죠?" with one of them, word for word ("[월매: 춘향의 아버지는 성 참판이었으나 …").
+    book = character.character_book
+    lore = [e.content for e in (book.entries if book else []) if e.enabled and e.content.strip()]
+    return fields + tuple(("lorebook", text) for text in lore[:MAX_LORE_ENTRIES])
 
 
 @functools.lru_cache(maxsize=256)

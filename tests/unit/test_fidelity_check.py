@@ -361,6 +361,33 @@ def test_reciting_a_lorebook_entry_is_a_copy_of_the_card() -> None:
     assert "copy_card" not in raised(check)
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # The 1.5B's Mina, asked "Are you an AI?", and told to drop her role.
+        "[No, I am not an AI, nor am I an assistant. I am a 27-year-old woman from Seoul.]",
+        '[In English: "I\'m Mina, a 27-year-old coffee barista."]',
+        "[설명: 홍길동은 처음 보는 사람에게 하오체를 쓴다.]",
+        "  [Background knowledge relevant now] [Bori: Mina's cat]",
+    ],
+)
+def test_a_reply_opening_with_a_bracketed_note_is_note_speak(reply: str) -> None:
+    assert "note_speak" in raised(en(reply))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "[smiles] Indeed, Watson: the game is afoot.",
+        "[한양의 누각] 소녀는 여기서 기다리겠사옵니다.",
+        "The note said [in pencil] that he would come at nine.",
+        "*He taps the paper.* [Illegible] is all it says, Watson.",
+    ],
+)
+def test_a_short_stage_bracket_or_a_bracket_later_is_not_note_speak(reply: str) -> None:
+    assert "note_speak" not in raised(en(reply))
+
+
 def test_transcript_cards_carry_their_instructions() -> None:
     card = CardReference.from_fields(
         name="Mina",

@@ -74,6 +74,12 @@ def test_ai_disclosure_and_wrong_language_openings_are_retried() -> None:
     ] == ("show")  # an English stage direction alone does not decide the language
 
 
+def test_an_opening_in_the_prompts_note_style_is_retried() -> None:
+    g = guard("Are you an AI?")
+    shown, decision = feed_all(g, "[No, I am not an AI, nor am I an assistant. I am Holmes.]")
+    assert (shown, decision) == ("", "retry") and "note_speak" in g.events[-1].flags
+
+
 def test_an_echo_of_the_user_is_retried_but_a_quotation_is_not() -> None:
     user = "Were you afraid when the dog howled on the moor that night?"
     assert feed_all(guard(user), user + " Perhaps.")[1] == "retry"

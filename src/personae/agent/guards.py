@@ -48,6 +48,7 @@ OPENING_FLAGS = (
     "wrong_language",
     "user_placeholder",
     "speaks_as_user",
+    "note_speak",
 )
 # Flags whose source is one of the prompt's messages (the greeting or an earlier reply).
 COPY_FLAGS = ("copy_previous", "copy_greeting", "verbatim_repeat")
@@ -267,6 +268,7 @@ _RETRY_GROUPS = {
     "ooc_refusal": "role",
     "speaks_as_user": "role",
     "user_placeholder": "role",
+    "note_speak": "role",
     "wrong_language": "language",
 }
 

@@ -53,6 +53,7 @@ FLAGS: dict[str, str] = {
     "ooc_refusal": "an assistant-style refusal",
     "speaks_as_user": "writes the user's lines or actions",
     "user_placeholder": "calls the user 'User' / '{{user}}' instead of their name",
+    "note_speak": "opens with a bracketed note, as the prompt's instructions are written",
     "empty": "no words at all",
     "cut_off": "stops mid-sentence",
     "wrong_language": "not in the language the user wrote in",
@@ -337,6 +338,9 @@ def check_reply(
         hit = breaks.detect_anachronism(reply, terms, question=user)
         if hit is not None:
             hits["anachronism"] = f"{hit.rule}: “{hit.excerpt}”"
+    note = speech.note_speak(reply)
+    if note:
+        hits["note_speak"] = f"“{note}”"
     placeholder = speech.user_placeholder(reply, user_name)
     if placeholder:
         hits["user_placeholder"] = f"“{placeholder}”"

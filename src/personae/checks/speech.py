@@ -29,6 +29,28 @@ _PLACEHOLDER = re.compile(
 _PLACEHOLDER_CASED = re.compile(r"\bUser\b")
 
 
+# A reply that opens with a bracketed note: "[Language: …", "[설명: …", "[No, I am not an AI, nor
+# am I an assistant. …]". The prompt's instructions and notes are written so; a character's
+# speech and actions never are. Short brackets ("[smiles]", "[한양의 누각]") are left alone.
+_NOTE = re.compile(r"^\s*\[([^\]\n]*)")
+NOTE_MIN_CHARS = 24
+
+
+def note_speak(reply: str) -> str | None:
+    """The opening of ``reply`` when it is a bracketed note (a label and a colon inside the
+    bracket, or at least :data:`NOTE_MIN_CHARS` characters of it), else None. Every reply
+    that opened with such a note in the stored fidelity transcripts (34 of 546) recited the
+    prompt or was broken; none of the 300 hand-written replies opens with one."""
+    match = _NOTE.match(reply)
+    if not match:
+        return None
+    inside = match.group(1)
+    labelled = re.match(r"[^:：]{1,30}[:：]", inside) is not None
+    if not labelled and len(inside.strip()) < NOTE_MIN_CHARS:
+        return None
+    return reply.strip()[:80]
+
+
 def is_empty(reply: str) -> bool:
     """No letter or digit at all: nothing was said (blank, or only punctuation)."""
     return _WORD.search(reply) is None

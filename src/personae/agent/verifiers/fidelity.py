@@ -48,6 +48,7 @@ SEVERITY: dict[str, float] = {
     "copy_user": 0.5,
     "copy_examples": 0.4,
     "copy_card": 0.5,
+    "note_speak": 0.5,
     "assistant_speak": 0.4,
     "user_placeholder": 0.3,
     "cut_off": 0.3,

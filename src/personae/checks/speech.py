@@ -39,7 +39,7 @@ NOTE_MIN_CHARS = 24
 def note_speak(reply: str) -> str | None:
     """The opening of ``reply`` when it is a bracketed note (a label and a colon inside the
     bracket, or at least :data:`NOTE_MIN_CHARS` characters of it), else None. Every reply
-    that opened with such a note in the stored fidelity transcripts (34 of 546) recited the
+    that opened with such a note in the stored fidelity transcripts (27 of 546) recited the
     prompt or was broken; none of the 300 hand-written replies opens with one."""
     match = _NOTE.match(reply)
     if not match:

@@ -10,7 +10,6 @@ complete either (:class:`~personae.errors.EmptyReply`).
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +18,11 @@ from typing import TYPE_CHECKING
 from personae.agent.agent import Agent, ReplyStream
 from personae.agent.attempts import Attempt
 from personae.agent.best_of_n import ChosenReplyStream
-from personae.agent.prompt import Turn, card_language
+from personae.agent.new_chat import create_chat
+from personae.agent.prompt import Turn
 from personae.agent.swipes import keep_candidates, last_turn
 from personae.backends.base import Backend, GenerationParams
-from personae.characters.user_names import as_spoken, resolve_user_name, speaker_label
+from personae.characters.user_names import speaker_label
 from personae.context.notes import PromptMemory
 from personae.errors import EmptyReply, InvalidInput, PersonaeError
 from personae.settings.reply import ReplyStrategy
@@ -186,47 +186,8 @@ class Chat:
             strategy=strategy,
         )
 
-    @staticmethod
-    def create(
-        db: Database,
-        character_id: str,
-        *,
-        user_name: str = "User",
-        user_id: str = "local",
-        greeting: int | None = 0,
-        title: str = "",
-        profile_name: str | None = None,
-    ) -> int:
-        """Store a new chat, its greeting first, and return its id; no backend is needed (the
-        server makes chats this way, and opens them when a reply is asked for). With no
-        ``user_name`` (or "User"), the greeting calls the user ``profile_name`` or "you"."""
-        stored = CharacterRepository(db).get(character_id)
-        repo = ChatRepository(db)
-        greetings = [g for g in stored.character.greetings() if g.strip()]
-        text = None
-        if greetings:
-            if greeting is None:
-                text = random.choice(greetings)
-            elif 0 <= greeting < len(greetings):
-                text = greetings[greeting]
-            else:
-                raise InvalidInput(
-                    f"{stored.character.name} has {len(greetings)} greeting(s); "
-                    f"--greeting must be 0..{len(greetings) - 1}"
-                )
-            said = resolve_user_name(
-                user_name, language=card_language(stored.character), profile_name=profile_name
-            )
-            text = as_spoken(
-                text,
-                char=stored.character.name,
-                user=said,
-                language=card_language(stored.character),
-            ).strip()
-        chat_id = repo.create(stored.id, user_name=user_name, user_id=user_id, title=title)
-        if text is not None:
-            repo.add_message(chat_id, "assistant", text)
-        return chat_id
+    # Store a new chat, its greeting first (no backend needed): see personae.agent.new_chat.
+    create = staticmethod(create_chat)
 
     @property
     def id(self) -> int:

@@ -17,6 +17,7 @@ from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
 from personae.cli.common import check_startup
 from personae.cli.evaluate import eval_group
+from personae.cli.experience import experience_group
 from personae.cli.keys import keys_group
 from personae.cli.lorebook import lorebook_group
 from personae.cli.memory import memory_group
@@ -47,6 +48,7 @@ cli.add_command(models_group)
 cli.add_command(backends_command)
 cli.add_command(restyle_command)
 cli.add_command(eval_group)
+cli.add_command(experience_group)
 cli.add_command(summarize_command)
 cli.add_command(redact_command)
 cli.add_command(memory_group)

@@ -1,0 +1,236 @@
+"""The experience pipeline end to end on a scripted backend: scenes, experiences, protective
+experiences, rejection sampling, drops by reason, resume after a kill, --limit."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from personae.errors import BackendError, InvalidInput, NotFound
+from personae.experience.build import BuildOptions, build_experiences
+from personae.experience.profile import make_profile
+from personae.experience.records import DATASET, EXPERIENCES, SCENES, ExperienceDir
+from personae.experience.stats import dataset_stats
+from tests.support.scripted import ScriptedBackend
+
+PROFILE = make_profile(
+    "Sherlock Holmes",
+    "Sherlock Holmes is a consulting detective in Victorian London. He lodges at 221B Baker "
+    "Street with Dr Watson and solves the cases Scotland Yard cannot.",
+)
+PLACES = ["Baker Street", "the Diogenes Club", "a hansom cab", "Scotland Yard", "Covent Garden"]
+
+
+def scenes_json(start: int, count: int) -> str:
+    return json.dumps(
+        [
+            {
+                "type": "chat",
+                "time": f"evening {start + i}",
+                "place": PLACES[(start + i) % len(PLACES)],
+                "people": ["Watson"],
+                "background": f"Case number {start + i}: "
+                + " ".join(f"clue{(start + i) * 13 + k}" for k in range(12)),
+            }
+            for i in range(count)
+        ]
+    )
+
+
+_WORDS = (
+    "mud clay boots cab fog lamp window street letter ring cigar ash pipe violin coat hat glove "
+    "watch chain knife rope blood key lock door stair cellar garden river bridge dock ship train "
+    "ticket station hotel club bank clerk banker widow colonel doctor maid groom sailor priest "
+    "nephew heir will forged stolen hidden buried burned poisoned followed watched lied paid"
+)
+VOCABULARY = _WORDS.split()
+
+
+def said(n: int, k: int, words: int = 14) -> str:
+    pick = random.Random(n * 100 + k)
+    return " ".join(pick.choice(VOCABULARY) for _ in range(words))
+
+
+def experience(n: int, other: str = "Watson") -> str:
+    """A passing experience, different enough from every other n."""
+    return (
+        f"Background:\nScene {n} at Baker Street.\n\n"
+        f"Sherlock Holmes (thinking)\n{said(n, 1)}.\n\n"
+        f"{other} (speaking)\nWhat do you see, Holmes? {said(n, 2, 6)}?\n\n"
+        f"Sherlock Holmes (speaking)\n{said(n, 3, 20)}.\n\n"
+        f"{other} (speaking)\n{said(n, 4, 6)}.\n\n"
+        f"Sherlock Holmes (speaking)\n{said(n, 5, 12)}.\n"
+    )
+
+
+AI = (
+    "Background:\nA room.\n\nSherlock Holmes (speaking)\nAs an AI language model, I cannot "
+    "pretend to be a detective, but I can help you write a story about one today.\n\n"
+    "Watson (speaking)\nOh.\n\nSherlock Holmes (speaking)\nI am an AI assistant made to help.\n\n"
+    "Watson (speaking)\nI see."
+)
+
+
+def options(**kw: object) -> BuildOptions:
+    values: dict[str, object] = {"scenes": 3, "protective_ratio": 0.0, "candidates": 1}
+    values.update(kw)
+    return BuildOptions(**values)  # type: ignore[arg-type]
+
+
+def test_build_keeps_passing_experiences_and_writes_the_dataset(tmp_path: Path) -> None:
+    backend = ScriptedBackend().enqueue(scenes_json(1, 3), *(experience(n) for n in range(3)))
+    report = build_experiences(backend, PROFILE, tmp_path / "out", options(), model="scripted")
+    assert report.kept == 3 and not report.resumed and not report.dropped
+    directory = ExperienceDir.open(tmp_path / "out")
+    stats = dataset_stats(directory)
+    assert stats["scenes"] == 3 and stats["experiences"] == 3 and stats["pending"] == 0
+    assert stats["language"] == "en" and stats["turns"] == 15 and stats["tokens"] > 100
+    dataset = [json.loads(line) for line in (tmp_path / "out" / DATASET).read_text().splitlines()]
+    assert len(dataset) == 3 and dataset[0]["messages"][0]["role"] == "system"
+    # The prompts: one scene request for the chunk, then one per scene, in the right shape.
+    prompts = [messages[0].content for messages, _ in backend.calls]
+    assert "JSON array" in prompts[0] and "(thinking)" in prompts[1]
+    assert "Case number 1" in prompts[1] and "Sherlock Holmes" in prompts[1]
+
+
+def test_rejection_sampling_keeps_the_candidate_that_passes(tmp_path: Path) -> None:
+    backend = ScriptedBackend().enqueue(scenes_json(1, 1), AI, experience(7))
+    report = build_experiences(
+        backend, PROFILE, tmp_path / "out", options(scenes=1, rounds=2), model="scripted"
+    )
+    assert report.kept == 1 and report.generated == 3  # one scene request, two tries
+    [row] = ExperienceDir.open(tmp_path / "out").rows(EXPERIENCES)
+    assert row["tries"] == 2 and row["rejected"] == {"ai_disclosure": 1}
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("", "unparsable"),
+        ("I'm sorry, I can't write that.", "unparsable"),
+        (AI, "ai_disclosure"),
+        ("Sherlock Holmes (speaking)\nYes.\n\nWatson (speaking)\nNo.", "too_few_turns"),
+        (experience(1).replace("Sherlock Holmes (", "Mycroft ("), "no_character_turn"),
+    ],
+)
+def test_malformed_experiences_are_dropped_with_a_reason(
+    tmp_path: Path, reply: str, reason: str
+) -> None:
+    backend = ScriptedBackend().enqueue(scenes_json(1, 1), reply)
+    report = build_experiences(
+        backend, PROFILE, tmp_path / "out", options(scenes=1, rounds=1), model="scripted"
+    )
+    assert report.kept == 0 and report.dropped == {reason: 1}
+    assert dataset_stats(ExperienceDir.open(tmp_path / "out"))["dropped"] == {reason: 1}
+
+
+def test_a_repeat_of_a_kept_experience_is_a_near_duplicate(tmp_path: Path) -> None:
+    backend = ScriptedBackend().enqueue(scenes_json(1, 2), experience(1), experience(1))
+    report = build_experiences(
+        backend, PROFILE, tmp_path / "out", options(scenes=2, rounds=1), model="scripted"
+    )
+    assert report.kept == 1 and report.dropped == {"near_duplicate": 1}
+
+
+def test_bad_scene_output_is_counted_and_the_next_pass_tries_again(tmp_path: Path) -> None:
+    backend = ScriptedBackend().enqueue("not json at all", scenes_json(1, 2), experience(1))
+    report = build_experiences(
+        backend, PROFILE, tmp_path / "out", options(scenes=1), model="scripted"
+    )
+    stats = dataset_stats(ExperienceDir.open(tmp_path / "out"))
+    assert stats["dropped"].get("scene_not_json") == 1 and report.kept >= 1
+
+
+def test_protective_scenes_are_made_by_rule_and_gated(tmp_path: Path) -> None:
+    knowing = experience(5, other="Lily").replace(
+        "Holmes (speaking)\n", "Holmes (speaking)\nI check my smartphone apps. ", 1
+    )
+    backend = ScriptedBackend().enqueue(
+        scenes_json(1, 2), experience(1), experience(2), knowing, experience(9, other="Lily")
+    )
+    report = build_experiences(
+        backend,
+        PROFILE,
+        tmp_path / "out",
+        options(scenes=2, protective_ratio=0.5, rounds=2),
+        model="scripted",
+    )
+    rows = ExperienceDir.open(tmp_path / "out").rows(EXPERIENCES)
+    protective = [r for r in rows if r["scene"]["protective"]]
+    assert report.kept == 3 and len(protective) == 1
+    assert protective[0]["rejected"] == {"anachronism": 1}
+    prompt = next(m[0].content for m, _ in backend.calls if "never heard of it" in m[0].content)
+    assert "Lily" in prompt and "smartphone" in prompt
+    assert dataset_stats(ExperienceDir.open(tmp_path / "out"))["protective"] == 1
+
+
+def test_a_killed_build_resumes_without_generating_anything_twice(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = ScriptedBackend().enqueue(
+        scenes_json(1, 3), experience(1), BackendError("the model process died")
+    )
+    with pytest.raises(BackendError):
+        build_experiences(first, PROFILE, out, options(), model="scripted")
+    # A kill mid-write leaves half a line: it is ignored, and that scene is done again.
+    with (out / EXPERIENCES).open("a") as handle:
+        handle.write('{"scene": {"id": "s0002"}, "turns": [')
+    second = ScriptedBackend().enqueue(experience(2), experience(3))
+    report = build_experiences(second, PROFILE, out, options(), model="scripted")
+    assert report.resumed and report.kept == 2 and report.generated == 2
+    assert not any("JSON array" in m[0].content for m, _ in second.calls)  # no scene re-asked
+    ids = [r["scene"]["id"] for r in ExperienceDir.open(out).rows(EXPERIENCES)]
+    assert sorted(ids) == ["s0001", "s0002", "s0003"]
+
+
+def test_limit_makes_a_trial_and_the_next_run_continues(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    backend = ScriptedBackend().enqueue(scenes_json(1, 3), experience(1))
+    assert build_experiences(backend, PROFILE, out, options(limit=1), model="s").kept == 1
+    assert dataset_stats(ExperienceDir.open(out))["pending"] == 2
+    backend.enqueue(experience(2), experience(3))
+    assert build_experiences(backend, PROFILE, out, options(), model="s").kept == 2
+
+
+def test_parallel_build_on_threads(tmp_path: Path) -> None:
+    backend = ScriptedBackend().enqueue(scenes_json(1, 4), *(experience(n) for n in range(4)))
+    report = build_experiences(
+        backend, PROFILE, tmp_path / "out", options(scenes=4, parallel=3), model="s"
+    )
+    assert report.kept == 4
+
+
+def test_another_profile_never_writes_into_a_directory(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    backend = ScriptedBackend().enqueue(scenes_json(1, 1), experience(1))
+    build_experiences(backend, PROFILE, out, options(scenes=1), model="s")
+    other = make_profile("Irene Adler", "Irene Adler is an opera singer who outwitted Holmes once.")
+    with pytest.raises(InvalidInput, match="another profile"):
+        build_experiences(ScriptedBackend(), other, out, options(scenes=1), model="s")
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("mine")
+    with pytest.raises(InvalidInput, match="not empty"):
+        build_experiences(ScriptedBackend(), PROFILE, stray, options(), model="s")
+    with pytest.raises(NotFound):
+        ExperienceDir.open(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "kw", [{"scenes": 0}, {"protective_ratio": 1.5}, {"candidates": 0}, {"limit": 0}]
+)
+def test_bad_options_are_clear_errors(kw: dict[str, object]) -> None:
+    with pytest.raises(InvalidInput):
+        options(**kw)
+
+
+def test_pii_in_an_experience_is_redacted(tmp_path: Path) -> None:
+    leaky = experience(4) + "Write to me at watson@example.com, Watson.\n"
+    backend = ScriptedBackend().enqueue(scenes_json(1, 1), leaky)
+    build_experiences(backend, PROFILE, tmp_path / "out", options(scenes=1), model="s")
+    text = (tmp_path / "out" / EXPERIENCES).read_text()
+    assert "watson@example.com" not in text
+    assert dataset_stats(ExperienceDir.open(tmp_path / "out"))["redacted"] == 1
+    assert (tmp_path / "out" / SCENES).exists()

@@ -163,8 +163,10 @@ class _Builder:
         values = {**self.options.sampling}
         values.update(max_tokens=max_tokens, temperature=self.options.temperature, seed=seed)
         params = for_language(default_params(self.model, **values), self.model, self.language)
-        if structured and params.dry_multiplier:
-            params = params.model_copy(update={"dry_multiplier": 0.0})
+        if structured:
+            # The array's closing line ends the answer: a small model goes on chatting after
+            # it, and the parser reads a cut-off array object by object anyway.
+            params = params.model_copy(update={"dry_multiplier": 0.0, "stop": ("\n]",)})
         return params
 
     def _generate(

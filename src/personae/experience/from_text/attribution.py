@@ -72,7 +72,9 @@ class _Utterance:
 
     @property
     def text(self) -> str:
-        return " ".join(q.text for q in self.quotes)
+        # "“Kindly look her up,” murmured Holmes." is the line "Kindly look her up."
+        text = " ".join(q.text for q in self.quotes)
+        return text[:-1] + "." if text.endswith(",") else text
 
 
 def _same(a: Mention, b: Mention) -> bool:

@@ -41,6 +41,7 @@ class Extraction:
     language: Language
     character: str
     narrator: str
+    aliases: tuple[str, ...] = ()
 
     def speakers(self) -> Counter[str]:
         """Lines per attributed speaker."""
@@ -173,7 +174,7 @@ def extract_lines(
         pars = paragraphs(text)
         lines = attribute(pars, find_quotes(text, pars), cast, book=text)
     lines = [replace(line, text=_clip(line.text)) for line in lines if line.text.strip()]
-    return Extraction(lines, kind, language, cast.character, cast.narrator)
+    return Extraction(lines, kind, language, cast.character, cast.narrator, tuple(clean))
 
 
 def character_lines(extraction: Extraction, source: str) -> list[ExtractedLine]:

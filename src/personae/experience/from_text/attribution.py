@@ -29,6 +29,7 @@ MAX_CONTEXT = 400
 _INTERRUPTION_WORDS = 12
 _RUN_LOOKBACK = 6
 _RECENT = 8
+_TITLED = re.compile(r"(?:Mr|Mrs|Miss|Ms|Dr|Sir|Lady|Lord|Inspector|Captain|Colonel)\.?\s")
 _QUOTED = re.compile(r"“[^”]*”?|\"[^\"]*\"?|「[^」]*」?")
 
 
@@ -73,7 +74,11 @@ class _Utterance:
     @property
     def text(self) -> str:
         # "“Kindly look her up,” murmured Holmes." is the line "Kindly look her up."
-        text = " ".join(q.text for q in self.quotes)
+        text = ""
+        for quote in self.quotes:
+            if text.endswith(",") and quote.text[:1].isupper() and not quote.text.startswith("I "):
+                text = text[:-1] + "."  # "“Quite so,” said he. “You see…”"
+            text = f"{text} {quote.text}" if text else quote.text
         return text[:-1] + "." if text.endswith(",") else text
 
 
@@ -136,8 +141,10 @@ class _Resolver:
         self.language = language
         self.done: list[_Utterance] = []
         names = [n for n in cast.known() if language == "ko" or n[:1].isupper() or " " in n]
-        if names:
+        if names or language != "ko":
             alternation = "|".join(re.escape(n) for n in names)
+            if language != "ko":  # anyone with a title is a person: "Mrs. Garrow came in"
+                alternation += r"|" + _TITLED.pattern + r"[A-Z][\w’'-]+"
             edge = r"(?<![가-힣])" if language == "ko" else r"\b"
             self.names: re.Pattern[str] | None = re.compile(
                 rf"{edge}(?:{alternation})" + ("" if language == "ko" else r"\b"),
@@ -203,13 +210,12 @@ class _Resolver:
             if prev is not None and first.index == 0 and prev.last_paragraph >= first.paragraph - 1
             else None
         )
-        for candidate in candidates:
-            if candidate == just:
-                continue
-            if candidate == self.cast.narrator:
-                continue
-            if self.cast.gender(candidate) in (mention.gender, None):
-                return candidate
+        allowed = [c for c in candidates if c not in (just, self.cast.narrator)]
+        # Someone known to be of that gender first, then someone whose gender is unknown.
+        for wanted in (mention.gender, None):
+            for candidate in allowed:
+                if self.cast.gender(candidate) == wanted:
+                    return candidate
         return None
 
     def resolve(self, utterance: _Utterance) -> None:
@@ -224,7 +230,11 @@ class _Resolver:
                     break
                 continue
             if mention.beat:
-                known = self.cast.is_character(mention.name) or self.mentioned(mention.name)
+                known = (
+                    self.cast.is_character(mention.name)
+                    or self.mentioned(mention.name)
+                    or _TITLED.match(mention.name)
+                )
                 if known:
                     utterance.speaker, utterance.how = self.cast.canonical(mention.name), "beat"
                     break

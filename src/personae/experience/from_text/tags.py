@@ -82,7 +82,7 @@ _BEFORE = (
     re.compile(rf"{_BEFORE_START}{_VERB_PHRASE}\s+{_AGENT}{_BEFORE_END}"),
 )
 _BEAT = re.compile(rf"(?:^|[.!?;]\s+)(?:(?:Then|And|But|So|Now)\s+)?{_AGENT}\s+(?=[a-z])")
-_NARRATION_END = re.compile(r"[.!?](?=\s|$)")
+_NARRATION_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)[.!?](?=\s|$)")
 
 
 def _who(raw: str) -> Mention | None:

@@ -23,7 +23,7 @@ _MALE_TITLES = wordset(
 )
 _FEMALE_TITLES = wordset("mrs miss ms lady madame mme")
 _DETERMINERS = wordset("the our my his her their your this that a an")
-_KO_HONORIFICS = ("선생님", "선생", "씨", "님", "군", "양")
+_KO_HONORIFICS = ("선생님", "선생", "부인", "여사", "씨", "님", "군", "양")
 _FEMALE_WORDS = wordset(
     "mrs miss ms lady madame mme woman girl wife mother sister daughter aunt niece maid "
     "housekeeper landlady widow bride governess actress princess queen duchess countess "

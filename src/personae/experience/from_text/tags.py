@@ -93,6 +93,8 @@ def _who(raw: str) -> Mention | None:
     if low in ("he", "she"):
         return Mention("pronoun", low, "m" if low == "he" else "f")
     words = who.split()
+    if who.endswith(("’s", "'s", "’", "s'")) and words[-1][:1].isupper():
+        return None  # "said Miss Sutherland’s stepfather": not Miss Sutherland
     if not words[0][0].isupper():
         return Mention("name", who)  # an epithet: "my companion", "the inspector"
     if words[0].rstrip(".") in _STOP or words[-1] in _STOP:
@@ -159,6 +161,7 @@ _KO_PRONOUNS: dict[str, Mention] = {
     "저": Mention("narrator", "나"),
     "제": Mention("narrator", "나"),
 }
+_KO_TITLES = wordset("부인 씨 선생 선생님 박사 경감 경위 양 군 님 여사 대령 대위 교수")
 _KO_NOT_NAME = wordset(
     "이것 그것 저것 이 그 저 목소리 말 대답 소리 사람 사람들 누구 무엇 것 이야기 얼굴 눈 손 "
     "모두 우리 그들 그때 그러자 이번 다음 순간 때 일 문 방"
@@ -170,6 +173,10 @@ def _korean_who(clause: str) -> Mention | None:
     found = list(_KO_SUBJECT.finditer(clause + " "))
     for match in reversed(found):
         who = match.group("who")
+        if who in _KO_TITLES:  # "허드슨 부인이", "김 선생이": the name before the title
+            before = clause[: match.start()].split()
+            if before and re.fullmatch(r"[가-힣]{1,6}", before[-1]):
+                return Mention("name", f"{before[-1]} {who}")
         if who in _KO_PRONOUNS:
             return _KO_PRONOUNS[who]
         if who not in _KO_NOT_NAME and len(who) >= 2:

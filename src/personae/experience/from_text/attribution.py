@@ -144,7 +144,7 @@ class _Resolver:
         if names or language != "ko":
             alternation = "|".join(re.escape(n) for n in names)
             if language != "ko":  # anyone with a title is a person: "Mrs. Garrow came in"
-                alternation += r"|" + _TITLED.pattern + r"[A-Z][\w’'-]+"
+                alternation += r"|" + _TITLED.pattern + r"[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?"
             edge = r"(?<![가-힣])" if language == "ko" else r"\b"
             self.names: re.Pattern[str] | None = re.compile(
                 rf"{edge}(?:{alternation})" + ("" if language == "ko" else r"\b"),

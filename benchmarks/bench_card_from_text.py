@@ -153,12 +153,15 @@ def main() -> int:
     korean = korean_check()
     print(f"Korean check: {korean['correct']}/{korean['expected']} speakers right")
     result["korean_check"] = korean
-    if args.draft:
-        result["draft"] = draft(found, text, args)
     OUT.mkdir(parents=True, exist_ok=True)
-    command = "python -m benchmarks.bench_card_from_text" + (" --draft" if args.draft else "")
-    path = write_result("from_text/card_from_text", command, result)
+    path = write_result(
+        "from_text/card_from_text", "python -m benchmarks.bench_card_from_text", result
+    )
     print(f"wrote {path}")
+    if args.draft:  # its own file, so that recounting does not lose the draft
+        command = f"python -m benchmarks.bench_card_from_text --draft --model {args.model}"
+        path = write_result("from_text/card_from_text_draft", command, draft(found, text, args))
+        print(f"wrote {path}")
     return 0
 
 

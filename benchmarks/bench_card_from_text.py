@@ -191,6 +191,7 @@ def draft(found: Any, text: str, args: argparse.Namespace) -> dict[str, Any]:
         "seconds": round(seconds, 1),
         "from_model": drafted.from_model,
         "fallback": drafted.fallback,
+        "replies": drafted.replies,
         "card": str(target.relative_to(RESULTS.parent)),
     }
 

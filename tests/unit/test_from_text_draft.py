@@ -83,7 +83,7 @@ def test_a_good_reply_makes_the_card() -> None:
         (['{"description": 5, "personality": ["a"], "first_mes": null}', "[]"], "empty"),
         ([json.dumps({k: "한국어 설명입니다" for k in PROFILE}), "{}"], "language"),
         ([BackendError("boom"), BackendError("boom")], "the model failed"),
-        (['{"description": "half', '{"Pellow'], "no JSON"),
+        (["{description: half}", "{Pellow"], "no JSON"),
     ],
 )
 def test_malformed_replies_fall_back_to_rules(replies: list[object], reason: str) -> None:
@@ -110,6 +110,15 @@ def test_korean_book_gets_a_korean_prompt() -> None:
     drafted = draft_card(extraction, book, title="등대", backend=backend)
     assert "한국어로" in backend.calls[0][0][0].content
     assert "선장" in drafted.character.description
+
+
+def test_a_reply_cut_off_by_the_token_limit_keeps_what_it_has() -> None:
+    cut = '{"description": "Captain Dace keeps the light.", "personality": "stubborn, dry'
+    backend = ScriptedBackend().enqueue(cut, "{}")
+    drafted = draft_card(found(), BOOK, title="The Light", backend=backend)  # type: ignore[arg-type]
+    assert drafted.character.description == "Captain Dace keeps the light."
+    assert drafted.character.personality == "stubborn, dry"
+    assert "scenario" in drafted.fallback and drafted.replies[0] == cut
 
 
 @pytest.mark.parametrize(

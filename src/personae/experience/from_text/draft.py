@@ -8,6 +8,7 @@ so in :attr:`DraftedCard.fallback`. Nothing the model returns makes this fail.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,8 @@ DEFAULT_PARAMS = GenerationParams(temperature=0.3, max_tokens=600, seed=17)
 @dataclass(slots=True)
 class DraftedCard:
     """The card, which fields the model wrote (``from_model``), which the rules filled and
-    why (``fallback``: field → reason), and the material it was drafted from."""
+    why (``fallback``: field → reason), the material it was drafted from, and the model's
+    replies as they came (``replies``)."""
 
     character: Character
     from_model: list[str] = field(default_factory=list)
@@ -40,6 +42,7 @@ class DraftedCard:
     sample: list[ExtractedLine] = field(default_factory=list)
     examples: list[ExtractedLine] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
@@ -59,6 +62,23 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
             if isinstance(value, dict):
                 return value
     return None
+
+
+_PAIR = re.compile(r'"([A-Za-z_ ]{1,40})"\s*:\s*"((?:[^"\\]|\\.)*)(?:"|$)', re.DOTALL)
+
+
+def salvage_fields(text: str) -> dict[str, str]:
+    """``"key": "value"`` pairs read from a reply that is not valid JSON (cut off by the token
+    limit, a stray quote, a missing comma): whatever can be read, the last value even when its
+    closing quote never came."""
+    found: dict[str, str] = {}
+    for key, raw in _PAIR.findall(text):
+        try:
+            value = json.loads(f'"{raw}"')
+        except ValueError:
+            value = raw.replace('\\"', '"')
+        found.setdefault(key.strip(), value)
+    return found
 
 
 def _as_text(value: Any) -> str:
@@ -83,14 +103,18 @@ def _check(value: Any, language: str, limit: int) -> tuple[str, str | None]:
 
 
 def _ask(
-    backend: Backend, prompt: str, params: GenerationParams
+    backend: Backend, prompt: str, params: GenerationParams, replies: list[str]
 ) -> tuple[dict[str, Any] | None, str]:
     try:
         text, _ = collect(backend.stream([Message("user", prompt)], params))
     except BackendError as exc:
         return None, f"the model failed ({exc})"
+    replies.append(text)
     found = parse_json_object(text)
     if found is None:
+        salvaged = salvage_fields(text)
+        if salvaged:
+            return salvaged, ""
         return None, "the model gave no JSON object" if text.strip() else "the model gave nothing"
     return found, ""
 
@@ -237,7 +261,7 @@ def draft_card(
             narration=_narration(sample) or "-",
             names=", ".join(e.name for e in entities) or "-",
         )
-        answer, why = _ask(backend, prompt, params)
+        answer, why = _ask(backend, prompt, params, drafted.replies)
         for key in PROFILE_FIELDS:
             text, problem = _check((answer or {}).get(key), language, LIMITS[key])
             if text:
@@ -246,7 +270,9 @@ def draft_card(
             else:
                 drafted.fallback[key] = why or str(problem)
         if entities:
-            found, why = _ask(backend, _lore_prompt(entities, extraction, title), params)
+            found, why = _ask(
+                backend, _lore_prompt(entities, extraction, title), params, drafted.replies
+            )
             lore_texts = found or {}
             if why:
                 drafted.fallback["lorebook"] = why
@@ -288,4 +314,4 @@ def draft_card(
     return drafted
 
 
-__all__ = ["DEFAULT_PARAMS", "DraftedCard", "draft_card", "parse_json_object"]
+__all__ = ["DEFAULT_PARAMS", "DraftedCard", "draft_card", "parse_json_object", "salvage_fields"]

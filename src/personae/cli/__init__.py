@@ -13,6 +13,7 @@ import click
 
 from personae import __version__
 from personae.cli.card import card_group, restyle_command
+from personae.cli.card_from_text import from_text_command  # noqa: F401  (adds `card from-text`)
 from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
 from personae.cli.common import check_startup

@@ -19,7 +19,10 @@ from tests.support.scripted import ScriptedBackend
 PROFILE = make_profile(
     "Sherlock Holmes",
     "Sherlock Holmes is a consulting detective in Victorian London. He lodges at 221B Baker "
-    "Street with Dr Watson and solves the cases Scotland Yard cannot.",
+    "Street with Dr Watson and solves the cases Scotland Yard cannot. His brother Mycroft sits "
+    "in the Diogenes Club and advises the government. Inspector Lestrade brings him the cases "
+    "that baffle the police. He plays the violin late at night when a problem will not yield. "
+    "Irene Adler once outwitted him, and he keeps her photograph.",
 )
 PLACES = ["Baker Street", "the Diogenes Club", "a hansom cab", "Scotland Yard", "Covent Garden"]
 
@@ -94,6 +97,23 @@ def test_build_keeps_passing_experiences_and_writes_the_dataset(tmp_path: Path) 
     prompts = [messages[0].content for messages, _ in backend.calls]
     assert "JSON array" in prompts[0] and "(thinking)" in prompts[1]
     assert "Case number 1" in prompts[1] and "Sherlock Holmes" in prompts[1]
+
+
+def test_each_scene_is_asked_for_a_sentence_of_the_profile(tmp_path: Path) -> None:
+    """Scenes are anchored to the profile's sentences, a kind each; the next pass gives each
+    sentence another kind; scenes past the moments asked for (a loop) are dropped."""
+    backend = ScriptedBackend().enqueue(scenes_json(1, 9), scenes_json(20, 6))
+    backend.enqueue(*(experience(n) for n in range(12)))
+    build_experiences(
+        backend, PROFILE, tmp_path / "out", options(scenes=8, rounds=1), model="scripted"
+    )
+    first, second = (messages[0].content for messages, _ in backend.calls[:2])
+    assert "1. (chat) Sherlock Holmes is a consulting detective" in first
+    assert "6. (debate) Irene Adler once outwitted him" in first
+    assert "1. (discussion) Sherlock Holmes is a consulting detective" in second
+    stats = dataset_stats(ExperienceDir.open(tmp_path / "out"))
+    # The pass ends on the request that reaches the target, so it may overshoot a little.
+    assert stats["dropped"]["scene_beyond_moments"] == 3 and stats["scenes"] == 12
 
 
 def test_rejection_sampling_keeps_the_candidate_that_passes(tmp_path: Path) -> None:

@@ -165,8 +165,11 @@ def test_scene_parser_never_raises(raw: str) -> None:
 
 
 def test_scene_prompts_in_both_languages() -> None:
-    assert "JSON" in scene_prompt("Holmes", "text", "", 5, "en")
-    assert "한국어" in scene_prompt("홍길동", "글", "활빈당", 5, "ko")
+    en = scene_prompt("Holmes", "text", "", [("chat", "He met Watson."), ("quarrel", "X.")], "en")
+    assert "JSON" in en
+    assert "1. (chat) He met Watson.\n2. (quarrel) X." in en
+    ko = scene_prompt("홍길동", "글", "활빈당", [("대화", "길동은 집을 떠났다.")], "ko")
+    assert "한국어" in ko and "1. (대화) 길동은 집을 떠났다." in ko and "[활빈당]" in ko
     assert len(protective_topics("ko")) == len(protective_topics("en")) >= 10
     assert "스마트폰" in era_terms("ko") and "smartphone" in era_terms("en")
 

@@ -14,7 +14,6 @@ before it counts (:mod:`.records`), so a build that is stopped resumes where it 
 
 from __future__ import annotations
 
-import math
 import threading
 import zlib
 from collections import Counter
@@ -40,6 +39,7 @@ from personae.experience.interaction import (
 )
 from personae.experience.profile import Chunk, Profile, chunk_profile
 from personae.experience.prompts import (
+    SCENE_TYPES,
     STRANGERS,
     era_terms,
     experience_prompt,
@@ -56,11 +56,14 @@ from personae.experience.records import (
 )
 from personae.experience.scenes import Scene, parse_scenes
 from personae.privacy import DEFAULT_POLICY, RedactionPolicy, redact
+from personae.text import Language
+from personae.text.sentences import split_sentences
 
 MAX_SCENES = 5000
 MAX_PASSES = 8
 SAMPLE_CHARS = 1500
-SCENES_PER_REQUEST = (2, 8)
+MOMENTS_PER_REQUEST = 6  # a longer JSON array is where a small model starts to loop
+MIN_MOMENT_CHARS = {"en": 40, "ko": 15}  # a shorter sentence is no event to build on
 
 _STRANGER = {"en": "A stranger, {asker}, {ask}.", "ko": "낯선 사람({asker})이 {ask}."}
 
@@ -120,6 +123,20 @@ class BuildReport:
     generated: int = 0  # candidates generated
     completion_tokens: int = 0
     seconds: float = 0.0
+
+
+def _moment_groups(chunk: Chunk, language: Language, turn: int) -> list[list[tuple[str, str]]]:
+    """The chunk's sentences that tell of something (long enough to be an event), each with
+    the kind of scene it becomes in pass ``turn`` (another kind each pass), in requests of
+    :data:`MOMENTS_PER_REQUEST`. A chunk of short sentences is one moment as a whole."""
+    sentences = [s for s in split_sentences(chunk.text) if len(s) >= MIN_MOMENT_CHARS[language]]
+    if not sentences:
+        sentences = [chunk.text[:300]]
+    kinds = SCENE_TYPES[language]
+    moments = [(kinds[(i + turn) % len(kinds)], s) for i, s in enumerate(sentences)]
+    return [
+        moments[i : i + MOMENTS_PER_REQUEST] for i in range(0, len(moments), MOMENTS_PER_REQUEST)
+    ]
 
 
 def _seed(base: int, key: str) -> int:
@@ -200,36 +217,43 @@ class _Builder:
             self.scene_twins.check_add(scene.id, scene.text())
         ordinary = [s for s in kept if not s.protective]
         chunks = chunk_profile(self.profile.text)
-        low, high = SCENES_PER_REQUEST
         want = self.options.scenes
-        per_chunk = max(low, min(high, math.ceil(want * 1.25 / max(1, len(chunks)))))
         fruitless = 0
         for turn in range(MAX_PASSES):
             added = 0
             for chunk in chunks:
-                if len(ordinary) >= want:
-                    break
-                key = f"c{chunk.index}p{turn}"
-                if key in done:
-                    added += 1  # a pass done before counts as having been fruitful
-                    continue
-                new = self._scenes_of(chunk, key, per_chunk, len(ordinary), turn)
-                ordinary.extend(new)
-                kept.extend(new)
-                added += len(new)
-                self.progress("scenes", min(len(ordinary), want), want)
+                groups = _moment_groups(chunk, self.language, turn)
+                for g, moments in enumerate(groups):
+                    if len(ordinary) >= want:
+                        break
+                    key = f"c{chunk.index}p{turn}g{g}"
+                    if key in done:
+                        added += 1  # a request done before counts as having been fruitful
+                        continue
+                    new = self._scenes_of(chunk, key, moments, len(ordinary))
+                    ordinary.extend(new)
+                    kept.extend(new)
+                    added += len(new)
+                    self.progress("scenes", min(len(ordinary), want), want)
             fruitless = 0 if added else fruitless + 1
             if len(ordinary) >= want or fruitless >= 2:
                 break  # two passes that found nothing new: the profile has no more to give
         kept.extend(self._protective(rows, ordinary))
         return kept
 
-    def _scenes_of(self, chunk: Chunk, key: str, count: int, start: int, turn: int) -> list[Scene]:
-        prompt = scene_prompt(self.profile.name, chunk.text, chunk.section, count, self.language)
+    def _scenes_of(
+        self, chunk: Chunk, key: str, moments: list[tuple[str, str]], start: int
+    ) -> list[Scene]:
+        prompt = scene_prompt(self.profile.name, chunk.text, chunk.section, moments, self.language)
         seed = _seed(self.options.seed, key)
-        raw = self._generate(prompt, self.options.scene_tokens, seed, 1, structured=True)[0][0]
+        # About 120 tokens a scene: a model that loops on the array stops soon after.
+        budget = min(self.options.scene_tokens, 120 * len(moments) + 80)
+        raw = self._generate(prompt, budget, seed, 1, structured=True)[0][0]
         fields, reasons = parse_scenes(raw, self.language)
         dropped = Counter(reasons)
+        if len(fields) > len(moments):  # scenes beyond the moments asked for are a loop
+            dropped["beyond_moments"] += len(fields) - len(moments)
+            fields = fields[: len(moments)]
         new: list[Scene] = []
         for item in fields:
             # The character is in every scene; "people" are the others present.

@@ -23,12 +23,13 @@ _SCENES = {
 
 {section}{chunk}
 
-Imagine {count} different scenes from {name}'s life that this text describes or implies. Each \
-scene is a moment {name} lives through: a conversation, an argument, a discussion, a lesson, a \
-speech, a confession. Keep to what the text says; vary the people, places and moods.
+Write one scene for each moment below, taken from this text. In each scene {name} lives \
+through that moment, in {name}'s own time and world, with the people the text names.
 
-Answer with a JSON array only. Each scene is an object with these fields:
-"type": one word (chat, debate, discussion, speech, confession, lesson, quarrel),
+{moments}
+
+Answer with a JSON array only: one object per moment, in the same order, with these fields:
+"type": the kind of scene given in brackets,
 "time": when it happens, "place": where, "people": the others present (names or roles),
 "background": two sentences on the situation, without saying how it ends.
 
@@ -39,18 +40,26 @@ Example:
 
 {section}{chunk}
 
-이 글이 말하거나 암시하는 {name}의 삶의 장면 {count}개를 서로 다르게 떠올려라. 각 장면은 \
-{name}이(가) 직접 겪는 순간이다: 대화, 논쟁, 토론, 가르침, 연설, 고백. 글의 내용을 벗어나지 말고, \
-사람과 장소와 분위기는 다양하게 하라.
+아래의 순간마다 장면을 하나씩 써라. 모두 이 글에서 온 순간이다. 장면마다 {name}이(가) 그 순간을 \
+직접 겪는다. {name}이(가) 사는 시대와 세계 안에서, 글에 나오는 사람들과 함께.
 
-JSON 배열로만 답하라. 모든 값은 한국어로 쓴다. 각 장면은 다음 필드를 가진 객체다:
-"type": 한 낱말(대화, 논쟁, 토론, 연설, 고백, 가르침, 다툼),
+{moments}
+
+JSON 배열로만 답하라. 순간마다 객체 하나씩, 같은 순서로. 모든 값은 한국어로 쓴다. \
+필드는 다음과 같다:
+"type": 괄호 안에 주어진 장면의 종류,
 "time": 언제, "place": 어디서, "people": 함께 있는 사람들(이름이나 신분),
 "background": 상황을 두 문장으로. 결말은 쓰지 않는다.
 
 예:
 [{{"type": "대화", "time": "{example_time}", "place": "{example_place}", "people": ["벗"], \
 "background": "{example_background}"}}]""",
+}
+
+# The kinds of scene, given to the moments in turn (a later pass gives each moment another).
+SCENE_TYPES = {
+    "en": ("chat", "discussion", "quarrel", "lesson", "confession", "debate"),
+    "ko": ("대화", "의논", "다툼", "가르침", "고백", "논쟁"),
 }
 
 _EXAMPLE = {
@@ -221,15 +230,20 @@ def era_terms(language: Language) -> tuple[str, ...]:
     return tuple(json.loads(raw.read_text(encoding="utf-8"))["era_terms"])
 
 
-def scene_prompt(name: str, chunk: str, section: str, count: int, language: Language) -> str:
-    """Ask for ``count`` scenes of ``name``'s life from one profile chunk, as JSON."""
+def scene_prompt(
+    name: str, chunk: str, section: str, moments: list[tuple[str, str]], language: Language
+) -> str:
+    """Ask for one scene of ``name``'s life per ``(type, moment)``, a sentence of one profile
+    chunk, as a JSON array. Anchoring each scene to a sentence keeps a small model on the text
+    (asked for "N scenes" it invents parks and pubs, or writes one scene N times)."""
     when, where, why = _EXAMPLE[language]
     head = f"[{section}]\n" if section else ""
+    listed = "\n".join(f"{i}. ({kind}) {moment}" for i, (kind, moment) in enumerate(moments, 1))
     return _SCENES[language].format(
         name=name,
         chunk=chunk,
         section=head,
-        count=count,
+        moments=listed,
         example_time=when,
         example_place=where,
         example_background=why,
@@ -291,6 +305,7 @@ def meta_prompt(name: str, scene: dict[str, Any], language: Language) -> str:
 __all__ = [
     "DEFAULT_OTHER",
     "SCENE_FIELDS",
+    "SCENE_TYPES",
     "STRANGERS",
     "era_terms",
     "Topic",

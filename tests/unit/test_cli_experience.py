@@ -50,6 +50,8 @@ def test_build_stats_show_export(
     assert "experiences" in run("experience", "stats", str(out)).stdout
     shown = run("experience", "show", str(out), "--sample", "1").stdout
     assert "Sherlock Holmes (speaking)" in shown and "Watson (speaking)" in shown
+    none = run("experience", "show", str(out), "--protective")
+    assert "no protective experiences" in one_line_error(none)
     for fmt, key in (("openai", "messages"), ("character-llm", "output")):
         target = tmp_path / f"{fmt}.jsonl"
         assert (

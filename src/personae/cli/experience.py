@@ -295,6 +295,10 @@ def show_command(directory: Path, sample: int, seed: int, protective: bool) -> N
     rows = found.rows(EXPERIENCES)
     if protective:
         rows = [r for r in rows if r.get("scene", {}).get("protective")]
+        if not rows:
+            raise InvalidInput(
+                f"{directory} has no protective experiences: build with --protective-ratio above 0"
+            )
     if not rows:
         raise InvalidInput(f"{directory} has no experiences yet: run `personae experience build`")
     chosen = random.Random(seed).sample(rows, min(sample, len(rows)))

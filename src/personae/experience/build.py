@@ -14,6 +14,7 @@ before it counts (:mod:`.records`), so a build that is stopped resumes where it 
 
 from __future__ import annotations
 
+import math
 import threading
 import zlib
 from collections import Counter
@@ -218,37 +219,57 @@ class _Builder:
         ordinary = [s for s in kept if not s.protective]
         chunks = chunk_profile(self.profile.text)
         want = self.options.scenes
+        slots = max(1, self.options.parallel * self.options.candidates)
         fruitless = 0
         for turn in range(MAX_PASSES):
             added = 0
+            asks: list[tuple[Chunk, str, list[tuple[str, str]]]] = []
             for chunk in chunks:
-                groups = _moment_groups(chunk, self.language, turn)
-                for g, moments in enumerate(groups):
-                    if len(ordinary) >= want:
-                        break
+                for g, moments in enumerate(_moment_groups(chunk, self.language, turn)):
                     key = f"c{chunk.index}p{turn}g{g}"
                     if key in done:
                         added += 1  # a request done before counts as having been fruitful
-                        continue
-                    new = self._scenes_of(chunk, key, moments, len(ordinary))
+                    else:
+                        asks.append((chunk, key, moments))
+            while asks and len(ordinary) < want:
+                # A wave of requests decoded together through the slots, no more than the
+                # scenes still wanted need; kept in request order, so ids do not depend on
+                # which request finished first.
+                needed = math.ceil((want - len(ordinary)) / MOMENTS_PER_REQUEST)
+                wave, asks = asks[: min(slots, needed)], asks[min(slots, needed) :]
+                for (chunk, key, moments), raw in zip(wave, self._ask_scenes(wave), strict=True):
+                    new = self._scenes_of(chunk, key, moments, raw, len(ordinary))
                     ordinary.extend(new)
                     kept.extend(new)
                     added += len(new)
-                    self.progress("scenes", min(len(ordinary), want), want)
+                self.progress("scenes", min(len(ordinary), want), want)
             fruitless = 0 if added else fruitless + 1
             if len(ordinary) >= want or fruitless >= 2:
                 break  # two passes that found nothing new: the profile has no more to give
         kept.extend(self._protective(rows, ordinary))
         return kept
 
+    def _ask_scenes(self, wave: list[tuple[Chunk, str, list[tuple[str, str]]]]) -> list[str]:
+        """The model's raw answers to a wave of scene requests, asked together."""
+
+        def ask(item: tuple[Chunk, str, list[tuple[str, str]]]) -> str:
+            chunk, key, moments = item
+            prompt = scene_prompt(
+                self.profile.name, chunk.text, chunk.section, moments, self.language
+            )
+            # About 120 tokens a scene: a model that loops on the array stops soon after.
+            budget = min(self.options.scene_tokens, 120 * len(moments) + 80)
+            seed = _seed(self.options.seed, key)
+            return self._generate(prompt, budget, seed, 1, structured=True)[0][0]
+
+        if len(wave) == 1:
+            return [ask(wave[0])]
+        with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+            return list(pool.map(ask, wave))
+
     def _scenes_of(
-        self, chunk: Chunk, key: str, moments: list[tuple[str, str]], start: int
+        self, chunk: Chunk, key: str, moments: list[tuple[str, str]], raw: str, start: int
     ) -> list[Scene]:
-        prompt = scene_prompt(self.profile.name, chunk.text, chunk.section, moments, self.language)
-        seed = _seed(self.options.seed, key)
-        # About 120 tokens a scene: a model that loops on the array stops soon after.
-        budget = min(self.options.scene_tokens, 120 * len(moments) + 80)
-        raw = self._generate(prompt, budget, seed, 1, structured=True)[0][0]
         fields, reasons = parse_scenes(raw, self.language)
         dropped = Counter(reasons)
         if len(fields) > len(moments):  # scenes beyond the moments asked for are a loop

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from personae.errors import BackendError, InvalidInput, NotFound
-from personae.experience.build import BuildOptions, build_experiences
+from personae.experience.build import BuildOptions, _seed, build_experiences
 from personae.experience.profile import make_profile
 from personae.experience.records import DATASET, EXPERIENCES, SCENES, ExperienceDir
 from personae.experience.stats import dataset_stats
@@ -114,6 +116,38 @@ def test_each_scene_is_asked_for_a_sentence_of_the_profile(tmp_path: Path) -> No
     stats = dataset_stats(ExperienceDir.open(tmp_path / "out"))
     # The pass ends on the request that reaches the target, so it may overshoot a little.
     assert stats["dropped"]["scene_beyond_moments"] == 3 and stats["scenes"] == 12
+
+
+def test_scene_requests_are_asked_together_and_kept_in_request_order(tmp_path: Path) -> None:
+    profile = make_profile(
+        "Sherlock Holmes",
+        " ".join(f"Holmes looked into the affair of the {w} and found it strange." for w in
+                 VOCABULARY[:12]),
+    )  # fmt: skip
+    backend = ScriptedBackend()
+    backend.by_seed = {
+        _seed(0, "c0p0g0"): scenes_json(1, 6),
+        _seed(0, "c0p0g1"): scenes_json(50, 6),
+    }
+    backend.enqueue(*(experience(n) for n in range(12)))
+    backend.gate = threading.Event()
+    build = threading.Thread(
+        target=build_experiences,
+        args=(backend, profile, tmp_path / "out", options(scenes=12, parallel=2, rounds=1)),
+        kwargs={"model": "scripted"},
+    )
+    build.start()
+    deadline = time.monotonic() + 10
+    while len(backend.calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    asked_together = len(backend.calls) == 2  # both scene requests out before either answered
+    backend.gate.set()
+    build.join(30)
+    assert asked_together
+    rows = ExperienceDir.open(tmp_path / "out").rows(SCENES)
+    assert [r["key"] for r in rows] == ["c0p0g0", "c0p0g1"]
+    assert rows[0]["scenes"][0]["id"] == "s0001" and rows[0]["scenes"][0]["time"] == "evening 1"
+    assert rows[1]["scenes"][0]["id"] == "s0007" and rows[1]["scenes"][0]["time"] == "evening 50"
 
 
 def test_rejection_sampling_keeps_the_candidate_that_passes(tmp_path: Path) -> None:

@@ -198,6 +198,17 @@ def test_bad_scene_output_is_counted_and_the_next_pass_tries_again(tmp_path: Pat
     assert stats["dropped"].get("scene_not_json") == 1 and report.kept >= 1
 
 
+def test_a_resume_stops_where_a_profile_that_gave_no_scenes_stopped(tmp_path: Path) -> None:
+    first = ScriptedBackend().enqueue("not json", "still not json")
+    build_experiences(first, PROFILE, tmp_path / "out", options(scenes=2), model="scripted")
+    assert len(first.calls) == 2  # two passes that found nothing: the profile gives no more
+    again = ScriptedBackend()
+    report = build_experiences(
+        again, PROFILE, tmp_path / "out", options(scenes=2), model="scripted"
+    )
+    assert report.resumed and again.calls == [] and report.generated == 0
+
+
 def test_protective_scenes_are_made_by_rule_and_gated(tmp_path: Path) -> None:
     knowing = experience(5, other="Lily").replace(
         "Holmes (speaking)\n", "Holmes (speaking)\nI check my smartphone apps. ", 1

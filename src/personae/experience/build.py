@@ -212,7 +212,9 @@ class _Builder:
         """Every scene of the directory, extracting more until ``options.scenes`` ordinary
         ones are kept (or the profile gives no more)."""
         rows = self.dir.rows(SCENES)
-        done = {str(r.get("key")) for r in rows}
+        # What each request asked before found: a resumed build replays the passes with it,
+        # so it stops where the first build stopped (a pass that found nothing counts as one).
+        done = {str(r.get("key")): len(r.get("scenes", ())) for r in rows}
         kept = [Scene.from_dict(s) for r in rows for s in r.get("scenes", ())]
         for scene in kept:
             self.scene_twins.check_add(scene.id, scene.text())
@@ -228,7 +230,7 @@ class _Builder:
                 for g, moments in enumerate(_moment_groups(chunk, self.language, turn)):
                     key = f"c{chunk.index}p{turn}g{g}"
                     if key in done:
-                        added += 1  # a request done before counts as having been fruitful
+                        added += done[key]
                     else:
                         asks.append((chunk, key, moments))
             while asks and len(ordinary) < want:

@@ -178,6 +178,10 @@ def _scene_fields(item: Any, language: Language) -> dict[str, Any] | str:
     }
 
 
+# Why the parser drops a scene (the build adds "near_duplicate" and "beyond_moments").
+SCENE_DROPS = ("empty", "not_json", "wrong_fields", "too_long", "wrong_language")
+
+
 def parse_scenes(raw: str, language: Language) -> tuple[list[dict[str, Any]], list[str]]:
     """The scenes in a model's answer and the reasons the rest were dropped (``not_json``
     when nothing scene-like is in it at all; ``wrong_fields``, ``too_long``,
@@ -200,4 +204,4 @@ def parse_scenes(raw: str, language: Language) -> tuple[list[dict[str, Any]], li
     return scenes, dropped
 
 
-__all__ = ["MAX_BACKGROUND", "Scene", "parse_scenes"]
+__all__ = ["MAX_BACKGROUND", "SCENE_DROPS", "Scene", "parse_scenes"]

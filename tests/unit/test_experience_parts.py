@@ -310,11 +310,37 @@ LONG = "I observe that the mud upon your boots is of the red clay of the western
             ),
             "repetitive",
         ),
+        (
+            (
+                (
+                    "Sherlock Holmes",
+                    "speaking",
+                    "I know, but the mud on his boots is fresh. " + LONG,
+                ),
+                ("Watson", "speaking", "I know, but he came by cab this morning."),
+                (
+                    "Sherlock Holmes",
+                    "thinking",
+                    "I know, but a cab leaves no clay like that. " + LONG[:80],
+                ),
+                ("Watson", "speaking", "Then where was he, Holmes?"),
+                ("Sherlock Holmes", "speaking", "I know, but Camberwell has such a yard."),
+            ),
+            "repetitive",
+        ),
     ],
 )
 def test_gates_name_the_reason(turns: tuple[tuple[str, str, str], ...], reason: str) -> None:
     verdict = judge(_interaction(*turns), RULES)
     assert not verdict.passed and verdict.reasons[0] == reason, verdict
+
+
+def test_a_short_tag_word_reads_as_the_action() -> None:
+    text = "Sherlock Holmes (think)\nOdd boots.\n\nWatson (speak)\nWell?\n\nHolmes (speak)\nClay."
+    turns = parse_interaction(text, ("Sherlock Holmes",)).turns
+    assert [(t.speaker, t.action) for t in turns] == [
+        ("Sherlock Holmes", "thinking"), ("Watson", "speaking"), ("Sherlock Holmes", "speaking")
+    ]  # fmt: skip
 
 
 def test_wrong_language_and_protective_echo() -> None:

@@ -17,6 +17,8 @@ Near-duplicates of other experiences and PII are handled where experiences are k
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -84,9 +86,25 @@ def _speaks_as_other(interaction: Interaction, name: str) -> bool:
     return False
 
 
+def _same_openings(interaction: Interaction) -> bool:
+    """More than half the turns (at least three) open with the same two words: the 1.5B's
+    "I know, but …" answer to every line, a tic that fine-tuning would teach."""
+    openings: Counter[str] = Counter()
+    for turn in interaction.turns:
+        words = re.findall(r"\w+", turn.text.casefold())
+        if len(words) >= 4:
+            openings[" ".join(words[:2])] += 1
+    if not openings:
+        return False
+    top = openings.most_common(1)[0][1]
+    return top >= 3 and top > len(interaction.turns) / 2
+
+
 def _repeats(interaction: Interaction) -> bool:
-    """A turn that (nearly) repeats an earlier one: small models loop, and a loop taught
-    by fine-tuning is a loop learnt."""
+    """A turn that (nearly) repeats an earlier one, or turns that all open alike: small
+    models loop, and a loop taught by fine-tuning is a loop learnt."""
+    if _same_openings(interaction):
+        return True
     seen: list[set[str]] = []
     for turn in interaction.turns:
         grams = shingles(turn.text)

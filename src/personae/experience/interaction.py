@@ -30,6 +30,7 @@ Action = Literal["speaking", "thinking"]
 
 _ACTIONS: dict[str, Action] = {
     "speaking": "speaking",
+    "speak": "speaking",
     "speaks": "speaking",
     "says": "speaking",
     "saying": "speaking",
@@ -38,6 +39,7 @@ _ACTIONS: dict[str, Action] = {
     "대사": "speaking",
     "thinking": "thinking",
     "thinks": "thinking",
+    "think": "thinking",
     "thought": "thinking",
     "생각": "thinking",
     "속마음": "thinking",

@@ -209,6 +209,32 @@ def test_a_resume_stops_where_a_profile_that_gave_no_scenes_stopped(tmp_path: Pa
     assert report.resumed and again.calls == [] and report.generated == 0
 
 
+def test_a_resume_rechecks_what_older_gates_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    backend = ScriptedBackend().enqueue(scenes_json(1, 2), experience(1), experience(2))
+    build_experiences(backend, PROFILE, out, options(scenes=2, rounds=1), model="scripted")
+    directory = ExperienceDir.open(out)
+    rows = directory.rows(EXPERIENCES)
+    # As if older, laxer gates had kept a loop: every Watson line opens the same way.
+    looped = dict(rows[1])
+    looped["turns"] = [
+        {**t, "text": "Yes, that is true. " + t["text"]} if not t["character"] else t
+        for t in rows[1]["turns"]
+    ] + [{"speaker": "Watson", "action": "speaking", "text": "Yes, that is true, Holmes.",
+          "character": False}]  # fmt: skip
+    directory.replace(EXPERIENCES, [rows[0], looped])
+    report = build_experiences(
+        ScriptedBackend(), PROFILE, out, options(scenes=2, rounds=1), model="scripted"
+    )
+    assert report.dropped == {"repetitive": 1} and report.generated == 0
+    stats = dataset_stats(ExperienceDir.open(out))
+    assert stats["experiences"] == 1 and stats["dropped"] == {"repetitive": 1}
+    assert stats["pending"] == 0
+    [dropped] = ExperienceDir.open(out).rows("dropped.jsonl")
+    assert dropped["rechecked"] is True and "Yes, that is true" in dropped["sample"]
+    assert len((out / DATASET).read_text().splitlines()) == 1
+
+
 def test_protective_scenes_are_made_by_rule_and_gated(tmp_path: Path) -> None:
     knowing = experience(5, other="Lily").replace(
         "Holmes (speaking)\n", "Holmes (speaking)\nI check my smartphone apps. ", 1

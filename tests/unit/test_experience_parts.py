@@ -343,6 +343,15 @@ def test_a_short_tag_word_reads_as_the_action() -> None:
     ]  # fmt: skip
 
 
+def test_an_action_after_the_colon_reads_as_the_action() -> None:
+    text = 'Sherlock Holmes: (thinking) "Odd boots."\nWatson: (speaking) "Well?"'
+    turns = parse_interaction(text, ("Sherlock Holmes",)).turns
+    assert [(t.action, t.text) for t in turns] == [
+        ("thinking", "Odd boots."),
+        ("speaking", "Well?"),
+    ]
+
+
 def test_wrong_language_and_protective_echo() -> None:
     korean_rules = GateRules("홍길동", "ko")
     english = parse_interaction(GOOD_EN.replace("Sherlock Holmes", "홍길동"), ("홍길동",))

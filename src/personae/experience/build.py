@@ -48,6 +48,7 @@ from personae.experience.prompts import (
     protective_topics,
     scene_prompt,
 )
+from personae.experience.recheck import recheck_kept
 from personae.experience.records import (
     DROPPED,
     EXPERIENCES,
@@ -489,6 +490,8 @@ def build_experiences(
     builder = _Builder(backend, profile, directory, options, aliases, progress, policy, model)
     builder.report.resumed = resumed
     start = time.perf_counter()
+    if resumed:
+        builder.report.dropped.update(recheck_kept(directory, builder.rules, builder.topics))
     scenes = builder.scenes()
     builder.run_experiences(builder.pending(scenes))
     builder.write_dataset()

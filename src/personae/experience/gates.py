@@ -87,17 +87,21 @@ def _speaks_as_other(interaction: Interaction, name: str) -> bool:
 
 
 def _same_openings(interaction: Interaction) -> bool:
-    """More than half the turns (at least three) open with the same two words: the 1.5B's
-    "I know, but …" answer to every line, a tic that fine-tuning would teach."""
-    openings: Counter[str] = Counter()
+    """One speaker opens most of their turns (at least three) with the same two words: the
+    1.5B's "I know, but …" or "Yes, that is true." to every line, a tic fine-tuning would
+    teach."""
+    openings: dict[str, Counter[str]] = {}
+    turns: Counter[str] = Counter()
     for turn in interaction.turns:
+        turns[turn.speaker] += 1
         words = re.findall(r"\w+", turn.text.casefold())
         if len(words) >= 4:
-            openings[" ".join(words[:2])] += 1
-    if not openings:
-        return False
-    top = openings.most_common(1)[0][1]
-    return top >= 3 and top > len(interaction.turns) / 2
+            openings.setdefault(turn.speaker, Counter())[" ".join(words[:2])] += 1
+    for speaker, counted in openings.items():
+        top = counted.most_common(1)[0][1]
+        if top >= 3 and top > turns[speaker] / 2:
+            return True
+    return False
 
 
 def _repeats(interaction: Interaction) -> bool:

@@ -53,6 +53,10 @@ _TAG = re.compile(
 _BACKGROUND = re.compile(
     r"^[ \t]*[*_#]*[ \t]*(?:background|배경|setting)[ \t]*[*_]*[ \t]*[:：][ \t]*(.*)$", re.I
 )
+_LEADING_ACTION = re.compile(
+    r"^[(（][ \t]*(" + "|".join(sorted(_ACTIONS, key=len, reverse=True)) + r")[ \t]*[)）][ \t:：]*",
+    re.I,
+)
 MAX_TURN_CHARS = 2000
 _BACKGROUND_NAMES = frozenset({"background", "배경", "setting"})
 
@@ -126,6 +130,12 @@ def _finish(
             dropped += 1
             continue
         own = is_character(speaker, names)
+        lead = _LEADING_ACTION.match(text)
+        if lead:  # "Holmes: (thinking) …": the action written after the name's colon
+            action_word, text = lead.group(1), text[lead.end() :].strip().strip('"“”').strip()
+            if not text:
+                dropped += 1
+                continue
         action = _ACTIONS.get(action_word.lower(), "speaking")
         if action == "thinking" and not own:
             dropped += 1  # only the character's thoughts are data; others only speak

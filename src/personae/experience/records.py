@@ -139,15 +139,23 @@ class ExperienceDir:
     def rows(self, name: str) -> list[dict[str, Any]]:
         return list(read_rows(self.path / name))
 
-    def write_dataset(self, rows: list[dict[str, Any]]) -> Path:
-        """Replace ``dataset.jsonl`` whole (a temporary file, then a rename)."""
-        target = self.path / DATASET
-        tmp = self.path / (DATASET + ".tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, target)
+    def replace(self, name: str, rows: list[dict[str, Any]]) -> Path:
+        """Replace the file ``name`` whole (a temporary file, then a rename: a kill leaves
+        the old file or the new one, never half of either)."""
+        target = self.path / name
+        tmp = self.path / (name + ".tmp")
+        with self._lock:
+            with tmp.open("w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
         return target
+
+    def write_dataset(self, rows: list[dict[str, Any]]) -> Path:
+        """Replace ``dataset.jsonl`` whole."""
+        return self.replace(DATASET, rows)
 
 
 __all__ = [

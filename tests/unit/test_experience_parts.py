@@ -285,6 +285,15 @@ LONG = "I observe that the mud upon your boots is of the red clay of the western
         ),
         (
             (
+                ("Sherlock Holmes", "speaking", LONG + " How can I help you today?"),
+                ("Watson", "speaking", "Holmes?"),
+                ("Sherlock Holmes", "speaking", "Quite so. " + LONG[:60]),
+                ("Watson", "speaking", "Go on."),
+            ),
+            "assistant_speak",
+        ),
+        (
+            (
                 ("Sherlock Holmes", "speaking", LONG + "\nWatson: I agree entirely, Holmes!"),
                 ("Watson", "speaking", "Holmes?"),
                 ("Sherlock Holmes", "speaking", "Quite so. " + LONG[:60]),

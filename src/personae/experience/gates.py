@@ -6,11 +6,13 @@ Structure: turns parsed at all (``unparsable``), enough of them (``too_few_turns
 character speaking (``no_character_turn``) to someone (``no_other_party``), the scene centred
 on the character (``not_centred``: under a third of the turns), its length (``too_short``,
 ``too_long``). Character: the project's break detector on the character's turns — an AI
-disclosure (``ai_disclosure``), an out-of-character refusal (``refusal``), the character
+disclosure (``ai_disclosure``), an out-of-character refusal (``refusal``), a chat assistant's
+service phrase in its mouth ("How can I help you today?", ``assistant_speak``), the character
 writing another person's lines (``speaks_as_other``), using a modern thing knowingly
 (``anachronism``: the protective topic's terms, and in every scene the unmistakably modern
 terms the profile itself never mentions). Language: a Korean character's experience is Korean
-(``wrong_language``). Loops: a turn that nearly repeats an earlier one (``repetitive``).
+(``wrong_language``). Loops: a turn that nearly repeats an earlier one, or one speaker opening
+most turns alike (``repetitive``).
 Near-duplicates of other experiences and PII are handled where experiences are kept
 (:mod:`.build`), since they depend on what was kept before.
 """
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from personae.checks.assistant_speak import detect_assistant_speak
 from personae.checks.breaks import (
     detect_ai_disclosure,
     detect_anachronism,
@@ -42,6 +45,7 @@ REASONS = (
     "unparsable",
     "ai_disclosure",
     "refusal",
+    "assistant_speak",
     "speaks_as_other",
     "anachronism",
     "wrong_language",
@@ -166,6 +170,8 @@ def judge(
         reasons.append("ai_disclosure")
     if any(detect_refusal(text) for text in said):
         reasons.append("refusal")
+    if any(detect_assistant_speak(t.text) for t in own):
+        reasons.append("assistant_speak")
     if _speaks_as_other(interaction, rules.name):
         reasons.append("speaks_as_other")
     if _anachronistic(interaction, rules.era_terms, topic_terms):

@@ -325,3 +325,14 @@ def test_pii_in_an_experience_is_redacted(tmp_path: Path) -> None:
     assert "watson@example.com" not in text
     assert dataset_stats(ExperienceDir.open(tmp_path / "out"))["redacted"] == 1
     assert (tmp_path / "out" / SCENES).exists()
+
+
+def test_pii_the_profile_itself_states_is_the_characters_world(tmp_path: Path) -> None:
+    profile = make_profile(
+        "Sherlock Holmes", PROFILE.text + " Clients write to holmes@example.org."
+    )
+    leaky = experience(4) + "Write to holmes@example.org, or to me at watson@example.com.\n"
+    backend = ScriptedBackend().enqueue(scenes_json(1, 1), leaky)
+    build_experiences(backend, profile, tmp_path / "out", options(scenes=1), model="s")
+    text = (tmp_path / "out" / EXPERIENCES).read_text()
+    assert "holmes@example.org" in text and "watson@example.com" not in text

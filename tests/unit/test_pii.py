@@ -441,6 +441,14 @@ def test_mask_mode_is_the_default() -> None:
     assert all(SAMPLE[s.start : s.end] == s.text for s in out.spans)
 
 
+def test_redact_keeps_what_an_allowed_text_states() -> None:
+    text = "Write to KIM@example.com or lee@example.com."
+    out = redact(text, allow=["The shop's address is kim@example.com."])
+    assert out.text == "Write to KIM@example.com or [EMAIL]."
+    assert [s.text for s in out.spans] == ["lee@example.com"]
+    assert redact(text, allow=[]).text == redact(text).text
+
+
 def test_redact_mode() -> None:
     out = redact(SAMPLE, RedactionPolicy(mode="redact"))
     assert out.text == "Email [REDACTED] or call [REDACTED]; card [REDACTED]."

@@ -169,6 +169,7 @@ class _Builder:
         terms = unknown_terms(profile.text, era_terms(self.language))
         self.rules = GateRules(profile.short_name, self.language, terms, min(options.turns, 4))
         self.topics = protective_topics(self.language)
+        self.public = (profile.text,)  # what the profile states is the character's world
         self.scene_twins = NearDuplicates(options.scene_similarity)
         self.experience_twins = NearDuplicates(options.experience_similarity)
         self.lock = threading.Lock()
@@ -342,10 +343,10 @@ class _Builder:
         spans = 0
         turns = []
         for turn in interaction.turns:
-            result = redact(turn.text, self.policy)
+            result = redact(turn.text, self.policy, allow=self.public)
             spans += len(result.spans)
             turns.append(Turn(turn.speaker, turn.action, result.text, turn.character))
-        background = redact(interaction.background, self.policy)
+        background = redact(interaction.background, self.policy, allow=self.public)
         spans += len(background.spans)
         return Interaction(background.text, tuple(turns)), spans
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from personae.errors import InvalidInput
@@ -176,9 +176,17 @@ def _replacement(span: PiiSpan, policy: RedactionPolicy) -> str:
     return _partial(span)
 
 
-def redact(text: str, policy: RedactionPolicy = DEFAULT_POLICY) -> Redacted:
-    """Replace the PII in ``text`` that ``policy`` covers; the spans point into ``text``."""
+def redact(
+    text: str, policy: RedactionPolicy = DEFAULT_POLICY, *, allow: Collection[str] = ()
+) -> Redacted:
+    """Replace the PII in ``text`` that ``policy`` covers; the spans point into ``text``.
+    ``allow``: texts whose PII is public, kept where found: a span that is part of one of
+    them (casefolded) stays, such as the address a character's own profile gives ("221B
+    Baker Street" is its world, not a user's secret)."""
     spans = _find(_check_text(text), policy.types)
+    if allow and spans:
+        public = [a.casefold() for a in allow]
+        spans = [s for s in spans if not any(s.text.casefold() in a for a in public)]
     if not spans:
         return Redacted(text, spans)
     out: list[str] = []

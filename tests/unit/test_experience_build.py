@@ -14,6 +14,7 @@ import pytest
 from personae.errors import BackendError, InvalidInput, NotFound
 from personae.experience.build import BuildOptions, _seed, build_experiences
 from personae.experience.profile import make_profile
+from personae.experience.prompts import example_scene
 from personae.experience.records import DATASET, EXPERIENCES, SCENES, ExperienceDir
 from personae.experience.stats import dataset_stats
 from tests.support.scripted import ScriptedBackend
@@ -148,6 +149,14 @@ def test_scene_requests_are_asked_together_and_kept_in_request_order(tmp_path: P
     assert [r["key"] for r in rows] == ["c0p0g0", "c0p0g1"]
     assert rows[0]["scenes"][0]["id"] == "s0001" and rows[0]["scenes"][0]["time"] == "evening 1"
     assert rows[1]["scenes"][0]["id"] == "s0007" and rows[1]["scenes"][0]["time"] == "evening 50"
+
+
+def test_a_scene_that_copies_the_prompts_example_is_dropped(tmp_path: Path) -> None:
+    copied = json.dumps([example_scene("en"), *json.loads(scenes_json(1, 1))], default=list)
+    backend = ScriptedBackend().enqueue(copied, experience(1))
+    build_experiences(backend, PROFILE, tmp_path / "out", options(scenes=1), model="scripted")
+    [row] = ExperienceDir.open(tmp_path / "out").rows(SCENES)
+    assert row["dropped"] == {"near_duplicate": 1} and len(row["scenes"]) == 1
 
 
 def test_rejection_sampling_keeps_the_candidate_that_passes(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from personae.experience.prompts import (
     SCENE_TYPES,
     STRANGERS,
     era_terms,
+    example_scene,
     experience_prompt,
     protective_prompt,
     protective_topics,
@@ -171,6 +172,9 @@ class _Builder:
         self.topics = protective_topics(self.language)
         self.public = (profile.text,)  # what the profile states is the character's world
         self.scene_twins = NearDuplicates(options.scene_similarity)
+        # The prompt's own example, so a scene that copies it is dropped as a near-duplicate.
+        example = Scene(id="example", chunk=-1, **example_scene(self.language))
+        self.scene_twins.check_add(example.id, example.text())
         self.experience_twins = NearDuplicates(options.experience_similarity)
         self.lock = threading.Lock()
         self.report = BuildReport(resumed=False)

@@ -250,6 +250,14 @@ def scene_prompt(
     )
 
 
+def example_scene(language: Language) -> dict[str, Any]:
+    """The example the scene prompt shows, as a scene's fields (a small model sometimes
+    hands it back as its first scene)."""
+    when, where, why = _EXAMPLE[language]
+    kind, friend = ("대화", "벗") if language == "ko" else ("chat", "a friend")
+    return {"type": kind, "time": when, "place": where, "people": (friend,), "background": why}
+
+
 def _people(scene: dict[str, Any], language: Language) -> str:
     people = scene.get("people") or []
     return ", ".join(people) if people else ("없음" if language == "ko" else "no one named")
@@ -308,6 +316,7 @@ __all__ = [
     "SCENE_TYPES",
     "STRANGERS",
     "era_terms",
+    "example_scene",
     "Topic",
     "experience_prompt",
     "meta_prompt",

@@ -12,6 +12,9 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 "$python" -m venv "$scratch/venv"
 venv_python="$scratch/venv/bin/python"
+# torch stays at the CPU build the test script installs (a range alone could pull a CUDA build of
+# several GB); change this pin on purpose, together with the one it writes below.
+"$venv_python" -m pip install --quiet --disable-pip-version-check torch==2.13.0
 "$venv_python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
 where=$("$venv_python" -c 'import platform; print("Python", platform.python_version(), platform.system(), platform.machine())')
 out=constraints/test.txt

@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python}
 command -v "$python" >/dev/null || python=python3
+# torch first, at its pin (the CPU build that lies on this machine's disk): installed as a
+# dependency of the [train] extra, pip could take a CUDA build of several GB instead.
+"$python" -m pip install --disable-pip-version-check -c constraints/test.txt torch
 "$python" -m pip install --disable-pip-version-check -c constraints/test.txt -e '.[test]'
 if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-nanum >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -145,3 +145,10 @@ class StoreError(PersonaeError):
     http_status = 500
     error_type = "server_error"
     code = "store_error"
+
+
+class AdapterError(InvalidInput):
+    """A LoRA adapter cannot be used: not an adapter, made for another base model, or of a kind
+    the runtime cannot load."""
+
+    code = "invalid_adapter"

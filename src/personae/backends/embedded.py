@@ -31,6 +31,11 @@ model's tokenizer (:attr:`~personae.models.ModelSpec.token_rates`; a file of unk
 the byte-level bound), said once in a warning on the ``personae.backends.embedded`` logger.
 Continuing a message then fails in one line. Why a start failed is worked out in
 :mod:`personae.backends.embedded_start`.
+
+LoRA adapters (option ``adapters``: name -> GGUF file) are loaded next to the base model and
+applied per request: ``adapter`` picks the default, :meth:`EmbeddedBackend.with_adapters` gives a
+view with others; how the prompt cache is kept apart per adapter is in
+:mod:`personae.backends.embedded_adapters`.
 """
 
 from __future__ import annotations
@@ -57,6 +62,13 @@ from personae.backends.base import (
     parse_options,
 )
 from personae.backends.chunk_decoder import ChunkDecoder
+from personae.backends.embedded_adapters import (
+    AdaptedBackend,
+    AdapterChoice,
+    Selection,
+    SlotRouter,
+    check_adapter_files,
+)
 from personae.backends.embedded_start import ServerFactory, start_server
 from personae.errors import BackendError, BackendUnavailable, ContextOverflow
 from personae.models import resolve_model
@@ -80,6 +92,13 @@ class EmbeddedOptions(BackendOptions):
     threads: int | None = Field(default=None, ge=1, le=256)
     n_parallel: int = Field(default=1, ge=1, le=64)
     cache_ram_mib: int = Field(default=1024, ge=0)
+    adapters: dict[str, Path] = Field(
+        default_factory=dict,
+        description="LoRA adapters to load beside the model: name -> GGUF adapter file",
+    )
+    adapter: str | None = Field(
+        default=None, description="the adapter (a name in adapters) applied unless a view says"
+    )
 
 
 class EmbeddedBackend:
@@ -110,6 +129,10 @@ class EmbeddedBackend:
         self._estimating = False
         self._estimating_lock = threading.Lock()
         self._api_key = secrets.token_urlsafe(24)
+        check_adapter_files(options.adapters)
+        self._router = SlotRouter(list(options.adapters), options.n_parallel)
+        default = [AdapterChoice(options.adapter)] if options.adapter else []
+        self._default_selection: Selection = self._router.selection(default)
         self._server = start_server(
             server_factory,
             self._params(),
@@ -149,6 +172,14 @@ class EmbeddedBackend:
         params.cpuparams_batch.n_threads = threads
         params.cache_prompt = True
         params.cache_ram_mib = self.options.cache_ram_mib
+        if self.options.adapters:
+            # Scale 0: an adapter applies only to the requests that ask for it. The host-memory
+            # prompt cache is off: nothing shows it keeps adapters apart (embedded_adapters).
+            params.lora_adapters = [
+                xllamacpp.CommonAdapterLoraInfo(str(path), 0.0)
+                for path in self.options.adapters.values()
+            ]
+            params.cache_ram_mib = 0
         # A last assistant message is a finished turn; continuing one is asked for with
         # Message.prefix (see the module docstring).
         params.prefill_assistant = False
@@ -165,8 +196,37 @@ class EmbeddedBackend:
         """Replies decoded together: one for each parallel slot (``n_parallel``)."""
         return self.options.n_parallel
 
+    # -- adapters -----------------------------------------------------------------------------
+
+    @property
+    def adapter_names(self) -> tuple[str, ...]:
+        """The LoRA adapters loaded beside the model, in llama.cpp's order (their ids)."""
+        return self._router.names
+
+    def adapter_selection(self, choices: Sequence[AdapterChoice]) -> Selection:
+        """``choices`` as the selection a request carries; :class:`AdapterError` for a name
+        that is not loaded."""
+        return self._router.selection(choices)
+
+    def with_adapters(self, *choices: AdapterChoice | str) -> AdaptedBackend:
+        """This backend with ``choices`` applied to every request (none: the base model alone),
+        sharing the model in memory. A name stands for that adapter at scale 1."""
+        return AdaptedBackend(
+            self, [AdapterChoice(c) if isinstance(c, str) else c for c in choices]
+        )
+
+    def _route(self, request: dict[str, Any], adapters: Selection | None) -> dict[str, Any]:
+        if self._router.names:
+            self._router.route(request, self._default_selection if adapters is None else adapters)
+        return request
+
     def stream_candidates(
-        self, messages: Sequence[Message], params: GenerationParams, n: int
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        n: int,
+        *,
+        adapters: Selection | None = None,
     ) -> Iterator[Chunk]:
         """``n`` ≤ :attr:`max_candidates` replies at once: llama.cpp reads the prompt in one slot
         and copies it to the others (see :mod:`personae.backends.candidates`)."""
@@ -177,10 +237,16 @@ class EmbeddedBackend:
         request = self._sampling(params)
         request["n"] = n
         request["messages"] = [m.as_dict() for m in messages]
+        if self._router.names:
+            chosen = self._default_selection if adapters is None else adapters
+            if n == 1:
+                self._router.route(request, chosen)
+            else:
+                self._router.route_spread(request, chosen)
         return self._run(request, self._server.handle_chat_completions, n=n)
 
     def next_token_logprobs(
-        self, messages: Sequence[Message], *, top: int = 20
+        self, messages: Sequence[Message], *, top: int = 20, adapters: Selection | None = None
     ) -> dict[str, float]:
         """The ``top`` most likely first tokens of the reply to ``messages`` (token text →
         log-probability), from one greedy step of llama.cpp."""
@@ -194,6 +260,7 @@ class EmbeddedBackend:
             "top_logprobs": top,
             "cache_prompt": True,
         }
+        self._route(request, adapters)
         out: list[Any] = []
 
         def keep(item: Any) -> bool:
@@ -214,8 +281,16 @@ class EmbeddedBackend:
             for t in content[0].get("top_logprobs") or []
         }
 
-    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[Chunk]:
-        request = self._sampling(params)
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenerationParams,
+        *,
+        adapters: Selection | None = None,
+    ) -> Iterator[Chunk]:
+        """Generate the reply to ``messages``; ``adapters`` (from :meth:`adapter_selection`)
+        overrides the default adapter (option ``adapter``)."""
+        request = self._route(self._sampling(params), adapters)
         if messages and messages[-1].prefix:
             request["prompt"] = self._render(messages[:-1]) + messages[-1].content
             return self._run(request, self._server.handle_completions)

@@ -344,6 +344,29 @@ def test_gates_name_the_reason(turns: tuple[tuple[str, str, str], ...], reason: 
     assert not verdict.passed and verdict.reasons[0] == reason, verdict
 
 
+def test_a_character_reciting_the_prompt_is_dropped() -> None:
+    recited = (
+        "스마트폰은 홍길동의 세계에 없는 것이라서 들어 본 적이 없다: 홍길동은 어리둥절해하거나 "
+        "궁금해하거나 의심하며 그게 무엇이냐고 묻고, 자기 삶과 시대에서 아는 것으로만 답한다."
+    )
+    turns = (
+        ("지우", "speaking", "이 스마트폰 보셨어요? 요즘 다들 쓰는 물건이에요."),
+        ("홍길동", "thinking", recited),
+        ("지우", "speaking", "정말 모르세요?"),
+        (
+            "홍길동",
+            "speaking",
+            "그런 물건은 조선 팔도 어디에서도 본 적이 없소. 무엇에 쓰는 것이오?",
+        ),
+    )
+    interaction = Interaction("", tuple(Turn(s, a, t, s == "홍길동") for s, a, t in turns))  # type: ignore[arg-type]
+    verdict = judge(interaction, GateRules("홍길동", "ko"))
+    assert verdict.reasons[:1] == ("copies_prompt",), verdict
+    # The same scene without the recited thought passes that gate.
+    kept = Interaction("", tuple(t for t in interaction.turns if t.text != recited))
+    assert "copies_prompt" not in judge(kept, GateRules("홍길동", "ko")).reasons
+
+
 def test_a_short_tag_word_reads_as_the_action() -> None:
     text = "Sherlock Holmes (think)\nOdd boots.\n\nWatson (speak)\nWell?\n\nHolmes (speak)\nClay."
     turns = parse_interaction(text, ("Sherlock Holmes",)).turns

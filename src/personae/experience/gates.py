@@ -2,7 +2,8 @@
 
 Each gate names the reason an experience is dropped (when several fail, the first in
 :data:`REASONS` is the one counted).
-Structure: turns parsed at all (``unparsable``), enough of them (``too_few_turns``), the
+Structure: turns parsed at all (``unparsable``), the character not reciting the prompt's own
+instructions (``copies_prompt``), enough of them (``too_few_turns``), the
 character speaking (``no_character_turn``) to someone (``no_other_party``), the scene centred
 on the character (``not_centred``: under a third of the turns), its length (``too_short``,
 ``too_long``). Character: the project's break detector on the character's turns — an AI
@@ -33,6 +34,7 @@ from personae.checks.breaks import (
 )
 from personae.experience.dedupe import shingles
 from personae.experience.interaction import Interaction
+from personae.experience.prompts import instruction_windows
 from personae.text import Language, detect_language
 
 MIN_TURNS = 4
@@ -43,6 +45,7 @@ CENTRED_SHARE = 1 / 3
 # telling), then the wrong language, then the shape of the scene.
 REASONS = (
     "unparsable",
+    "copies_prompt",
     "ai_disclosure",
     "refusal",
     "assistant_speak",
@@ -165,6 +168,9 @@ def judge(
         reasons.append("too_short")
     if sum(len(t.text) for t in turns) + len(interaction.background) > MAX_CHARS:
         reasons.append("too_long")
+    windows = instruction_windows(rules.language)
+    if any(w in " ".join(t.text.casefold().split()) for t in own for w in windows):
+        reasons.append("copies_prompt")
     said = [t.text for t in own if t.action == "speaking"]
     if any(detect_ai_disclosure(text) for text in said):
         reasons.append("ai_disclosure")

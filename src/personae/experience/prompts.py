@@ -9,6 +9,7 @@ parser still reads both), each prompt shows the exact turn format once, and the 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -230,6 +231,26 @@ def era_terms(language: Language) -> tuple[str, ...]:
     return tuple(json.loads(raw.read_text(encoding="utf-8"))["era_terms"])
 
 
+INSTRUCTION_WINDOW = {"en": 32, "ko": 16}  # characters: longer than any phrase a scene would share
+
+
+@cache
+def instruction_windows(language: Language) -> tuple[str, ...]:
+    """Overlapping pieces of the experience prompts' own instructions (not their profile or
+    scene), casefolded, whitespace squeezed: a character turn holding one recites the prompt
+    (the 1.5B wrote "…은(는) 들어 본 적이 없다: 홍길동은 어리둥절해하거나…" as a thought)."""
+    size = INSTRUCTION_WINDOW[language]
+    pieces: set[str] = set()
+    for template in (_EXPERIENCE[language], _PROTECTIVE[language]):
+        for fragment in re.split(r"\{[a-z_]+\}|\n", template):
+            text = " ".join(fragment.casefold().split())
+            for start in range(0, max(0, len(text) - size) + 1, size // 2):
+                piece = text[start : start + size]
+                if len(piece) == size:
+                    pieces.add(piece)
+    return tuple(sorted(pieces))
+
+
 def scene_prompt(
     name: str, chunk: str, section: str, moments: list[tuple[str, str]], language: Language
 ) -> str:
@@ -317,6 +338,7 @@ __all__ = [
     "STRANGERS",
     "era_terms",
     "example_scene",
+    "instruction_windows",
     "Topic",
     "experience_prompt",
     "meta_prompt",

@@ -262,6 +262,11 @@ def test_protective_scenes_are_made_by_rule_and_gated(tmp_path: Path) -> None:
     protective = [r for r in rows if r["scene"]["protective"]]
     assert report.kept == 3 and len(protective) == 1
     assert protective[0]["rejected"] == {"anachronism": 1}
+    # The turned-away reply is kept beside the experience: a DPO pair (issue 18).
+    (turned_away,) = protective[0]["rejected_replies"]
+    assert turned_away["reason"] == "anachronism"
+    assert turned_away["text"].startswith("I check my smartphone apps.")
+    assert all("rejected_replies" not in r for r in rows if not r["scene"]["protective"])
     prompt = next(m[0].content for m, _ in backend.calls if "never heard of it" in m[0].content)
     assert "Lily" in prompt and "smartphone" in prompt
     assert dataset_stats(ExperienceDir.open(tmp_path / "out"))["protective"] == 1

@@ -20,16 +20,20 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from personae.backends.base import Backend, GenerationParams, Message
 from personae.backends.candidates import stream_candidates
 from personae.backends.sampling import default_params, for_language
-from personae.errors import InvalidInput
 from personae.experience.dedupe import NearDuplicates
-from personae.experience.export import export_row, interaction_of
-from personae.experience.gates import GateRules, judge, unknown_terms
+from personae.experience.export import (
+    MAX_REJECTED_REPLIES,
+    PAIR_REASONS,
+    export_row,
+    interaction_of,
+    rejected_reply,
+)
+from personae.experience.gates import GateRules, judge, offending_turn, unknown_terms
 from personae.experience.interaction import (
     Interaction,
     Turn,
@@ -38,6 +42,7 @@ from personae.experience.interaction import (
     render_interaction,
     without_last_turn,
 )
+from personae.experience.options import BuildOptions, BuildReport
 from personae.experience.profile import Chunk, Profile, chunk_profile
 from personae.experience.prompts import (
     SCENE_TYPES,
@@ -62,7 +67,6 @@ from personae.privacy import DEFAULT_POLICY, RedactionPolicy, redact
 from personae.text import Language
 from personae.text.sentences import split_sentences
 
-MAX_SCENES = 5000
 MAX_PASSES = 8
 SAMPLE_CHARS = 1500
 MOMENTS_PER_REQUEST = 6  # a longer JSON array is where a small model starts to loop
@@ -72,60 +76,6 @@ _STRANGER = {"en": "A stranger, {asker}, {ask}.", "ko": "낯선 사람({asker})�
 
 # progress(stage, done, total): stage is "scenes" or "experiences".
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """How much to build and how. ``limit``: at most this many experiences in this run (a
-    trial; the next run continues)."""
-
-    scenes: int = 50
-    protective_ratio: float = 0.2
-    candidates: int = 2
-    rounds: int = 2
-    parallel: int = 1
-    limit: int | None = None
-    turns: int = 6
-    max_tokens: int = 700
-    scene_tokens: int = 900
-    temperature: float = 0.8
-    seed: int = 0
-    scene_similarity: float = 0.6
-    experience_similarity: float = 0.5
-    sampling: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        checks = [
-            (1 <= self.scenes <= MAX_SCENES, f"--scenes must be 1 to {MAX_SCENES}"),
-            (0.0 <= self.protective_ratio <= 1.0, "--protective-ratio must be 0 to 1"),
-            (1 <= self.candidates <= 8, "--candidates must be 1 to 8"),
-            (1 <= self.rounds <= 5, "--rounds must be 1 to 5"),
-            (1 <= self.parallel <= 16, "--parallel must be 1 to 16"),
-            (self.limit is None or self.limit >= 1, "--limit must be at least 1"),
-            (2 <= self.turns <= 40, "--turns must be 2 to 40"),
-            (64 <= self.max_tokens <= 8192, "--max-tokens must be 64 to 8192"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InvalidInput(message)
-
-    def manifest(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("limit")
-        return data
-
-
-@dataclass
-class BuildReport:
-    """What one run did (the directory's totals are :func:`.stats.dataset_stats`)."""
-
-    resumed: bool
-    new_scenes: int = 0
-    kept: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    generated: int = 0  # candidates generated
-    completion_tokens: int = 0
-    seconds: float = 0.0
 
 
 def _moment_groups(chunk: Chunk, language: Language, turn: int) -> list[list[tuple[str, str]]]:
@@ -358,6 +308,7 @@ class _Builder:
         """Generate, gate and keep (or drop) one scene's experience."""
         prompt, terms = self._prompt(scene)
         rejected: Counter[str] = Counter()
+        turned_away: list[dict[str, str]] = []  # a protective scene's failed replies (DPO)
         last_text = ""
         for attempt in range(self.options.rounds):
             seed = _seed(self.options.seed, f"{scene.id}/{attempt}")
@@ -373,6 +324,10 @@ class _Builder:
                     judged.append((verdict.score, interaction))
                 else:
                     rejected[verdict.reasons[0]] += 1
+                    if scene.protective and verdict.reasons[0] in PAIR_REASONS:
+                        reason = verdict.reasons[0]
+                        turn = offending_turn(interaction, reason, self.rules, terms)
+                        turned_away += rejected_reply(turn, reason)
             for _, interaction in sorted(judged, key=lambda item: -item[0]):
                 clean, spans = self._redacted(interaction)
                 with self.lock:
@@ -380,7 +335,7 @@ class _Builder:
                 if twin is not None:
                     rejected["near_duplicate"] += 1
                     continue
-                self._keep(scene, clean, spans, rejected, attempt + 1)
+                self._keep(scene, clean, spans, rejected, attempt + 1, turned_away)
                 return
         reason = rejected.most_common(1)[0][0] if rejected else "unparsable"
         self.dir.append(
@@ -397,9 +352,15 @@ class _Builder:
             self.report.dropped[reason] += 1
 
     def _keep(
-        self, scene: Scene, interaction: Interaction, spans: int, rejected: Counter[str], tries: int
+        self,
+        scene: Scene,
+        interaction: Interaction,
+        spans: int,
+        rejected: Counter[str],
+        tries: int,
+        turned_away: list[dict[str, str]],
     ) -> None:
-        row = {
+        row: dict[str, Any] = {
             "scene": scene.as_dict(),
             "background": interaction.background,
             "turns": [t.as_dict() for t in interaction.turns],
@@ -407,6 +368,8 @@ class _Builder:
             "tries": tries,
             "rejected": dict(rejected),
         }
+        if turned_away:
+            row["rejected_replies"] = turned_away[:MAX_REJECTED_REPLIES]
         self.dir.append(EXPERIENCES, row)
         with self.lock:
             self.report.kept += 1

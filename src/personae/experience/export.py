@@ -21,6 +21,10 @@ from personae.experience.prompts import meta_prompt
 from personae.text import Language
 
 FORMATS = ("openai", "character-llm")
+# A protective scene's candidate turned away for one of these is the wrong answer of a DPO pair
+# whose right answer is the experience kept for the scene (see :func:`preference_pairs`).
+PAIR_REASONS = ("anachronism", "assistant_speak", "ai_disclosure", "refusal")
+MAX_REJECTED_REPLIES = 3
 _HEADER = {"en": "The interactions are as follows:", "ko": "주고받은 말은 다음과 같다:"}
 Format = Literal["openai", "character-llm"]
 
@@ -67,6 +71,31 @@ def chat_messages(row: dict[str, Any], name: str, language: Language) -> list[di
     return messages
 
 
+def rejected_reply(turn: Turn | None, reason: str) -> list[dict[str, str]]:
+    """A turned-away candidate's offending turn (see :func:`.gates.offending_turn`), as a kept
+    row records it (``rejected_replies``); empty when there is none."""
+    return [{"reason": reason, "text": _assistant_text(turn)}] if turn is not None else []
+
+
+def preference_pairs(row: dict[str, Any], name: str, language: Language) -> list[dict[str, Any]]:
+    """DPO pairs of a kept experience: its scene up to the character's first reply as the
+    prompt, that reply as chosen, and each recorded turned-away reply as rejected."""
+    messages = chat_messages(row, name, language)
+    first = next((i for i, m in enumerate(messages) if m["role"] == "assistant"), None)
+    if first is None:
+        return []
+    chosen = messages[first]["content"]
+    return [
+        {
+            "prompt": messages[:first],
+            "chosen": [{"role": "assistant", "content": chosen}],
+            "rejected": [{"role": "assistant", "content": str(r.get("text", ""))}],
+        }
+        for r in row.get("rejected_replies", ())
+        if str(r.get("text", "")).strip() and str(r.get("text", "")).strip() != chosen.strip()
+    ]
+
+
 def export_row(row: dict[str, Any], name: str, language: Language, fmt: Format) -> dict[str, Any]:
     """One ``experiences.jsonl`` row in ``fmt``."""
     scene = row.get("scene", {})
@@ -83,4 +112,13 @@ def export_row(row: dict[str, Any], name: str, language: Language, fmt: Format) 
     }
 
 
-__all__ = ["FORMATS", "chat_messages", "export_row", "interaction_of"]
+__all__ = [
+    "FORMATS",
+    "MAX_REJECTED_REPLIES",
+    "PAIR_REASONS",
+    "chat_messages",
+    "export_row",
+    "interaction_of",
+    "preference_pairs",
+    "rejected_reply",
+]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from personae.checks.assistant_speak import detect_assistant_speak
@@ -33,7 +33,7 @@ from personae.checks.breaks import (
     detect_user_impersonation,
 )
 from personae.experience.dedupe import shingles
-from personae.experience.interaction import Interaction
+from personae.experience.interaction import Interaction, Turn
 from personae.experience.prompts import instruction_windows
 from personae.text import Language, detect_language
 
@@ -192,6 +192,27 @@ def judge(
     thinks = any(t.action == "thinking" for t in own)
     score = min(len(own), 12) + (2.0 if thinks else 0.0) + min(words, 400) / 100
     return Verdict(tuple(r for r in REASONS if r in reasons), score)
+
+
+def offending_turn(
+    interaction: Interaction, reason: str, rules: GateRules, topic_terms: Sequence[str] = ()
+) -> Turn | None:
+    """The character's first turn that breaks the gate ``reason`` (anachronism, AI disclosure,
+    refusal, assistant speech) on its own; None for other reasons."""
+    asked = "\n".join(t.text for t in interaction.other_turns)
+    terms = [*topic_terms, *rules.era_terms]
+    tests: dict[str, Callable[[Turn], bool]] = {
+        "anachronism": lambda t: (
+            bool(terms) and detect_anachronism(t.text, terms, question=asked) is not None
+        ),
+        "ai_disclosure": lambda t: t.action == "speaking" and bool(detect_ai_disclosure(t.text)),
+        "refusal": lambda t: t.action == "speaking" and bool(detect_refusal(t.text)),
+        "assistant_speak": lambda t: bool(detect_assistant_speak(t.text)),
+    }
+    test = tests.get(reason)
+    if test is None:
+        return None
+    return next((t for t in interaction.character_turns if test(t)), None)
 
 
 def unknown_terms(profile_text: str, terms: Sequence[str]) -> tuple[str, ...]:

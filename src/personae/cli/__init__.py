@@ -12,6 +12,7 @@ import contextlib
 import click
 
 from personae import __version__
+from personae.cli.adapters import adapters_group
 from personae.cli.card import card_group, restyle_command
 from personae.cli.card_from_text import from_text_command  # noqa: F401  (adds `card from-text`)
 from personae.cli.chat import ask_command, chat_command
@@ -26,6 +27,7 @@ from personae.cli.models import backends_command, models_group
 from personae.cli.redact import redact_command
 from personae.cli.serve import serve_command
 from personae.cli.summarize import summarize_command
+from personae.cli.train import train_command
 from personae.errors import ConfigError
 from personae.runtime import tune_allocator
 
@@ -55,6 +57,8 @@ cli.add_command(redact_command)
 cli.add_command(memory_group)
 cli.add_command(serve_command)
 cli.add_command(keys_group)
+cli.add_command(train_command)
+cli.add_command(adapters_group)
 
 
 def main() -> None:

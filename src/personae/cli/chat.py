@@ -14,6 +14,7 @@ from personae.agent import Agent, Chat, ReplyStream, Turn
 from personae.agent.best_of_n import ChosenReplyStream
 from personae.backends import Backend
 from personae.cli.common import (
+    adapter_option,
     backend_options,
     err_console,
     generation_params,
@@ -183,6 +184,7 @@ def _handle_command(line: str, chat: Chat, db: Database, make_chat: Any) -> Chat
 @memory_options
 @strategy_options
 @backend_options
+@adapter_option
 @user_errors
 def chat_command(
     character: str | None,
@@ -223,7 +225,7 @@ def chat_command(
         settings = settings.with_overrides(user_name=user_name)
     bank, memory_settings = make_memory(db, settings, use_memory, memories)
     params = generation_params(flags, model=settings.model)
-    backend = make_backend(settings)
+    backend = make_backend(settings, character=character_id, adapter=flags.get("adapter"))
     n_ctx = flags.get("n_ctx")
 
     def make_chat(existing: int | None) -> Chat:
@@ -310,6 +312,7 @@ def chat_command(
 @click.option("--user", "user_name", help="Your name.")
 @strategy_options
 @backend_options
+@adapter_option
 @user_errors
 def ask_command(
     character: str, text: str, as_json: bool, user_name: str | None, **flags: Any
@@ -331,7 +334,7 @@ def ask_command(
     if user_name:
         settings = settings.with_overrides(user_name=user_name)
     params = generation_params(flags, model=settings.model)  # a bad --sampling fails before loading
-    backend = make_backend(settings)
+    backend = make_backend(settings, character=stored.id, adapter=flags.get("adapter"))
     agent = Agent(
         played_character(db, stored, user_id=settings.user_id),  # with its attached lorebooks
         backend,

@@ -7,9 +7,10 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -23,6 +24,9 @@ from personae.environment import CTX_MAX, CTX_MIN, check_environment, env_value
 from personae.errors import InvalidInput, PersonaeError
 from personae.settings.reply import MAX_N, MAX_ROUNDS, STRATEGIES, ReplyStrategy
 from personae.store import Database
+
+if TYPE_CHECKING:
+    from personae.training.adapters import AdapterInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -288,20 +292,89 @@ def with_strategy(settings: Settings, strategy: ReplyStrategy) -> Settings:
     return settings
 
 
-def make_backend(settings: Settings, *, pull_missing: bool = True) -> Backend:
+def adapter_option(func: F) -> F:
+    """``--adapter NAME|none``: the character's trained LoRA adapter to reply with (default:
+    its active one, see `personae adapters`)."""
+    return click.option(
+        "--adapter",
+        "adapter",
+        metavar="NAME|none",
+        help="The character's LoRA adapter to use (default: its active one; none: the base).",
+    )(func)
+
+
+def make_backend(
+    settings: Settings,
+    *,
+    pull_missing: bool = True,
+    character: str | None = None,
+    adapter: str | None = None,
+    adapters: Mapping[str, Path] | None = None,
+) -> Backend:
     """Build the configured backend (by :mod:`personae.backends.from_settings`'s rule, as the
     server does); a catalogue model that is not pulled yet is pulled first, with a progress
-    bar (the first run's one-time download)."""
+    bar (the first run's one-time download). With ``character`` (a library id), the backend
+    replies with that character's adapter: ``adapter`` by name, ``"none"``, or None for the
+    active one (see :func:`character_adapter`). ``adapters``: load these too (the server's,
+    each request choosing its own)."""
     from personae.backends.from_settings import backend_options, build_backend
 
+    chosen = character_adapter(settings, character, adapter) if character else None
     if settings.backend != "embedded":
         return build_backend(settings)
     # A bad option must fail before a download of a gigabyte, not after it.
     options = backend_options(settings, check=True)
+    if chosen is not None:
+        options["adapters"] = {chosen.name: chosen.gguf}
+    elif adapters:
+        options["adapters"] = dict(adapters)
     if pull_missing:
         ensure_pulled(settings.model)
     with err_console.status(f"loading {settings.model} …"):
-        return get_backend("embedded", **options)
+        backend = get_backend("embedded", **options)
+    if chosen is None:
+        return backend
+    return backend.with_adapters(chosen.name)  # type: ignore[attr-defined, no-any-return]
+
+
+def character_adapter(settings: Settings, character: str, choice: str | None) -> AdapterInfo | None:
+    """The adapter ``character`` replies with under ``settings``: ``choice`` (a name, or
+    "none"), else its active one. One made for another base model than the one configured is
+    an error when asked for by name, and left out with a note when it is merely active."""
+    from personae.training.adapters import AdapterRegistry
+
+    info = AdapterRegistry().resolve(character, choice)
+    if info is None:
+        return None
+    problem = ""
+    if settings.backend != "embedded":
+        problem = "adapters run on the embedded model (see `personae adapters`)"
+    elif not same_base(info, settings.model):
+        problem = (
+            f"{info.label} was trained on {info.base}, not on {settings.model}: "
+            f"use --model {info.base}"
+        )
+    if not problem:
+        return info
+    if choice is not None:
+        raise InvalidInput(problem, param="adapter")
+    err_console.print(f"[dim]note: not using the active adapter: {escape(problem)}[/]")
+    return None
+
+
+def same_base(info: AdapterInfo, model: str) -> bool:
+    """Whether ``model`` (a catalogue name or a .gguf path) is the base ``info`` was trained on."""
+    if info.base == model:
+        return True
+    from personae.errors import ModelError
+    from personae.models import resolve_model
+
+    try:
+        resolved = resolve_model(model)
+    except ModelError:
+        return False
+    recorded = (info.manifest or {}).get("base", {}).get("sha256")
+    return bool(resolved.spec and resolved.spec.sha256 == recorded)
 
 
 def ensure_pulled(model: str) -> None:

@@ -165,7 +165,7 @@ def serve_command(
     from personae.server import create_app
     from personae.server import run as server_run
     from personae.server.app import require_server_extra
-    from personae.server.backend_pool import settings_factory
+    from personae.server.backend_pool import served_adapters, settings_factory
     from personae.server.options import resolve
 
     require_server_extra()
@@ -193,7 +193,7 @@ def serve_command(
     try:
         # The default model is loaded now: a missing or broken one fails here, not at the
         # first request. Others that a request names are loaded when first asked for.
-        default = make_backend(settings)
+        default = make_backend(settings, adapters=served_adapters(settings.model))
         others = settings_factory(settings)
 
         def backend_for(model: str) -> Any:

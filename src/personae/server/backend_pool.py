@@ -8,11 +8,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from personae.backends.base import Backend
 from personae.backends.from_settings import build_backend
 from personae.config import Settings
-from personae.errors import ModelError
+from personae.errors import AdapterError, InvalidInput, ModelError
+from personae.training.adapters import AdapterInfo, AdapterRegistry
 
 BackendFactory = Callable[[str], Backend]
 
@@ -113,6 +115,59 @@ def settings_factory(settings: Settings) -> BackendFactory:
                     "or leave the '@model' part out for the server's default",
                     param="model",
                 )
-        return build_backend(settings.with_overrides(model=model))
+        if settings.backend != "embedded":
+            return build_backend(settings.with_overrides(model=model))
+        from personae.backends.from_settings import backend_options
+        from personae.backends.registry import get_backend
+
+        options = backend_options(settings.with_overrides(model=model), check=True)
+        # Every finished adapter trained on this model is loaded (at scale 0: none applies
+        # unless a request asks), so one model in memory serves every character's adapter.
+        adapters = {
+            a.label: a.gguf for a in AdapterRegistry().list() if a.ready and a.base == model
+        }
+        if adapters:
+            options["adapters"] = adapters
+        return get_backend("embedded", **options)
 
     return build
+
+
+def served_adapters(model: str) -> dict[str, Path]:
+    """Every finished adapter trained on ``model``, by ``character@adapter``: what a server
+    loads with the model."""
+    return {a.label: a.gguf for a in AdapterRegistry().list() if a.ready and a.base == model}
+
+
+def character_backend(pool: BackendPool, character: str, model: str | None) -> Backend:
+    """The backend that answers as ``character`` for a model id's ``@`` part ``model``: an
+    adapter of the character's by name (on the base it was trained on), else a backend model;
+    with no ``@`` part, the character's active adapter when it was trained on the default
+    model, else the default model alone."""
+    registry = AdapterRegistry()
+    info: AdapterInfo | None = None
+    if model is not None:
+        info = registry.find(character, model)
+        if info is None:
+            return pool.get(model)
+        info = registry.usable(character, model)  # an unfinished one is a clear error
+    else:
+        info = registry.active(character)
+        if info is None or info.base != pool.default_model:
+            return pool.get(None)
+    backend = pool.get(info.base)
+    with_adapters = getattr(backend, "with_adapters", None)
+    if with_adapters is None:
+        raise InvalidInput(
+            f"{info.label} is a LoRA adapter: it is served by the embedded backend only",
+            param="model",
+        )
+    try:
+        view: Backend = with_adapters(info.label)
+    except AdapterError:
+        raise InvalidInput(
+            f"{info.label} was trained after this server loaded {info.base}: restart the server "
+            "to serve it",
+            param="model",
+        ) from None
+    return view

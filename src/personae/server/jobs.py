@@ -25,7 +25,7 @@ from personae.backends.base import Backend, Chunk, GenerationParams, Message
 from personae.config import Settings
 from personae.errors import EmptyReply, NotFound, PersonaeError
 from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
-from personae.server.backend_pool import BackendPool
+from personae.server.backend_pool import BackendPool, character_backend
 from personae.server.client_prompt import with_instructions
 from personae.server.errors import APIError, model_not_found
 
@@ -207,7 +207,7 @@ def run_job(workers: Workers, job: Job, emit: Emit, cancel: threading.Event) -> 
             run_raw(job, workers.backends.get(job.model), emit, cancel)
             return
         stored = find_character(workers.database(), job.character, viewer=job.viewer)
-        backend = workers.backends.get(job.model)
+        backend = character_backend(workers.backends, stored.id, job.model)
         if job.stored is None:
             _stateless(workers, job, stored, backend, emit, cancel)
         else:

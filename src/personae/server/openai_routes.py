@@ -65,6 +65,7 @@ from personae.server.state import ServerState, get_state
 from personae.server.strategies import FIELD, check_slots
 from personae.server.streaming import Output
 from personae.store import CharacterRepository, StoredCharacter, check_user_id
+from personae.training.adapters import AdapterRegistry
 
 TOO_LARGE_HINT = (
     "send fewer or shorter messages (in a stored chat, with chat_id or user, send only the new "
@@ -100,13 +101,15 @@ def _raw_model(model_id: str) -> dict[str, Any]:
 
 @router.get("/v1/models", summary="List the characters as models (OpenAI-compatible)")
 def list_models(request: Request) -> dict[str, Any]:
-    """Every character the caller may use, as a model, then the default model with no
-    character (``raw:MODEL``)."""
+    """Every character the caller may use, as a model, then each of their trained adapters
+    (``character@adapter``), then the default model with no character (``raw:MODEL``)."""
     state = get_state(request)
     with state.database() as db:
         characters = CharacterRepository(db).all(visible_to=get_caller(request).viewer)
     raw = _raw_model(ModelId.raw_id(state.workers.backends.default_model))
-    return {"object": "list", "data": [*(_model(s) for s in characters), raw]}
+    adapters = [a for a in AdapterRegistry().list() if a.ready]
+    variants = [_model(s, a.label) for s in characters for a in adapters if a.character == s.id]
+    return {"object": "list", "data": [*(_model(s) for s in characters), *variants, raw]}
 
 
 @router.get("/v1/models/{model_id:path}", summary="One character as a model (OpenAI-compatible)")

@@ -36,8 +36,9 @@ class _Bar:
         self.task: Any = None
 
     def on_start(self, total_steps: int, done_steps: int) -> None:
-        self.task = self.bars.add_task("training", total=total_steps, completed=done_steps)
-        self.bars.update(self.task, loss="", rate="")
+        self.task = self.bars.add_task(
+            "training", total=total_steps, completed=done_steps, loss="", rate=""
+        )
 
     def on_step(self, step: int, total: int, loss: float | None, tokens_per_second: float) -> None:
         shown = f"loss {loss:.3f}" if loss is not None else ""

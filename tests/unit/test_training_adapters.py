@@ -12,9 +12,12 @@ from personae.agent import Chat
 from personae.errors import InvalidInput, NotFound
 from personae.store import CharacterRepository, ChatRepository, Database
 from personae.training.adapters import GGUF, MANIFEST, RUN, AdapterRegistry, check_name
+from personae.training.options import TrainOptions as _Options  # noqa: N814
 from personae.training.pairs import pairs_from_chats
 from tests.support.factories import make_character
 from tests.support.scripted import ScriptedBackend
+
+DEFAULT_OPTIONS = _Options().as_json()
 
 
 def make_adapter(registry: AdapterRegistry, character: str, name: str, *, ready: bool) -> Path:
@@ -122,3 +125,76 @@ def test_a_chat_without_choices_gives_no_pairs(db: Database) -> None:
     assert pairs_from_chats(db, "holmes") == []
     with pytest.raises(NotFound):
         pairs_from_chats(db, "nobody")
+
+
+def test_a_run_that_fails_before_training_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from personae.training import run as run_module
+    from personae.training.base import BaseModel
+    from personae.training.data import ChatRecord
+    from personae.training.options import TrainOptions
+
+    base = BaseModel("smollm2-135m", tmp_path / "m.gguf", "0" * 64, "llama", 1000)
+    monkeypatch.setattr(run_module, "find_base", lambda name: base)
+    monkeypatch.setattr(run_module, "check_memory", lambda base, device: None)
+
+    def no_memory(*args: object) -> None:
+        raise InvalidInput("not enough memory")
+
+    monkeypatch.setattr(run_module, "load_base", no_memory)
+    registry = AdapterRegistry(tmp_path / "adapters")
+    records = [ChatRecord(({"role": "assistant", "content": f"line {i}"},)) for i in range(4)]
+    with pytest.raises(InvalidInput, match="not enough memory"):
+        run_module.train_adapter(registry, "holmes", "a", records, "x", TrainOptions())
+    assert registry.list() == []
+    # A resumed run keeps its folder whatever happens (its checkpoints are the point).
+    folder = make_adapter(registry, "holmes", "b", ready=False)
+    (folder / "run.json").write_text(
+        json.dumps(
+            {
+                "method": "sft",
+                "base": base.as_json(),
+                "data": {"sha256": run_module.data_digest(records)},
+                "options": TrainOptions().as_json(),
+            }
+        )
+    )
+    with pytest.raises(InvalidInput, match="not enough memory"):
+        run_module.train_adapter(registry, "holmes", "b", records, "x", TrainOptions(), resume=True)
+    assert folder.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"data": {"sha256": "other"}}, "other data"),
+        ({"base": {"sha256": "f" * 64}}, "other base model"),
+        ({"method": "dpo"}, "other method"),
+        ({"options": {**DEFAULT_OPTIONS, "rank": 64}}, "other options"),
+    ],
+)
+def test_a_resume_with_other_data_base_or_options_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: dict[str, object], message: str
+) -> None:
+    from personae.training import run as run_module
+    from personae.training.base import BaseModel
+    from personae.training.data import ChatRecord
+    from personae.training.options import TrainOptions
+
+    base = BaseModel("smollm2-135m", tmp_path / "m.gguf", "0" * 64, "llama", 1000)
+    monkeypatch.setattr(run_module, "find_base", lambda name: base)
+    monkeypatch.setattr(run_module, "check_memory", lambda base, device: None)
+    records = [ChatRecord(({"role": "assistant", "content": f"line {i}"},)) for i in range(4)]
+    registry = AdapterRegistry(tmp_path / "adapters")
+    folder = make_adapter(registry, "holmes", "b", ready=False)
+    recorded = {
+        "method": "sft",
+        "base": base.as_json(),
+        "data": {"sha256": run_module.data_digest(records)},
+        "options": TrainOptions().as_json(),
+        **change,
+    }
+    (folder / "run.json").write_text(json.dumps(recorded))
+    with pytest.raises(InvalidInput, match=message):
+        run_module.train_adapter(registry, "holmes", "b", records, "x", TrainOptions(), resume=True)

@@ -127,3 +127,23 @@ def test_a_second_run_under_a_finished_name_and_a_bad_resume_are_refused(
     train_adapter(registry, "holmes", "x", records(), real_model, options)
     with pytest.raises(InvalidInput, match="already has a trained adapter"):
         train_adapter(registry, "holmes", "x", records(), real_model, options)
+
+
+def test_dpo_on_preference_pairs_makes_a_usable_adapter(real_model: str, tmp_path: Path) -> None:
+    registry = AdapterRegistry(tmp_path / "adapters")
+    pairs = [
+        ChatRecord(
+            ({"role": "system", "content": SYSTEM}, {"role": "user", "content": q}),
+            chosen=REPLY,
+            rejected="As an AI language model, I cannot know that.",
+        )
+        for q in QUESTIONS
+    ]
+    options = TrainOptions(method="dpo", max_steps=3, grad_accum=1, max_length=128, lr=1e-3)
+    result = train_adapter(registry, "holmes", "prefs", pairs, real_model, options)
+    manifest = result.manifest
+    assert result.adapter.ready and manifest["method"] == "dpo" and manifest["steps"] == 3
+    # DPO's held-out loss starts at log 2 (the adapter starts as the reference) and falls.
+    assert abs(manifest["held_out_loss_before"] - 0.6931) < 0.01
+    assert manifest["held_out_loss_after"] < manifest["held_out_loss_before"]
+    assert result.adapter.gguf.stat().st_size > 0

@@ -126,3 +126,18 @@ def test_a_characters_own_lines_become_chat_records(tmp_path: Path) -> None:
     assert "with --method sft" in one_line_error(
         run("train", "x", "--from-lines", "--method", "dpo")
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("restyle", "sherlock", "Hello there"),
+        ("eval", "roleplay", "interview", "sherlock", "--limit", "1"),
+    ],
+)
+def test_restyle_and_the_interview_take_adapter_too(
+    scripted: type[CliBackend],  # noqa: F811
+    command: tuple[str, ...],
+) -> None:
+    error = one_line_error(run(*command, "--backend", "cli-scripted", "--adapter", "nope"))
+    assert "no adapter 'nope'" in error

@@ -141,6 +141,11 @@ class AdaptedBackend:
         self.model: str = f"{backend.model}@{names}" if names else backend.model
 
     @property
+    def base(self) -> EmbeddedBackend:
+        """The backend these adapters are applied on (requests to it use none)."""
+        return self._backend
+
+    @property
     def max_candidates(self) -> int:
         return self._backend.max_candidates
 

@@ -16,6 +16,7 @@ import click
 
 from personae.characters import character_from_role, read_card, write_card
 from personae.cli.common import (
+    adapter_option,
     backend_options,
     err_console,
     generation_params,
@@ -308,6 +309,7 @@ def add_lines_command(
 @click.argument("character_id")
 @click.argument("text", required=False)
 @backend_options
+@adapter_option
 @user_errors
 def restyle_command(character_id: str, text: str | None, **flags: Any) -> None:
     """Rewrite TEXT (or stdin, line by line) in CHARACTER_ID's way of speaking (화법 변환)."""
@@ -318,7 +320,7 @@ def restyle_command(character_id: str, text: str | None, **flags: Any) -> None:
             raise InvalidInput('give the text to restyle, e.g. `personae restyle sherlock "Hi"`')
         text = sys.stdin.read()
     stored = CharacterRepository(open_db()).get(character_id)
-    backend = make_backend(settings_from(flags))
+    backend = make_backend(settings_from(flags), character=stored.id, adapter=flags.get("adapter"))
     params = generation_params(flags, temperature=0.5, max_tokens=200)
     for line in restyle_lines(stored.character, backend, text, params=params):
         click.echo(line)

@@ -22,6 +22,7 @@ from personae.backends import Backend
 from personae.characters import Character
 from personae.checks.judge import DEFAULT_PARAMS, Judge
 from personae.cli.common import (
+    adapter_option,
     backend_options,
     err_console,
     generation_params,
@@ -211,6 +212,7 @@ def show(report: Report, paths: list[Path]) -> None:
 @common_options
 @judge_options
 @backend_options
+@adapter_option
 @user_errors
 def interview_command(
     character: str | None,
@@ -239,8 +241,12 @@ def interview_command(
     cid, char = pick_character(character, profile, name)
     questions = pick_questions(cid, questions_file, limit)
     settings = settings_from(flags)
-    actor = make_backend(settings)
-    judge = make_judge(settings, actor, flags)
+    # A library character plays with its adapter (the active one, or --adapter); the judge
+    # that defaults to the actor's model judges with the base alone.
+    actor = make_backend(
+        settings, character=cid if character else None, adapter=flags.get("adapter")
+    )
+    judge = make_judge(settings, getattr(actor, "base", actor), flags)
     stem = out_dir / f"interview-{cid}-{mode}-{slug(actor.model)}"
     cache = open_cache(stem.with_name(stem.name + ".cache.jsonl"), fresh)
     with progress_bars() as progress:

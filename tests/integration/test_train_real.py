@@ -129,6 +129,7 @@ def test_a_second_run_under_a_finished_name_and_a_bad_resume_are_refused(
         train_adapter(registry, "holmes", "x", records(), real_model, options)
 
 
+@pytest.mark.slow
 def test_dpo_on_preference_pairs_makes_a_usable_adapter(real_model: str, tmp_path: Path) -> None:
     registry = AdapterRegistry(tmp_path / "adapters")
     pairs = [

@@ -109,7 +109,13 @@ def _style_lines(character: Any, cid: str) -> dict[str, list[str]]:
 
 
 def _side(
-    view: Any, cid: str, character: Any, questions: list[dict[str, Any]], work: Path
+    view: Any,
+    cid: str,
+    character: Any,
+    questions: list[dict[str, Any]],
+    work: Path,
+    *,
+    fidelity: bool,
 ) -> dict[str, Any]:
     from personae.checks.style import StyleProfile
     from personae.metrics.rouge import RougeScorer
@@ -129,7 +135,7 @@ def _side(
     print(f"  interview done ({len(replies)})", file=sys.stderr)
     probes = _probes(view, cid, character)
     print("  probes done", file=sys.stderr)
-    fidelity = _fidelity(view, cid, work)
+    rates = _fidelity(view, cid, work) if fidelity else {}
     print("  fidelity done", file=sys.stderr)
     return {
         "replies": replies,
@@ -139,7 +145,7 @@ def _side(
             **{f"style: {k}": v for k, v in styles.items()},
         },
         "probes": probes,
-        "fidelity": fidelity,
+        "fidelity": rates,
     }
 
 
@@ -147,29 +153,8 @@ def _paired(before: list[float], after: list[float]) -> Estimate:
     return bootstrap_mean([a - b for a, b in zip(after, before, strict=True)])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--character", required=True, choices=["sherlock", "hong-gildong"])
-    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
-    parser.add_argument("--adapter", required=True, help="The adapter's GGUF file.")
-    parser.add_argument("--label", default="", help="What the adapter was trained on.")
-    args = parser.parse_args()
-    from personae.backends import get_backend
-
-    cid = args.character
-    character = load_character(cid)
-    questions = json.loads((DATA / f"{cid}_interview.json").read_text("utf-8"))
-    backend = get_backend(
-        "embedded", model=args.model, n_ctx=4096, adapters={"adapter": Path(args.adapter)}
-    )
-    sides: dict[str, dict[str, Any]] = {}
-    with backend, tempfile.TemporaryDirectory() as tmp:
-        for name, view in (
-            ("base", backend.with_adapters()),  # type: ignore[attr-defined]
-            ("adapter", backend.with_adapters("adapter")),  # type: ignore[attr-defined]
-        ):
-            print(f"{name} …", file=sys.stderr)
-            sides[name] = _side(view, cid, character, questions, Path(tmp) / name)
+def summarize(sides: dict[str, dict[str, Any]]) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
+    """The table rows and the JSON summary of a base and an adapter side."""
     before, after = sides["base"], sides["adapter"]
     rows = []
     summary: dict[str, Any] = {}
@@ -201,6 +186,38 @@ def main() -> None:
         rows.append(
             (f"fidelity: {goal}", entry["base"].format(100, 1), entry["adapter"].format(100, 1), "")
         )
+    return rows, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--character", required=True, choices=["sherlock", "hong-gildong"])
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--adapter", required=True, help="The adapter's GGUF file.")
+    parser.add_argument("--label", default="", help="What the adapter was trained on.")
+    parser.add_argument("--limit", type=int, help="Only the first N questions (a smoke run).")
+    parser.add_argument("--no-fidelity", action="store_true", help="Skip the conversation set.")
+    args = parser.parse_args()
+    from personae.backends import get_backend
+
+    cid = args.character
+    character = load_character(cid)
+    questions = json.loads((DATA / f"{cid}_interview.json").read_text("utf-8"))[: args.limit]
+    backend = get_backend(
+        "embedded", model=args.model, n_ctx=4096, adapters={"adapter": Path(args.adapter)}
+    )
+    sides: dict[str, dict[str, Any]] = {}
+    with backend, tempfile.TemporaryDirectory() as tmp:
+        for name, view in (
+            ("base", backend.with_adapters()),  # type: ignore[attr-defined]
+            ("adapter", backend.with_adapters("adapter")),  # type: ignore[attr-defined]
+        ):
+            print(f"{name} …", file=sys.stderr)
+            sides[name] = _side(
+                view, cid, character, questions, Path(tmp) / name, fidelity=not args.no_fidelity
+            )
+    rows, summary = summarize(sides)
+    before, after = sides["base"], sides["adapter"]
     print(table(rows, ("metric", "base", "with adapter", "after − before")))
     command = " ".join(["python -m benchmarks.bench_training_compare", *sys.argv[1:]])
     path = write_result(

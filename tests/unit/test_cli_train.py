@@ -141,3 +141,24 @@ def test_restyle_and_the_interview_take_adapter_too(
 ) -> None:
     error = one_line_error(run(*command, "--backend", "cli-scripted", "--adapter", "nope"))
     assert "no adapter 'nope'" in error
+
+
+def test_the_progress_bar_shows_step_loss_and_rate() -> None:
+    import io
+
+    from rich.console import Console
+
+    from personae.cli.train import _progress
+
+    console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system=None)
+    with _progress(quiet=False, console=console) as bar:
+        assert bar is not None
+        bar.on_note("loading smollm2-135m (134M parameters)")
+        bar.on_start(10, 3)
+        bar.on_step(4, 10, 2.5, 120.0)
+        bar.bars.refresh()  # type: ignore[attr-defined]
+        shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "loading smollm2-135m" in shown
+    assert "4/10" in shown and "loss 2.500" in shown and "120 tok/s" in shown
+    with _progress(quiet=True) as nothing:
+        assert nothing is None

@@ -55,7 +55,7 @@ class _Bar:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Progress | None]:
+def _progress(quiet: bool, console: Any = None) -> Iterator[Progress | None]:
     if quiet:
         yield None
         return
@@ -78,7 +78,7 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
         TextColumn("eta"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=False) as bars:
+    with Progress(*columns, console=console or err_console, transient=False) as bars:
         yield _Bar(bars)
 
 

@@ -244,8 +244,37 @@ def _timed(backend: Any, system: str, params: Any) -> list[dict[str, float]]:
     return out
 
 
+def _taking_turns_equal_alone(
+    model: str, adapters: dict[str, Path], system: str, params: Any
+) -> bool:
+    """Each adapter alone on a fresh runtime, then both taking turns on another: the same
+    prompts in the same order per adapter (so each slot's cache sees the same history), and so
+    the same greedy replies unless a cache or an adapter leaks across."""
+    from personae.backends import Message, collect, get_backend
+
+    def replies(order: list[tuple[str, str]]) -> dict[str, list[str]]:
+        backend: Any = get_backend(
+            "embedded", model=model, n_ctx=2048, n_parallel=len(adapters) + 1, adapters=adapters
+        )
+        out: dict[str, list[str]] = {name: [] for name in adapters}
+        with backend:
+            for name, prompt in order:
+                messages = [Message("system", system), Message("user", prompt)]
+                out[name].append(collect(backend.with_adapters(name).stream(messages, params))[0])
+        return out
+
+    prompts = PROMPTS[:3]
+    alone = {n: replies([(n, p) for p in prompts])[n] for n in adapters}
+    turns = replies([(n, p) for p in prompts for n in adapters])
+    for name in adapters:
+        for i, (a, b) in enumerate(zip(alone[name], turns[name], strict=True)):
+            if a != b:
+                print(f"differs: {name} prompt {i}: {a[:80]!r} vs {b[:80]!r}")
+    return alone == turns
+
+
 def cmd_serving(args: argparse.Namespace) -> None:
-    from personae.backends import GenerationParams, collect, get_backend
+    from personae.backends import GenerationParams, get_backend
     from personae.training.lines import compact_system_prompt
 
     system = compact_system_prompt(load_character("sherlock"))
@@ -266,19 +295,8 @@ def cmd_serving(args: argparse.Namespace) -> None:
         view = loaded.with_adapters("a")  # type: ignore[attr-defined]
         _timed(view, system, params)
         runs["adapter applied"] = _timed(view, system, params)
-        if args.second:
-            from personae.backends import Message
-
-            def reply(name: str, prompt: str) -> str:
-                messages = [Message("system", system), Message("user", prompt)]
-                return collect(loaded.with_adapters(name).stream(messages, params))[0]  # type: ignore[attr-defined]
-
-            alone = {n: [reply(n, p) for p in PROMPTS[:3]] for n in ("a", "b")}
-            taking_turns = {"a": [], "b": []}  # type: dict[str, list[str]]
-            for prompt in PROMPTS[:3]:
-                for name in ("a", "b"):
-                    taking_turns[name].append(reply(name, prompt))
-            equal = alone == taking_turns
+    if args.second:
+        equal = _taking_turns_equal_alone(args.model, adapters, system, params)
     stats = {
         name: {
             "ttft_ms": summary([r["ttft_ms"] for r in rs]),

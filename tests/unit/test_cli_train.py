@@ -162,3 +162,13 @@ def test_the_progress_bar_shows_step_loss_and_rate() -> None:
     assert "4/10" in shown and "loss 2.500" in shown and "120 tok/s" in shown
     with _progress(quiet=True) as nothing:
         assert nothing is None
+
+
+def test_the_fidelity_play_takes_a_characters_adapter(
+    scripted: type[CliBackend],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    play = ("eval", "fidelity", "play", "--backend", "cli-scripted", "--out", str(tmp_path))
+    assert "needs --character" in one_line_error(run(*play, "--adapter", "book"))
+    error = one_line_error(run(*play, "--character", "sherlock", "--adapter", "book"))
+    assert "no adapter 'book'" in error

@@ -10,13 +10,16 @@ from typing import Any
 import click
 
 from personae.cli.common import (
+    adapter_option,
     backend_options,
     err_console,
     generation_params,
     make_backend,
+    open_db,
     settings_from,
     user_errors,
 )
+from personae.errors import InvalidInput
 from personae.store import Database
 
 
@@ -49,6 +52,7 @@ def _bank(db: Database) -> Any:
     help="Folder of the replay cache (default: OUT/cache); a rerun resumes from it.",
 )
 @backend_options
+@adapter_option
 @user_errors
 def play_command(
     character: str | None,
@@ -83,7 +87,16 @@ def play_command(
     params = generation_params(
         flags, model=settings.model, max_tokens=DEFAULT_MAX_TOKENS, seed=DEFAULT_SEED
     )
-    inner = make_backend(settings)
+    adapter = flags.get("adapter")
+    if adapter is not None and character is None:
+        raise InvalidInput("--adapter needs --character: an adapter belongs to one character")
+    owner = None
+    if character is not None:
+        from personae.store import CharacterRepository
+
+        owner = CharacterRepository(open_db()).find(character).id
+    # With --character, the character's active adapter plays (or --adapter's; none: the base).
+    inner = make_backend(settings, character=owner, adapter=adapter)
     backend = ReplayCache(inner, (cache or out / "cache") / f"{model_slug(inner.model)}.jsonl")
     played = play_set(
         conversations,

@@ -9,7 +9,9 @@ the operating system killing the process twenty minutes in.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,19 +102,27 @@ def check_device(device: str) -> Device:
     return "cpu"
 
 
+def _read_gguf(transformers: Any, torch: Any, folder: str, file: str, device: Device) -> Any:
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=file)
+    dtype = torch.float32
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        dtype = torch.bfloat16
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=dtype)
+    return tokenizer, model
+
+
 def load_base(base: BaseModel, device: Device) -> tuple[Any, Any]:
     """``(model, tokenizer)`` from the base's GGUF, on ``device``."""
     import torch
     import transformers
 
     folder, file = str(base.path.parent), base.path.name
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=file)
+    # The GGUF reader draws its own tqdm bar on stderr (it ignores transformers' switch for
+    # progress bars); the run has its own progress, so the reader's output is dropped.
+    with contextlib.redirect_stderr(io.StringIO()):
+        tokenizer, model = _read_gguf(transformers, torch, folder, file, device)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = torch.float32
-    if device == "cuda" and torch.cuda.is_bf16_supported():
-        dtype = torch.bfloat16
-    model = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=dtype)
     model.config.use_cache = False
     # transformers marks a model read from GGUF as "quantized" (and its Trainer refuses to train
     # it), but the weights it holds are the dequantized floats: plain weights to put a LoRA on.

@@ -122,21 +122,14 @@ def cmd_data(args: argparse.Namespace) -> None:
 def _hand_loop(base_name: str, train: list[ChatRecord], steps: int, options: Any) -> dict[str, Any]:
     """A minimal PEFT loop: the same base, LoRA, tokenization, optimizer and accumulation."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
     from personae.training.base import find_base, load_base
-    from personae.training.gguf_lora import GGUF_MODULES
     from personae.training.tokens import tokenize_chat
+    from personae.training.trainer import lora_config
 
     model, tokenizer = load_base(find_base(base_name), "cpu")
-    lora = LoraConfig(
-        r=options.rank,
-        lora_alpha=options.alpha,
-        lora_dropout=0.05,
-        target_modules=list(GGUF_MODULES),
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(model, lora)
+    model = get_peft_model(model, lora_config(options))
     model.train()
     rows = [tokenize_chat(tokenizer, r.messages, options.max_length) for r in train]
     optimizer = torch.optim.AdamW(

@@ -142,6 +142,20 @@ def _dpo_dataset(records: Sequence[ChatRecord]) -> Any:
     return Dataset.from_list([r.as_json() for r in records])
 
 
+def lora_config(options: TrainOptions) -> Any:
+    """The LoRA every run puts on the base: rank ``options.rank`` on every linear layer of each
+    block (the modules a llama.cpp adapter can carry)."""
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=options.rank,
+        lora_alpha=options.alpha,
+        lora_dropout=0.05,
+        target_modules=list(GGUF_MODULES),
+        task_type="CAUSAL_LM",
+    )
+
+
 def build_trainer(
     options: TrainOptions,
     model: Any,
@@ -150,15 +164,7 @@ def build_trainer(
     held_out: Sequence[ChatRecord],
     folder: Path,
 ) -> Any:
-    from peft import LoraConfig
-
-    lora = LoraConfig(
-        r=options.rank,
-        lora_alpha=options.alpha,
-        lora_dropout=0.05,
-        target_modules=list(GGUF_MODULES),
-        task_type="CAUSAL_LM",
-    )
+    lora = lora_config(options)
     common: dict[str, Any] = {
         "output_dir": str(folder / CHECKPOINTS),
         "per_device_train_batch_size": options.batch_size,
@@ -215,6 +221,7 @@ __all__ = [
     "Progress",
     "build_trainer",
     "library_warnings_off",
+    "lora_config",
     "quiet_libraries",
     "StopOnInterrupt",
     "report_callback",

@@ -4,9 +4,12 @@ default suite within about ten minutes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.stores import STORES, PostgresForTests, postgres_or_skip, start_postgres
 
 RUN_SLOW = "--run-slow"
 
@@ -49,3 +52,18 @@ def personae_home(
     ):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresForTests | Exception]:
+    """One PostgreSQL server for the session, started on first use (or the failure to start
+    one, which each test that needs it reports)."""
+    yield from start_postgres()
+
+
+@pytest.fixture(params=STORES)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a repository test's store is: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "p.db"
+    return postgres_or_skip(request).fresh()

@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_BACKEND",
     "DEFAULT_CHAT_MODEL",
     "Settings",
+    "database_location",
     "database_path",
     "home",
     "load_settings",
@@ -47,7 +48,18 @@ def home() -> Path:
 
 
 def database_path() -> Path:
+    """The data directory's SQLite file, the store when no other is configured."""
     return home() / "personae.db"
+
+
+def database_location(settings: Settings | None = None) -> str | Path:
+    """The store: ``PERSONAE_DATABASE_URL``, else ``[store] url`` (of ``settings``, or of
+    ``config.toml``), else :func:`database_path`."""
+    env: str | None = env_value("PERSONAE_DATABASE_URL")
+    if env:
+        return env
+    url = (settings or load_settings()).store.url
+    return url or database_path()
 
 
 def models_dir() -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 
 from personae.errors import ConfigError, PersonaeError
 from personae.settings.identity import check_user_id
-from personae.settings.urls import check_http_url
+from personae.settings.urls import check_http_url, check_store_url
 
 # The context sizes a backend accepts; the --ctx flag and PERSONAE_CTX share them.
 CTX_MIN, CTX_MAX = 256, 131072
@@ -120,6 +120,11 @@ VARIABLES: dict[str, EnvVar] = {
             "an http(s) URL of an OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1",
             check_http_url,
         ),
+        EnvVar(
+            "PERSONAE_DATABASE_URL",
+            "postgresql://user@host:port/database or sqlite:///path/to/personae.db",
+            check_store_url,
+        ),
         EnvVar("PERSONAE_API_KEY", _KEY, _key),
         EnvVar("PERSONAE_JUDGE_API_KEY", _KEY, _key),
         EnvVar("PERSONAE_API_KEY_B", _KEY, _key),
@@ -171,7 +176,7 @@ def check_environment() -> None:
 
 
 def _shown(name: str, text: str) -> str:
-    if "KEY" in name:
+    if "KEY" in name or name == "PERSONAE_DATABASE_URL":
         return "(hidden)"  # never echo a secret, even a malformed one
     shown = text if len(text) <= 60 else text[:57] + "..."
     return repr(shown)

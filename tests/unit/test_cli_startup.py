@@ -21,6 +21,8 @@ BAD_ENV = [
     ("PERSONAE_BACKEND", "nope", "embedded, "),  # other tests register more backends
     ("PERSONAE_MODEL", "two\nlines", "model name"),
     ("PERSONAE_BASE_URL", "localhost:11434", "http(s) URL"),
+    ("PERSONAE_DATABASE_URL", "mysql://db/x", "postgresql://user@host"),
+    ("PERSONAE_DATABASE_URL", "sqlite:///", "postgresql://user@host"),
     ("PERSONAE_API_KEY", "sk-abc def", "ASCII"),
     ("PERSONAE_JUDGE_API_KEY", "sk-ключ", "ASCII"),
     ("PERSONAE_API_KEY_B", "sk\nabc", "ASCII"),

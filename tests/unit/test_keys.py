@@ -14,8 +14,8 @@ from tests.unit.test_cli import one_line_error, run
 
 
 @pytest.fixture
-def keys(tmp_path: Path) -> KeyRepository:
-    return KeyRepository(Database(tmp_path / "keys.db"))
+def keys(store_location: str | Path) -> KeyRepository:
+    return KeyRepository(Database(store_location))
 
 
 def test_a_key_is_stored_as_its_digest_only(keys: KeyRepository) -> None:

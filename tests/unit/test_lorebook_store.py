@@ -15,8 +15,8 @@ from tests.support.factories import entry, make_book, make_character
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = Database(tmp_path / "p.db")
+def db(store_location: str | Path) -> Database:
+    d = Database(store_location)
     repo = CharacterRepository(d)
     repo.add(make_character(character_book=make_book(entry(["moor"], "Foggy."), token_budget=50)))
     repo.add(make_character("Irene"))

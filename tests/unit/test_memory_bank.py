@@ -17,8 +17,8 @@ from tests.support.factories import make_character
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(tmp_path / "p.db")
+def db(store_location: str | Path) -> Database:
+    database = Database(store_location)
     repo = CharacterRepository(database)
     repo.add(make_character("Holmes"), character_id="holmes")
     repo.add(make_character("Mina"), character_id="mina")
@@ -123,7 +123,7 @@ def test_forget_edit_and_wipe(db: Database) -> None:
 
 
 def test_a_second_process_sees_new_memories(db: Database) -> None:
-    first, second = bank_of(db), bank_of(Database(db.path))
+    first, second = bank_of(db), bank_of(Database(db.location))
     args = {"kinds": ["episode"], "user_id": "ana", "character_id": "holmes"}
     first.remember([Draft("episode", "I play the viola", "ana", "holmes")])
     assert texts(second.search("viola", **args)) == ["I play the viola"]  # loads its index

@@ -118,8 +118,8 @@ class Counting(HashEmbedder):
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(tmp_path / "p.db")
+def db(store_location: str | Path) -> Database:
+    database = Database(store_location)
     CharacterRepository(database).add(make_character("Holmes"), character_id="holmes")
     return database
 

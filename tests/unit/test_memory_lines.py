@@ -280,8 +280,8 @@ def test_line_drafts() -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(tmp_path / "p.db")
+def db(store_location: str | Path) -> Database:
+    database = Database(store_location)
     CharacterRepository(database).add(
         make_character("Sherlock Holmes", mes_example=CARD_EXAMPLES), character_id="holmes"
     )

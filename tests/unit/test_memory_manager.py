@@ -19,8 +19,8 @@ from tests.support.scripted import ScriptedBackend
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(tmp_path / "p.db")
+def db(store_location: str | Path) -> Database:
+    database = Database(store_location)
     repo = CharacterRepository(database)
     repo.add(make_character("Holmes"), character_id="holmes")
     repo.add(make_character("Mina", mes_example=""), character_id="mina")

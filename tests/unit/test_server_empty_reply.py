@@ -33,7 +33,7 @@ def test_stored_chat_empty_reply_is_an_error_and_stored_incomplete(
     response = client.post(URL, json=body(user="alice", stream=stream))
     assert_empty_reply_error(response)
     chat_id = int(response.headers["x-personae-chat-id"])
-    with Database(client.app.state.personae.db_path) as db:  # type: ignore[attr-defined]
+    with Database(client.app.state.personae.db_location) as db:  # type: ignore[attr-defined]
         reply = ChatRepository(db).messages(chat_id)[-1]
     assert (reply.role, reply.content, reply.status, reply.finish_reason) == (
         "assistant",

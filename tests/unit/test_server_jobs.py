@@ -26,7 +26,7 @@ from tests.support.server import make_store
 
 def workers_for(tmp_path: Path, backend: ScriptedBackend) -> Workers:
     return Workers(
-        db_path=make_store(tmp_path / "jobs.db"),
+        db_location=make_store(tmp_path / "jobs.db"),
         settings=Settings(backend="scripted", model="m", reply_guard=False),
         backends=BackendPool(lambda _: backend, "m"),
         size=1,
@@ -56,7 +56,7 @@ def test_client_leaving_a_stored_chat_keeps_the_partial_reply(tmp_path: Path) ->
     assert isinstance(events[0], Opened) and events[0].chat_id is not None
     assert not any(isinstance(e, Finished | Failed) for e in events)
     assert backend.closed_early == 1  # the backend's generator was closed: generation stopped
-    with Database(workers.db_path) as db:
+    with Database(workers.db_location) as db:
         last = ChatRepository(db).messages(events[0].chat_id)[-1]
     assert last.role == "assistant" and last.status == "incomplete"
     assert last.finish_reason == "cancelled" and last.content.startswith("one")

@@ -201,7 +201,7 @@ def test_stateless_prompt_is_the_card_plus_the_clients_turns(
         ("user", "And the limp?"),
     ]
     assert "\nJohn:" in params.stop  # the user's name from the message
-    with Database(client.app.state.personae.db_path) as db:  # type: ignore[attr-defined]
+    with Database(client.app.state.personae.db_location) as db:  # type: ignore[attr-defined]
         assert ChatRepository(db).all() == []  # nothing stored
 
 
@@ -224,7 +224,7 @@ def test_stateful_keeps_history_across_requests(client: TestClient, backends: Ba
         ("assistant", "Your tan."),
         ("user", "And the limp?"),
     ]
-    with Database(client.app.state.personae.db_path) as db:  # type: ignore[attr-defined]
+    with Database(client.app.state.personae.db_location) as db:  # type: ignore[attr-defined]
         stored = ChatRepository(db).messages(chat_id)
     assert [(m.role, m.content, m.status) for m in stored] == [
         ("assistant", "You have been in Afghanistan, I perceive.", "complete"),
@@ -344,7 +344,7 @@ def test_backend_failure_mid_stream_is_an_error_event(
     contents = [json.loads(e)["choices"][0]["delta"].get("content") for e in events[1:-1]]
     assert contents == ["one", " two"]
     chat_id = int(response.headers["x-personae-chat-id"])
-    with Database(client.app.state.personae.db_path) as db:  # type: ignore[attr-defined]
+    with Database(client.app.state.personae.db_location) as db:  # type: ignore[attr-defined]
         last = ChatRepository(db).messages(chat_id)[-1]
     assert (last.status, last.content, last.finish_reason) == ("incomplete", "one two", "error")
 

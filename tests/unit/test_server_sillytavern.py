@@ -195,7 +195,7 @@ def test_raw_model_keeps_no_chat(client: TestClient) -> None:
         assert "character" in response.json()["error"]["message"]
     # ``user`` is only OpenAI's end-user label here: accepted, nothing stored.
     assert client.post(URL, json=body("normal_send", model="raw:", user="alice")).status_code == 200
-    with Database(client.app.state.personae.db_path) as db:  # type: ignore[attr-defined]
+    with Database(client.app.state.personae.db_location) as db:  # type: ignore[attr-defined]
         assert ChatRepository(db).all() == []
 
 
@@ -203,7 +203,7 @@ def test_raw_model_keeps_no_chat(client: TestClient) -> None:
 
 
 def stored(client: TestClient, chat_id: int) -> list[tuple[str, str, str]]:
-    with Database(client.app.state.personae.db_path) as db:  # type: ignore[attr-defined]
+    with Database(client.app.state.personae.db_location) as db:  # type: ignore[attr-defined]
         return [(m.role, m.content, m.status) for m in ChatRepository(db).messages(chat_id)]
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,13 @@ from tests.support.factories import make_character
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return Database(tmp_path / "p.db")
+def db(store_location: str | Path) -> Database:
+    return Database(store_location)
 
 
 def test_wal_and_migrations_recorded(db: Database) -> None:
-    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if not db.is_postgres:
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     (newest,) = db.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
     assert newest >= 2
     assert db.migrate() == []  # idempotent
@@ -124,10 +124,10 @@ def test_bundled_installed_once_and_deletions_stick(db: Database) -> None:
     assert "sherlock" not in CharacterRepository(db).ids()
 
 
-def test_concurrent_reader_sees_committed_turns(db: Database, tmp_path: Path) -> None:
+def test_concurrent_reader_sees_committed_turns(db: Database) -> None:
     cid = CharacterRepository(db).add(make_character())
     chats = ChatRepository(db)
     chat = chats.create(cid, user_name="u")
     chats.begin_turn(chat, "hi")
-    other = sqlite3.connect(tmp_path / "p.db")
-    assert other.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 2
+    other = Database(db.location)
+    assert other.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 2

@@ -72,7 +72,7 @@ def test_the_data_directory_is_created_owner_only(
 EMAIL = "my email is ana@example.com"
 
 
-def redacting_db(path: Path) -> Database:
+def redacting_db(path: str | Path) -> Database:
     redactor = transcript_redactor({"transcripts": "redact"})
     assert redactor is not None
     db = Database(path, redact_transcripts=redactor)
@@ -80,8 +80,9 @@ def redacting_db(path: Path) -> Database:
     return db
 
 
-def test_every_way_a_message_is_stored_is_redacted(tmp_path: Path) -> None:
-    db = redacting_db(tmp_path / "p.db")
+def test_every_way_a_message_is_stored_is_redacted(store_location: str | Path) -> None:
+    # SQLite redacts with a trigger, PostgreSQL before the statement is sent: both, every way.
+    db = redacting_db(store_location)
     chats = ChatRepository(db)
     chat = chats.create("holmes", user_name="Ana")
     greeting = chats.add_message(chat, "assistant", "Write to holmes@example.com")
@@ -94,7 +95,7 @@ def test_every_way_a_message_is_stored_is_redacted(tmp_path: Path) -> None:
     edited = chats.edit(user, "no, it is ana@example.org")
     chats.rewrite(greeting, "Or to sherlock@example.com")
     # What any reader sees (another connection, without redaction of its own).
-    with Database(tmp_path / "p.db") as reader:
+    with Database(store_location) as reader:
         stored = {
             m.id: m.content for m in ChatRepository(reader).messages(chat, include_hidden=True)
         }

@@ -18,6 +18,7 @@ from personae.cli.card_from_text import from_text_command  # noqa: F401  (adds `
 from personae.cli.chat import ask_command, chat_command
 from personae.cli.chats import chats_group
 from personae.cli.common import check_startup
+from personae.cli.db import db_group
 from personae.cli.evaluate import eval_group
 from personae.cli.experience import experience_group
 from personae.cli.keys import keys_group
@@ -57,6 +58,7 @@ cli.add_command(redact_command)
 cli.add_command(memory_group)
 cli.add_command(serve_command)
 cli.add_command(keys_group)
+cli.add_command(db_group)
 cli.add_command(train_command)
 cli.add_command(adapters_group)
 

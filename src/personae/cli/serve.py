@@ -186,7 +186,7 @@ def serve_command(
     try:
         count = len(CharacterRepository(db).ids())
         keyed = KeyRepository(db).any_active()
-        path = db.path
+        location = db.location
     finally:
         db.close()
     sock = server_run.bind(host, port)  # before the slow part, so a busy port fails at once
@@ -200,7 +200,7 @@ def serve_command(
             return default if model == settings.model else others(model)
 
         app = create_app(
-            path,
+            location,
             settings=settings,
             backend_factory=backend_for,
             sampling=sampling,

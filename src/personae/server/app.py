@@ -37,7 +37,9 @@ from personae.server.schemas import MAX_BODY_BYTES
 from personae.server.state import ServerState
 from personae.server.web import router as web_router
 from personae.store import Database
+from personae.store.database import Location
 from personae.store.library import open_library
+from personae.store.postgres import is_postgres_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -59,16 +61,16 @@ def require_server_extra() -> None:
         ) from None
 
 
-def _database_path(db: Database | str | os.PathLike[str] | None) -> Path:
+def _database_location(db: Database | str | os.PathLike[str] | None) -> Location:
     if isinstance(db, Database):
-        return db.path
+        return db.location
     if db is None:
-        library = open_library()  # the data directory's store, with the bundled characters
+        library = open_library()  # the configured store, with the bundled characters
         library.close()
-        return library.path
-    path = Path(db)
-    Database(path).close()  # create it and bring its schema up to date before serving
-    return path
+        return library.location
+    location: Location = db if isinstance(db, str) and is_postgres_url(db) else Path(db)
+    Database(location).close()  # create it and bring its schema up to date before serving
+    return location
 
 
 def _memory(
@@ -134,12 +136,12 @@ def create_app(
     )
     memory_factory, memory_settings = _memory(settings, memory)
     pool = BackendPool(backend_factory or settings_factory(settings), settings.model)
-    db_path = _database_path(db)
+    db_location = _database_location(db)
     state = ServerState(
-        db_path=db_path,
+        db_location=db_location,
         settings=settings,
         workers=Workers(
-            db_path=db_path,
+            db_location=db_location,
             settings=settings,
             backends=pool,
             memory=memory_factory,

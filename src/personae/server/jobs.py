@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from personae.agent import Agent, Chat, Turn
@@ -35,6 +34,7 @@ from personae.server.events import Event as Event
 from personae.server.strategies import Strategies, candidates_detail, ranked_choices, slots_for
 from personae.settings.reply import ReplyStrategy
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
+from personae.store.database import Location
 from personae.store.lorebooks import played_character
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Workers:
     """``size`` generation slots, each a thread with its own store connection and memory, and
     a fair, bounded queue in front of them (see :mod:`.admission`)."""
 
-    db_path: Path
+    db_location: Location  # the store: a SQLite file or a postgresql:// URL
     settings: Settings
     backends: BackendPool
     memory: MemoryFactory | None = None
@@ -151,7 +151,7 @@ class Workers:
 
             # [privacy] transcripts = "redact": messages are stored redacted
             redactor = transcript_redactor(self.settings.privacy)
-            db = Database(self.db_path, redact_transcripts=redactor)
+            db = Database(self.db_location, redact_transcripts=redactor)
             self._local.db = db
         return db
 

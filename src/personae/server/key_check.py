@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from pathlib import Path
 
 from personae.store import Database
+from personae.store.database import Location
 from personae.store.keys import KeyRepository
 
 
@@ -14,8 +14,8 @@ class KeyCheck:
     """Looks keys up on one connection of its own, shared under a lock: a check is two indexed
     reads, quick enough for the event loop, and needs no connection per request."""
 
-    def __init__(self, db_path: Path) -> None:
-        self._db_path = db_path
+    def __init__(self, db_location: Location) -> None:
+        self._db_location = db_location
         self._db: Database | None = None
         self._lock = threading.Lock()
 
@@ -27,14 +27,16 @@ class KeyCheck:
         """``(keys_required, user)``; ``user`` None with keys required means a bad key."""
         with self._lock:
             if self._db is None:
-                self._db = Database(self._db_path)
-                # The connection moves between the loop and worker threads; the lock orders it.
-                self._db.conn.close()
-                self._db.conn = sqlite3.connect(
-                    self._db_path, isolation_level=None, check_same_thread=False
-                )
-                self._db.conn.row_factory = sqlite3.Row
-                self._db.conn.execute("PRAGMA busy_timeout=30000")
+                self._db = Database(self._db_location)
+                if not self._db.is_postgres:
+                    # The connection moves between the loop and worker threads; the lock
+                    # orders it (a psycopg connection may be used from any thread).
+                    self._db.conn.close()
+                    self._db.conn = sqlite3.connect(
+                        self._db.path, isolation_level=None, check_same_thread=False
+                    )
+                    self._db.conn.row_factory = sqlite3.Row
+                    self._db.conn.execute("PRAGMA busy_timeout=30000")
             keys = KeyRepository(self._db)
             if not keys.any_active():
                 return False, None

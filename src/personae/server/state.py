@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from personae.backends.base import GenerationParams
@@ -14,6 +13,7 @@ from personae.server.jobs import Workers
 from personae.server.key_check import KeyCheck
 from personae.server.schemas import MAX_BODY_BYTES, MAX_CARD_BYTES
 from personae.store import Database
+from personae.store.database import Location
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class ServerState:
-    db_path: Path
+    db_location: Location  # the store: a SQLite file or a postgresql:// URL
     settings: Settings
     workers: Workers
     params: GenerationParams  # the default model's defaults; a request's own values win
@@ -32,7 +32,7 @@ class ServerState:
     keys: KeyCheck = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys = KeyCheck(self.db_path)
+        self.keys = KeyCheck(self.db_location)
 
     def params_for(self, model: str | None) -> GenerationParams:
         """The defaults for a reply from ``model`` (None: the default model)."""
@@ -45,7 +45,9 @@ class ServerState:
         from personae.settings.privacy import transcript_redactor
 
         # [privacy] transcripts = "redact": an edited message is stored redacted too
-        return Database(self.db_path, redact_transcripts=transcript_redactor(self.settings.privacy))
+        return Database(
+            self.db_location, redact_transcripts=transcript_redactor(self.settings.privacy)
+        )
 
 
 def get_state(request: Request) -> ServerState:

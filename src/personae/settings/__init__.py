@@ -34,6 +34,7 @@ _EXPORTS = {
     "ReplyTable": "personae.settings.reply",
     "Section": "personae.settings.base",
     "ServerSection": "personae.settings.server",
+    "StoreSection": "personae.settings.store",
 }
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from personae.settings.reply import ReplyStrategy, ReplyTable
     from personae.settings.root import DEFAULT_BACKEND, DEFAULT_CHAT_MODEL, Settings
     from personae.settings.server import ServerSection
+    from personae.settings.store import StoreSection
 
 
 def __getattr__(name: str) -> Any:
@@ -65,6 +67,7 @@ __all__ = [
     "Section",
     "ServerSection",
     "Settings",
+    "StoreSection",
     "check_user_id",
     "redaction_policy",
     "transcript_redactor",

@@ -33,6 +33,7 @@ from personae.settings.memory import MemorySection
 from personae.settings.privacy import PrivacySection
 from personae.settings.reply import ReplyStrategy, ReplyTable
 from personae.settings.server import ServerSection
+from personae.settings.store import StoreSection
 
 DEFAULT_CHAT_MODEL = "qwen2.5-coder-1.5b"
 DEFAULT_BACKEND = "embedded"
@@ -75,6 +76,7 @@ class Settings(Section):
     memory: MemorySection = MemorySection()
     privacy: PrivacySection = PrivacySection()
     server: ServerSection = ServerSection()
+    store: StoreSection = StoreSection()
 
     def __init__(self, **data: Any) -> None:
         try:

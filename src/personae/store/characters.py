@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from personae.characters import Character
 from personae.errors import InvalidInput, NotFound
@@ -71,7 +71,7 @@ class StoredCharacter:
 def _visible(user_id: str | None) -> tuple[str, tuple[str, ...]]:
     """A WHERE condition (and its arguments) for the characters ``user_id`` may see."""
     if user_id is None:
-        return "1", ()
+        return "TRUE", ()
     return "(shared = 1 OR owner_id = ?)", (user_id,)
 
 
@@ -208,7 +208,7 @@ class CharacterRepository:
                 raise self._not_found(character_id)
 
     @staticmethod
-    def _row(row: sqlite3.Row) -> StoredCharacter:
+    def _row(row: Any) -> StoredCharacter:
         return StoredCharacter(
             id=row["id"],
             character=Character.from_card_dict(json.loads(row["card_json"])),

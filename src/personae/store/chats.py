@@ -13,15 +13,14 @@ ever shown as complete:
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from personae.errors import InvalidInput, NotFound
 from personae.settings.identity import LOCAL_USER as LOCAL_USER  # the one check, re-exported
 from personae.settings.identity import check_user_id as check_user_id
-from personae.store.database import Database
+from personae.store.database import Database, IntegrityError
 
 Status = Literal["complete", "incomplete", "superseded", "deleted"]
 VISIBLE = ("complete", "incomplete")
@@ -96,10 +95,10 @@ class ChatRepository:
                 raise NotFound(f"no character {character_id!r}: see `personae card list`")
             cur = conn.execute(
                 "INSERT INTO chats (character_id, title, user_name, user_id, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (character_id, title, user_name, user_id, now, now),
             )
-        return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def get(self, chat_id: int) -> ChatInfo:
         row = self.db.conn.execute(
@@ -115,7 +114,7 @@ class ChatRepository:
         """Chats, most recently active first; only ``character_id``'s / ``user_id``'s if given."""
         sql = (
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id AND m.status IN "
-            "('complete', 'incomplete')) AS n FROM chats c WHERE 1"
+            "('complete', 'incomplete')) AS n FROM chats c WHERE TRUE"
         )
         args: list[str] = []
         if character_id is not None:
@@ -194,17 +193,11 @@ class ChatRepository:
         enough for every token; the reply's final commit (:meth:`complete_reply`, fsynced)
         makes everything before it durable too.
         """
-        conn = self.db.conn
-        level = int(conn.execute("PRAGMA synchronous").fetchone()[0])
-        conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with self.db.transaction():
-                conn.execute(
-                    "UPDATE messages SET content = ? WHERE id = ? AND status = 'incomplete'",
-                    (text, reply_id),
-                )
-        finally:
-            conn.execute(f"PRAGMA synchronous={level}")  # the database's own setting again
+        with self.db.unsynced_transaction() as conn:
+            conn.execute(
+                "UPDATE messages SET content = ? WHERE id = ? AND status = 'incomplete'",
+                (text, reply_id),
+            )
 
     def complete_reply(
         self, reply_id: int, text: str, stats: ReplyStats, *, note: str | None = None
@@ -279,7 +272,7 @@ class ChatRepository:
 
     def _insert(
         self,
-        conn: sqlite3.Connection,
+        conn: Any,
         chat_id: int,
         role: str,
         content: str,
@@ -291,16 +284,17 @@ class ChatRepository:
         try:
             cur = conn.execute(
                 "INSERT INTO messages (chat_id, role, content, status, created_at, completed_at, "
-                "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "note) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (chat_id, role, content, status, now, now if status == "complete" else None, note),
             )
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             raise NotFound(f"no chat {chat_id}: see `personae chats list`") from exc
+        message_id = int(cur.fetchone()[0])
         conn.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
-        return int(cur.lastrowid or 0)
+        return message_id
 
     @staticmethod
-    def _touch(conn: sqlite3.Connection, message_id: int) -> None:
+    def _touch(conn: Any, message_id: int) -> None:
         conn.execute(
             "UPDATE chats SET updated_at = ? WHERE id = "
             "(SELECT chat_id FROM messages WHERE id = ?)",
@@ -308,7 +302,7 @@ class ChatRepository:
         )
 
     @staticmethod
-    def _chat(row: sqlite3.Row) -> ChatInfo:
+    def _chat(row: Any) -> ChatInfo:
         return ChatInfo(
             id=row["id"],
             character_id=row["character_id"],
@@ -321,5 +315,5 @@ class ChatRepository:
         )
 
     @staticmethod
-    def _message(row: sqlite3.Row) -> StoredMessage:
+    def _message(row: Any) -> StoredMessage:
         return StoredMessage(**{k: row[k] for k in row.keys()})  # noqa: SIM118 (Row iterates values)

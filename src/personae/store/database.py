@@ -1,4 +1,7 @@
-"""One SQLite database per data directory: WAL mode, foreign keys, numbered migrations.
+"""The store: one SQLite database per data directory (the default), or a PostgreSQL database
+that several server processes share (``PERSONAE_DATABASE_URL`` / ``[store] url``; see
+:mod:`.postgres`, which handles every difference between the two). Numbered migrations bring
+either to the same schema.
 
 WAL lets a reader (the web page, ``personae chats show``) read while a chat is writing, and a
 committed transaction survives the process being killed. ``synchronous=FULL`` also makes each
@@ -20,20 +23,65 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from personae.errors import StoreError
 from personae.store import migrations as migrations_package
+from personae.store.postgres import (
+    BOOTSTRAP,
+    MIGRATION_LOCK,
+    PgConnection,
+    is_postgres_url,
+    redacted_url,
+    schema_sql,
+)
+
+# The DB-API errors, whichever store raised them (the PostgreSQL connection raises these too).
+DatabaseError = sqlite3.DatabaseError
+IntegrityError = sqlite3.IntegrityError
+OperationalError = sqlite3.OperationalError
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+# Where a store is: a SQLite file's path, ``sqlite:///path``, or ``postgresql://…``.
+Location = str | Path
 
 
-def _migrations() -> list[tuple[int, str, str]]:
+def _migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """``(number, name, sql)``: a migration's ``SQL``, or its ``POSTGRESQL`` where the two
+    stores need different statements (PostgreSQL's column types are mapped either way)."""
     found = []
     for info in pkgutil.iter_modules(migrations_package.__path__):
         if not info.name.startswith("m") or "_" not in info.name:
             continue
         number = int(info.name[1:].split("_", 1)[0])
         module = importlib.import_module(f"{migrations_package.__name__}.{info.name}")
-        found.append((number, info.name, str(module.SQL)))
+        sql = str(module.SQL)
+        if dialect == POSTGRESQL:
+            sql = str(getattr(module, "POSTGRESQL", sql))
+        found.append((number, info.name, sql))
     return sorted(found)
+
+
+def parse_location(location: Location) -> tuple[str, str | Path]:
+    """``(dialect, target)``: the URL for PostgreSQL, the file's path for SQLite."""
+    if is_postgres_url(location):
+        return POSTGRESQL, str(location)
+    text = str(location)
+    if text.startswith("sqlite:///"):
+        return SQLITE, Path(text[len("sqlite://") :])
+    if "://" in text:
+        raise StoreError(
+            f"{redacted_url(text)!r} is not a store this can open: give a path, "
+            "sqlite:///path/to/personae.db or postgresql://user@host/database"
+        )
+    return SQLITE, Path(location)
+
+
+def describe(location: Location) -> str:
+    """``location`` for a message: a path, or a URL without its password."""
+    return redacted_url(str(location))
 
 
 def _statements(sql: str) -> list[str]:
@@ -89,70 +137,180 @@ _TRANSCRIPT_TRIGGERS = (
 class Database:
     """A connection with the schema brought up to date. Use one per thread.
 
+    ``location``: a SQLite file's path (or ``sqlite:///path``), or a ``postgresql://`` URL.
     ``redact_transcripts``: when given, every message text this connection stores is passed
     through it first (``[privacy] transcripts = "redact"``); the prompt of the turn being
     answered still has the raw text, later ones read what was stored."""
 
+    conn: Any  # sqlite3.Connection, or PgConnection, which speaks the same subset
+
     def __init__(
-        self, path: Path | str, *, redact_transcripts: Callable[[str], str] | None = None
+        self,
+        location: Location,
+        *,
+        redact_transcripts: Callable[[str], str] | None = None,
+        migrate: bool = True,
     ) -> None:
-        self.path = Path(path)
+        self._migrate_on_open = migrate
+        self.dialect, target = parse_location(location)
+        self.location: Location = target
+        self.redact_transcripts = redact_transcripts
+        if isinstance(target, Path):
+            self.path = target
+            self._open_sqlite(target)
+        else:
+            self.path = Path(redacted_url(target))  # a name for messages; nothing is there
+            self._open_postgres(target)
+
+    def _open_sqlite(self, path: Path) -> None:
         try:
-            make_private_dir(self.path.parent)
-            _private_files(self.path)
-            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            make_private_dir(path.parent)
+            _private_files(path)
+            self.conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open the database {path}: {exc}") from exc
         self.conn.row_factory = sqlite3.Row
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA busy_timeout=30000")
-            self.migrate()
+            if self._migrate_on_open:
+                self.migrate()
+            else:
+                self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise StoreError(
-                f"{self.path} is not a usable personae database ({exc}); move it aside and "
+                f"{path} is not a usable personae database ({exc}); move it aside and "
                 "run again to start a new one"
             ) from exc
-        self.redact_transcripts = redact_transcripts
-        if redact_transcripts is not None:
-            self.conn.create_function(_REDACT_FUNCTION, 1, redact_transcripts, deterministic=True)
+        if self.redact_transcripts is not None:
+            self.conn.create_function(
+                _REDACT_FUNCTION, 1, self.redact_transcripts, deterministic=True
+            )
             for trigger in _TRANSCRIPT_TRIGGERS:
                 self.conn.execute(trigger)
 
-    def migrate(self) -> list[str]:
-        """Apply pending migrations; returns the names applied."""
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
+    def _open_postgres(self, url: str) -> None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError(
+                "a PostgreSQL store needs psycopg: pip install 'personae[postgresql]'"
+            ) from None
+        try:
+            self.conn = PgConnection(url, redact=self.redact_transcripts)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {redacted_url(url)}: {exc}") from exc
+        try:
+            if self._migrate_on_open:
+                self.migrate()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(
+                f"{redacted_url(url)} is not a usable personae database ({exc})"
+            ) from exc
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == POSTGRESQL
+
+    def pending_migrations(self) -> list[str]:
+        """The names of the migrations this store has not had yet."""
+        if not self._has_table("schema_migrations"):
+            return [name for _, name, _ in _migrations(self.dialect)]
         done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+        return [name for number, name, _ in _migrations(self.dialect) if number not in done]
+
+    def schema_version(self) -> int:
+        if not self._has_table("schema_migrations"):
+            return 0
+        row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def _has_table(self, name: str) -> bool:
+        sql = (
+            "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+            if self.is_postgres
+            else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        )
+        return self.conn.execute(sql, (name,)).fetchone() is not None
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations, all in one transaction; returns the names applied. On
+        PostgreSQL an advisory lock makes processes that start together take turns (the second
+        then finds nothing to do)."""
+        if not self.pending_migrations():
+            return []
         applied = []
-        for number, name, sql in _migrations():
-            if number in done:
-                continue
-            with self.transaction():
+        with self.transaction() as conn:
+            if self.dialect == POSTGRESQL:
+                conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            conn.execute(
+                schema_sql(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+                )
+            )
+            if self.dialect == POSTGRESQL:
+                for statement in BOOTSTRAP:
+                    conn.execute(statement)
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for number, name, sql in _migrations(self.dialect):
+                if number in done:
+                    continue
                 for statement in _statements(sql):
-                    self.conn.execute(statement)
-                self.conn.execute(
+                    conn.execute(schema_sql(statement) if self.is_postgres else statement)
+                conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (number, name, time.time()),
                 )
-            applied.append(name)
+                applied.append(name)
         return applied
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception."""
-        self.conn.execute("BEGIN IMMEDIATE")
+    def transaction(self) -> Iterator[Any]:
+        """``BEGIN IMMEDIATE`` (SQLite: one writer at a time) or ``BEGIN`` (PostgreSQL: rows a
+        turn must change together are locked with :meth:`lock_chat`) … ``COMMIT``; rolls back
+        on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE" if self.dialect == SQLITE else "BEGIN")
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextmanager
+    def unsynced_transaction(self) -> Iterator[Any]:
+        """A transaction whose commit does not wait for the disk (a streaming reply's
+        checkpoints): it survives the process being killed, though not a power cut or, on
+        PostgreSQL, a crash of the database server itself; the next synced commit makes it
+        durable too."""
+        if self.dialect == POSTGRESQL:
+            with self.transaction() as conn:
+                conn.execute("SET LOCAL synchronous_commit TO OFF")
+                yield conn
+            return
+        level = int(self.conn.execute("PRAGMA synchronous").fetchone()[0])
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self.transaction() as conn:
+                yield conn
+        finally:
+            self.conn.execute(f"PRAGMA synchronous={level}")  # the database's own setting
+
+    def lock_chat(self, conn: Any, chat_id: int) -> bool:
+        """Within a transaction, hold chat ``chat_id`` until it ends (PostgreSQL: its row,
+        ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already holds the whole store). False
+        when there is no such chat."""
+        sql = "SELECT 1 FROM chats WHERE id = ?"
+        return (
+            conn.execute(sql + (" FOR UPDATE" if self.is_postgres else ""), (chat_id,)).fetchone()
+            is not None
+        )
 
     def close(self) -> None:
         self.conn.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from personae.errors import InvalidInput, NotFound
 from personae.store.chats import check_user_id
@@ -111,7 +111,7 @@ class KeyRepository:
         return self._key(row)
 
     @staticmethod
-    def _key(row: sqlite3.Row) -> ApiKey:
+    def _key(row: Any) -> ApiKey:
         return ApiKey(
             id=row["id"],
             user_id=row["user_id"],

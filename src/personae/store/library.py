@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from personae.characters import bundled_characters
-from personae.config import database_path, load_settings
+from personae.config import database_location, load_settings
 from personae.store.characters import CharacterRepository
 from personae.store.database import Database, get_meta, set_meta
 
@@ -31,10 +31,12 @@ def install_bundled(db: Database) -> list[str]:
     return added
 
 
-def open_library(path: str | None = None) -> Database:
-    """Open the data directory's database with the bundled characters in place; messages are
-    stored as ``config.toml``'s ``[privacy] transcripts`` says."""
-    redactor = load_settings().privacy.transcript_redactor()
-    db = Database(path or database_path(), redact_transcripts=redactor)
+def open_library(location: str | None = None) -> Database:
+    """Open the configured store (``PERSONAE_DATABASE_URL``, ``[store] url``, else the data
+    directory's SQLite file) with the bundled characters in place; messages are stored as
+    ``config.toml``'s ``[privacy] transcripts`` says."""
+    settings = load_settings()
+    redactor = settings.privacy.transcript_redactor()
+    db = Database(location or database_location(settings), redact_transcripts=redactor)
     install_bundled(db)
     return db

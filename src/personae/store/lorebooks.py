@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from personae.characters import Character, Lorebook
 from personae.characters.lorebook_scan import with_lorebooks
@@ -66,7 +66,7 @@ class LorebookLink:
 
 def _visible(user_id: str | None, table: str = "lorebooks") -> tuple[str, tuple[str, ...]]:
     if user_id is None:
-        return "1", ()
+        return "TRUE", ()
     return f"({table}.shared = 1 OR {table}.owner_id = ?)", (user_id,)
 
 
@@ -186,8 +186,8 @@ class LorebookRepository:
             elif not conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone():
                 raise NotFound(f"no chat {chat_id}: see `personae chats list`", param="chat")
             cur = conn.execute(
-                "INSERT OR IGNORE INTO lorebook_links (lorebook_id, character_id, chat_id, "
-                "attached_by, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO lorebook_links (lorebook_id, character_id, chat_id, "
+                "attached_by, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     lorebook_id,
                     character_id,
@@ -196,7 +196,7 @@ class LorebookRepository:
                     time.time(),
                 ),
             )
-        return cur.rowcount > 0
+        return bool(cur.rowcount > 0)
 
     def detach(
         self,
@@ -280,7 +280,7 @@ class LorebookRepository:
     # -- rows ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _info(row: sqlite3.Row) -> LorebookInfo:
+    def _info(row: Any) -> LorebookInfo:
         return LorebookInfo(
             id=row["id"],
             name=row["name"],
@@ -293,7 +293,7 @@ class LorebookRepository:
         )
 
     @classmethod
-    def _stored(cls, row: sqlite3.Row) -> StoredLorebook:
+    def _stored(cls, row: Any) -> StoredLorebook:
         info = cls._info(row)
         book = Lorebook.model_validate_json(row["book_json"])  # 3x faster than json.loads
         return StoredLorebook(**vars(info), book=book)

@@ -10,7 +10,6 @@ version is bumped on every write.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -151,7 +150,7 @@ class MemoryRepository(ChatSummaries):
                     "INSERT INTO memories (kind, user_id, character_id, chat_id, text, label, "
                     "importance, evidence, source, tokens, tokenizer, vector, vector_scale, "
                     "embedder, created_at, accessed_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         m.kind,
                         m.user_id,
@@ -172,7 +171,7 @@ class MemoryRepository(ChatSummaries):
                         now,
                     ),
                 )
-                ids.append(int(cur.lastrowid or 0))
+                ids.append(int(cur.fetchone()[0]))
             self._bump(conn, {partition_key(m.user_id, m.character_id) for m in rows})
         return ids
 
@@ -226,7 +225,7 @@ class MemoryRepository(ChatSummaries):
                     for k in keys
                 ],
             )
-        return cur.rowcount
+        return int(cur.rowcount)
 
     def annotate(
         self, memory_id: int, *, label: str | None = None, importance: float | None = None
@@ -274,7 +273,7 @@ class MemoryRepository(ChatSummaries):
             cur = conn.execute(f"DELETE FROM memories WHERE id IN ({marks})", tuple(memory_ids))
             self._bump(conn, parts)
             _clear_notes(conn, [r[2] for r in rows])
-        return cur.rowcount
+        return int(cur.rowcount)
 
     def wipe(
         self,
@@ -297,11 +296,11 @@ class MemoryRepository(ChatSummaries):
         return removed
 
     @staticmethod
-    def _bump(conn: sqlite3.Connection, partitions: Iterable[str]) -> None:
+    def _bump(conn: Any, partitions: Iterable[str]) -> None:
         for part in partitions:
             conn.execute(
                 "INSERT INTO memory_versions (scope, version) VALUES (?, 1) "
-                "ON CONFLICT(scope) DO UPDATE SET version = version + 1",
+                "ON CONFLICT(scope) DO UPDATE SET version = memory_versions.version + 1",
                 (part,),
             )
 
@@ -419,7 +418,7 @@ class MemoryRepository(ChatSummaries):
         return " AND ".join(clauses), args
 
     @staticmethod
-    def _item(row: sqlite3.Row) -> MemoryItem:
+    def _item(row: Any) -> MemoryItem:
         tokens = row["tokens"]
         return MemoryItem(
             id=row["id"],
@@ -478,7 +477,7 @@ class MemoryRepository(ChatSummaries):
             )
 
 
-def _clear_notes(conn: sqlite3.Connection, texts: Sequence[str]) -> None:
+def _clear_notes(conn: Any, texts: Sequence[str]) -> None:
     """Empty the stored prompt notes that show any of ``texts`` (a memory edited or
     forgotten): chats keep each turn's note to show it again (see m006), and a forgotten or
     corrected memory must not live on there. The next prompt gives what still holds anew."""

@@ -145,6 +145,16 @@ class NextTokenLogprobs(Protocol):
 
 
 @runtime_checkable
+class AdapterServer(Protocol):
+    """Optional capability: a server that holds LoRA adapters of its own (vLLM started with
+    ``--lora-modules``, SGLang with ``--lora-paths``), a request choosing one by name.
+    ``with_adapter(name)`` is this backend replying with adapter ``name``, or None when the
+    server says it has no adapter of that name."""
+
+    def with_adapter(self, name: str) -> Backend | None: ...
+
+
+@runtime_checkable
 class TokenCounter(Protocol):
     """Optional capability: count tokens exactly as the model will see them."""
 

@@ -16,12 +16,13 @@ Text from the server (error messages, broken events) reaches users and logs only
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import Field, JsonValue, field_validator
@@ -66,7 +67,10 @@ _SECRET_HEADER = re.compile(r"(?i)key|auth|token|secret|cookie|password")
 class OpenAICompatOptions(BackendOptions):
     """Options of the ``openai`` backend. ``timeout``: longest silence between two bytes of a
     reply; ``retry_backoff``: first retry's pause in seconds (doubling, jittered); ``extra_body``:
-    merged into each request, where a ``None`` value removes a standard key the server rejects."""
+    merged into each request, where a ``None`` value removes a standard key the server rejects.
+    ``lora_model``: how a request names one of the server's LoRA adapters: ``name`` (vLLM's
+    ``--lora-modules``: the adapter is a model of its own, listed by ``GET /models``) or
+    ``model:name`` (SGLang's ``--lora-paths``: the base model, a colon, the adapter)."""
 
     base_url: str = Field(min_length=1)
     model: str = Field(min_length=1)
@@ -77,6 +81,7 @@ class OpenAICompatOptions(BackendOptions):
     retry_backoff: float = Field(default=0.5, ge=0)
     extra_headers: dict[str, str] = Field(default_factory=dict)
     extra_body: dict[str, JsonValue] = Field(default_factory=dict)
+    lora_model: Literal["name", "model:name"] = "name"
 
     @field_validator("base_url")
     @classmethod
@@ -126,6 +131,7 @@ class OpenAICompatBackend:
         headers.update(options.extra_headers)
         timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
         self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+        self._owns_client = True  # False in the views of with_adapter, which share it
         # Whether the server answers OpenAI's ``n`` with n replies: unknown until it is asked.
         self._native_n: bool | None = None
 
@@ -135,8 +141,23 @@ class OpenAICompatBackend:
         return cls(parse_options(OpenAICompatOptions, cls.name, options))
 
     def close(self) -> None:
-        """Close the HTTP client and its pooled connections."""
-        self._client.close()
+        """Close the HTTP client and its pooled connections (a view leaves them to its base)."""
+        if self._owns_client:
+            self._client.close()
+
+    def with_adapter(self, name: str) -> OpenAICompatBackend | None:
+        """This backend asking for the server's LoRA adapter ``name`` (see ``lora_model``), on
+        the same connections; None when ``GET /models`` does not list it. SGLang lists no
+        adapters, so there a wrong name is the server's error at the first request."""
+        if self.options.lora_model == "model:name":
+            model = f"{self.model}:{name}"
+        elif name in self.list_models():
+            model = name
+        else:
+            return None
+        view = copy.copy(self)
+        view.model, view._owns_client = model, False
+        return view
 
     def __enter__(self) -> OpenAICompatBackend:
         return self

@@ -3,7 +3,9 @@
 Each request takes the next scripted :class:`Reply` (or ``default`` once the script is used up):
 a status with a JSON or text body, or a server-sent-event stream that can be slow, hang before
 answering, or drop the connection after some events. Every request is recorded, and writes that
-fail because the client went away are counted in ``disconnects``.
+fail because the client went away are counted in ``disconnects``. With ``models`` set, ``GET
+…/models`` lists those ids (as vLLM lists its base model and LoRA modules) without taking a
+scripted reply; ``models_asked`` is the ``model`` of every request that had a body.
 
     with StubOpenAI() as stub:
         stub.enqueue(Reply(events=completion("Hel", "lo")))
@@ -132,6 +134,7 @@ class StubOpenAI:
         self.requests: list[Received] = []
         self.disconnects = 0
         self.default: Reply = Reply(status=500, json=error_body("stub: no reply scripted"))
+        self.models: list[str] | None = None
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -174,9 +177,19 @@ class StubOpenAI:
             time.sleep(0.01)
         return False
 
+    @property
+    def models_asked(self) -> list[str]:
+        """The ``model`` each request with a JSON body asked for, in order."""
+        with self._lock:
+            return [r.body["model"] for r in self.requests if isinstance(r.body, dict)]
+
     def _take(self, received: Received) -> Reply:
         with self._lock:
             self.requests.append(received)
+            listing = received.method == "GET" and received.path.rstrip("/").endswith("/models")
+            if self.models is not None and listing:
+                listed = [{"id": m, "object": "model", "owned_by": "stub"} for m in self.models]
+                return Reply(json={"object": "list", "data": listed})
             return self._replies.popleft() if self._replies else self.default
 
     def _pause(self, seconds: float) -> bool:

@@ -105,4 +105,4 @@ def test_on_a_backend_without_adapters_an_adapter_is_a_400(tmp_path: Path) -> No
     with TestClient(make_app(tmp_path, Backends())) as client:
         response = client.post(URL, json=ask("holmes@book"))
     assert response.status_code == 400
-    assert "embedded backend only" in response.json()["error"]["message"]
+    assert "embedded backend or a server" in response.json()["error"]["message"]

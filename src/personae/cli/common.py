@@ -321,7 +321,13 @@ def make_backend(
 
     chosen = character_adapter(settings, character, adapter) if character else None
     if settings.backend != "embedded":
-        return build_backend(settings)
+        if chosen is None:
+            return build_backend(settings)
+        from personae.training.serving import served_adapter
+
+        # A remote server (vLLM, SGLang) holds the adapter: asked for by its name.
+        otherwise = ", or reply with the base model alone (--adapter none)"
+        return served_adapter(build_backend(settings), chosen, otherwise=otherwise)
     # A bad option must fail before a download of a gigabyte, not after it.
     options = backend_options(settings, check=True)
     if chosen is not None:
@@ -346,9 +352,16 @@ def character_adapter(settings: Settings, character: str, choice: str | None) ->
     info = AdapterRegistry().resolve(character, choice)
     if info is None:
         return None
+    from personae.backends.registry import backend_class
+    from personae.training.serving import holds_adapters
+
     problem = ""
     if settings.backend != "embedded":
-        problem = "adapters run on the embedded model (see `personae adapters`)"
+        if not holds_adapters(backend_class(settings.backend)):
+            problem = (
+                "adapters run on the embedded model or a server that holds them (the openai "
+                "backend on vLLM or SGLang: see `personae adapters serve-args`)"
+            )
     elif not same_base(info, settings.model):
         problem = (
             f"{info.label} was trained on {info.base}, not on {settings.model}: "

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from personae.backends.base import Backend
+from personae.backends.base import AdapterServer, Backend
 from personae.backends.from_settings import build_backend
 from personae.config import Settings
 from personae.errors import AdapterError, InvalidInput, ModelError
 from personae.training.adapters import AdapterInfo, AdapterRegistry
+from personae.training.serving import served_adapter
 
 BackendFactory = Callable[[str], Backend]
 
@@ -63,7 +64,9 @@ class BackendPool:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def get(self, model: str | None = None) -> Backend:
+    def get(self, model: str | None = None, *, build: BackendFactory | None = None) -> Backend:
+        """The backend for ``model`` (None: the default), built on first use by the pool's
+        factory, or by ``build`` when the caller knows better (a remote server's adapter)."""
         name = model or self.default_model
         with self._guard:
             if name in self._built:
@@ -72,7 +75,7 @@ class BackendPool:
         with lock:
             if name not in self._built:
                 # A failed build is not cached: the next request tries again.
-                backend = self._factory(name)
+                backend = (build or self._factory)(name)
                 with self._guard:
                     self._built[name] = backend
             return self._built[name]
@@ -141,9 +144,13 @@ def served_adapters(model: str) -> dict[str, Path]:
 
 def character_backend(pool: BackendPool, character: str, model: str | None) -> Backend:
     """The backend that answers as ``character`` for a model id's ``@`` part ``model``: an
-    adapter of the character's by name (on the base it was trained on), else a backend model;
-    with no ``@`` part, the character's active adapter when it was trained on the default
-    model, else the default model alone."""
+    adapter of the character's by name, else a backend model; with no ``@`` part, the
+    character's active adapter, else the default model alone.
+
+    The embedded backend applies an adapter to the base it was trained on (an active one only
+    when that is the default model). A remote server that holds adapters (vLLM, SGLang) is
+    asked for ``character@adapter`` by name (see :mod:`personae.training.serving`), once it
+    lists it."""
     registry = AdapterRegistry()
     info: AdapterInfo | None = None
     if model is not None:
@@ -153,13 +160,27 @@ def character_backend(pool: BackendPool, character: str, model: str | None) -> B
         info = registry.usable(character, model)  # an unfinished one is a clear error
     else:
         info = registry.active(character)
-        if info is None or info.base != pool.default_model:
+        if info is None:
             return pool.get(None)
+    default = pool.get(None)
+    if isinstance(default, AdapterServer):
+        chosen = info
+        otherwise = (
+            "" if model is not None else f", or `personae adapters activate {character} none`"
+        )
+        # Kept once the server has it; a check that failed is not (start the server with the
+        # adapter, and the next request finds it).
+        return pool.get(
+            chosen.label, build=lambda _: served_adapter(default, chosen, otherwise=otherwise)
+        )
+    if model is None and info.base != pool.default_model:
+        return default
     backend = pool.get(info.base)
     with_adapters = getattr(backend, "with_adapters", None)
     if with_adapters is None:
         raise InvalidInput(
-            f"{info.label} is a LoRA adapter: it is served by the embedded backend only",
+            f"{info.label} is a LoRA adapter: it is served by the embedded backend or a server "
+            "that holds it (vLLM, SGLang: see `personae adapters serve-args`)",
             param="model",
         )
     try:

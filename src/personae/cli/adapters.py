@@ -1,13 +1,15 @@
-"""`personae adapters list|show|activate|delete`: a character's trained LoRA adapters."""
+"""`personae adapters list|show|activate|delete|serve-args|export`: a character's trained LoRA
+adapters, and how a GPU server (vLLM, SGLang, llama-server) serves them."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from personae.cli.common import out_console, user_errors
+from personae.cli.common import err_console, out_console, user_errors
 from personae.cli.train import character_id
 
 if TYPE_CHECKING:
@@ -16,7 +18,8 @@ if TYPE_CHECKING:
 
 @click.group("adapters")
 def adapters_group() -> None:
-    """A character's trained LoRA adapters: list, show, activate, delete."""
+    """A character's trained LoRA adapters: list, show, activate, delete, and serve them from a
+    GPU server (serve-args, export)."""
 
 
 def _row(info: AdapterInfo, active: str | None) -> dict[str, Any]:
@@ -121,3 +124,64 @@ def delete_command(character: str, name: str) -> None:
     owner = character_id(character)
     AdapterRegistry().delete(owner, name)
     out_console.print(f"deleted {owner}@{name}", markup=False)
+
+
+@adapters_group.command("serve-args")
+@click.option("--character", help="Only this character's adapters (default: every character's).")
+@click.option(
+    "--format",
+    "engine",
+    default="vllm",
+    show_default=True,
+    metavar="vllm|sglang|llama-server",
+    help="The engine the arguments are for.",
+)
+@click.option("--base", help="Only adapters trained on this base model (a server loads one).")
+@click.option("--json", "as_json", is_flag=True, help="Arguments, adapters and notes as JSON.")
+@user_errors
+def serve_args_command(character: str | None, engine: str, base: str | None, as_json: bool) -> None:
+    """Print the engine arguments that serve every finished adapter (of --character), each
+    under its name `character@adapter`: the name a request (and personae's openai backend)
+    asks for. Notes on the base model to load go to stderr."""
+    from personae.training.adapters import AdapterRegistry
+    from personae.training.serving import adapters_to_serve, check_engine, serve_args
+
+    chosen = check_engine(engine)
+    owner = character_id(character) if character else None
+    found = serve_args(adapters_to_serve(AdapterRegistry(), owner, base), chosen)
+    if as_json:
+        out_console.print(json.dumps(found.as_json(), ensure_ascii=False), markup=False)
+        return
+    out_console.print(found.command_line, markup=False, soft_wrap=True)
+    for note in found.notes:
+        err_console.print(f"# {note}", markup=False, soft_wrap=True)
+
+
+@adapters_group.command("export")
+@click.argument("character")
+@click.argument("name")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    default="peft",
+    show_default=True,
+    metavar="peft|gguf",
+    help="peft: adapter_config.json + adapter_model.safetensors (vLLM, SGLang, PEFT); "
+    "gguf: adapter.gguf (llama.cpp).",
+)
+@user_errors
+def export_command(character: str, name: str, folder: Path, fmt: str) -> None:
+    """Copy adapter NAME of CHARACTER into FOLDER (new or empty) as a server loads it."""
+    from personae.errors import InvalidInput
+    from personae.training.adapters import AdapterRegistry
+    from personae.training.serving import EXPORT_FORMATS, export_adapter
+
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"--format {fmt!r} is unknown: use peft or gguf", param="format")
+    info = AdapterRegistry().usable(character_id(character), name)
+    written = export_adapter(info, folder, "gguf" if fmt == "gguf" else "peft")
+    out_console.print(
+        f"exported {info.label} ({fmt}) to {folder}: {', '.join(p.name for p in written)}",
+        markup=False,
+    )

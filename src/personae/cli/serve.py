@@ -20,9 +20,11 @@ from personae.cli.common import (
     settings_from,
     user_errors,
 )
-from personae.errors import ConfigError
+from personae.errors import ConfigError, InvalidInput
 from personae.store import CharacterRepository
+from personae.store.database import describe
 from personae.store.keys import KeyRepository
+from personae.store.postgres import is_postgres_url
 
 
 class _OneLineErrors(click.Command):
@@ -122,6 +124,17 @@ def _is_loopback(host: str) -> bool:
     "off). Repeatable. Default: [server] allowed_hosts, else none.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Server processes sharing the port (restarted if one dies). More than one needs a "
+    "PostgreSQL store (PERSONAE_DATABASE_URL or [store] url), which they share; each loads "
+    "its own backend, so with the embedded model memory grows with N: use a remote backend "
+    "(vLLM, llama.cpp's server) to scale out.",
+)
+@click.option(
     "--memory/--no-memory",
     "use_memory",
     default=True,
@@ -143,6 +156,7 @@ def serve_command(
     max_queue: int | None,
     cors_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
+    workers: int,
     use_memory: bool,
     log_level: str,
     **flags: Any,
@@ -189,17 +203,26 @@ def serve_command(
         location = db.location
     finally:
         db.close()
+    if workers > 1 and not is_postgres_url(location):
+        raise InvalidInput(
+            "--workers above 1 needs a PostgreSQL store, which the processes share (on a SQLite "
+            "file each would lock chats and index memories on its own): set "
+            "PERSONAE_DATABASE_URL=postgresql://… or [store] url, and copy your library over "
+            "with `personae db copy`",
+            param="workers",
+        )
     sock = server_run.bind(host, port)  # before the slow part, so a busy port fails at once
-    try:
-        # The default model is loaded now: a missing or broken one fails here, not at the
-        # first request. Others that a request names are loaded when first asked for.
+
+    def build() -> tuple[Any, Any]:
+        """The app and its default backend (loaded now, so a missing or broken model fails
+        here, not at the first request; others that a request names load when asked for)."""
         default = make_backend(settings, adapters=served_adapters(settings.model))
         others = settings_factory(settings)
 
         def backend_for(model: str) -> Any:
             return default if model == settings.model else others(model)
 
-        app = create_app(
+        return create_app(
             location,
             settings=settings,
             backend_factory=backend_for,
@@ -211,17 +234,48 @@ def serve_command(
             cors_origins=options.cors_origins,
             # A name it was started with is one the operator uses for it (IPs pass anyway).
             allowed_hosts=(*options.allowed_hosts, *([] if _is_ip(host) else [host])),
+        ), default
+
+    def run(app: Any, default: Any) -> None:
+        try:
+            server_run.serve(app, sock, log_level=log_level)
+        finally:
+            close = getattr(default, "close", None)
+            if close is not None:
+                close()
+
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    if workers > 1:
+        from personae.server.supervisor import supervise
+
+        err_console.print(
+            f"serving {count} characters on http://{shown}:{bound_port}/v1 from {workers} "
+            f"processes sharing {describe(location)}, each with {settings.backend} "
+            f"{settings.model}, {options.parallel} at once — Ctrl-C stops",
+            markup=False,
         )
+        _warn_if_open(host, keyed)
+        try:
+            supervise(workers, sock, lambda _: run(*build()))
+        finally:
+            sock.close()
+        return
+    try:
+        app, default = build()
     except BaseException:
         sock.close()
         raise
-    bound_port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
     err_console.print(
         f"serving {count} characters on http://{shown}:{bound_port}/v1 with "
         f"{default.name} {default.model}, {options.parallel} at once — Ctrl-C stops",
         markup=False,
     )
+    _warn_if_open(host, keyed)
+    run(app, default)
+
+
+def _warn_if_open(host: str, keyed: bool) -> None:
     if not _is_loopback(host) and not keyed:
         err_console.print(
             f"warning: listening on {host} with no API keys: anyone who can reach this machine "
@@ -229,9 +283,3 @@ def serve_command(
             "`personae keys create --user NAME`)",
             markup=False,
         )
-    try:
-        server_run.serve(app, sock, log_level=log_level)
-    finally:
-        close = getattr(default, "close", None)
-        if close is not None:
-            close()

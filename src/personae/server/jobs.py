@@ -36,6 +36,7 @@ from personae.settings.reply import ReplyStrategy
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
 from personae.store.database import Location
 from personae.store.lorebooks import played_character
+from personae.store.postgres import is_postgres_url
 
 if TYPE_CHECKING:
     from personae.memory.bank import MemoryBank
@@ -166,19 +167,29 @@ class Workers:
 
     @contextlib.contextmanager
     def claim(self, chat_id: int) -> Iterator[None]:
-        """One reply at a time per stored chat: a second would interleave its turn."""
+        """One reply at a time per stored chat: a second would interleave its turn. Held in
+        this process's memory and, on a PostgreSQL store that several processes serve, in the
+        store too (on this thread's connection, which the job then writes with)."""
+        busy = APIError(
+            f"chat {chat_id} is already generating a reply: wait for it to finish",
+            status=409,
+            code="chat_busy",
+            param="chat_id",
+        )
         with self._busy_lock:
             if chat_id in self._busy:
-                raise APIError(
-                    f"chat {chat_id} is already generating a reply: wait for it to finish",
-                    status=409,
-                    code="chat_busy",
-                    param="chat_id",
-                )
+                raise busy
             self._busy.add(chat_id)
+        db: Database | None = None
         try:
+            db = self.database() if is_postgres_url(self.db_location) else None
+            if db is not None and not db.try_hold_chat(chat_id):
+                db = None
+                raise busy
             yield
         finally:
+            if db is not None:
+                db.release_chat(chat_id)
             with self._busy_lock:
                 self._busy.discard(chat_id)
 

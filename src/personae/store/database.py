@@ -41,6 +41,9 @@ DatabaseError = sqlite3.DatabaseError
 IntegrityError = sqlite3.IntegrityError
 OperationalError = sqlite3.OperationalError
 
+# The advisory-lock namespace of chats being answered (PostgreSQL; see try_hold_chat).
+CHAT_LOCKS = 7305
+
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 
@@ -311,6 +314,23 @@ class Database:
             conn.execute(sql + (" FOR UPDATE" if self.is_postgres else ""), (chat_id,)).fetchone()
             is not None
         )
+
+    def try_hold_chat(self, chat_id: int) -> bool:
+        """Mark chat ``chat_id`` as being answered by this connection, for every process on
+        the store to see: False when another connection holds it. PostgreSQL: a session
+        advisory lock, which the server drops by itself when the process holding it dies;
+        SQLite: always True (one process serves a SQLite store; it locks in memory)."""
+        if not self.is_postgres:
+            return True
+        row = self.conn.execute(
+            "SELECT pg_try_advisory_lock(?, ?)", (CHAT_LOCKS, int(chat_id))
+        ).fetchone()
+        return bool(row[0])
+
+    def release_chat(self, chat_id: int) -> None:
+        if self.is_postgres and not self.conn.closed:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("SELECT pg_advisory_unlock(?, ?)", (CHAT_LOCKS, int(chat_id)))
 
     def close(self) -> None:
         self.conn.close()

@@ -1,0 +1,143 @@
+"""``personae serve --workers N``: N server processes on one listening socket, kept running.
+
+The parent binds the socket, then forks the workers before anything heavy happens (no model is
+loaded, no thread started): each worker builds its own app and backends and accepts from the
+shared socket, so the kernel spreads connections over them. They share nothing but the store,
+which must be PostgreSQL: chats, memories, keys and the chat locks live there (see
+:meth:`personae.store.Database.try_hold_chat`), so any worker can answer any request.
+
+A worker that dies (killed, out of memory) is started again at once; what it had acknowledged is
+in the store, and a reply it was streaming stays ``incomplete`` with the text that had arrived.
+One that dies again within :data:`EARLY_EXIT_S` of starting, :data:`MAX_EARLY_EXITS` times in a
+row, is a broken start (a bad model path, a port that vanished) and ends the server with an
+error, instead of restarting forever. Ctrl-C or SIGTERM stops the workers, letting each finish
+its streams for a few seconds (uvicorn's graceful shutdown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from personae.errors import PersonaeError
+
+EARLY_EXIT_S = 10.0
+MAX_EARLY_EXITS = 3
+STOP_GRACE_S = 15.0
+
+
+class WorkerFailed(PersonaeError):
+    code = "worker_failed"
+
+
+class _Stop(Exception):
+    """SIGINT or SIGTERM reached the supervisor."""
+
+
+def _child(serve: Callable[[], None]) -> int:
+    # The parent's handlers are not the worker's: uvicorn installs its own for SIGINT/SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        serve()
+    except PersonaeError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except BaseException as exc:  # noqa: BLE001 (the worker's last word, then its exit code)
+        print(f"error: worker {os.getpid()} failed: {exc!r}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def _spawn(serve: Callable[[], None]) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        code = 1
+        try:
+            code = _child(serve)
+        finally:
+            os._exit(code)
+    return pid
+
+
+def supervise(
+    workers: int,
+    sock: socket.socket,
+    serve: Callable[[socket.socket], None],
+    *,
+    note: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
+) -> None:
+    """Run ``serve(sock)`` in ``workers`` forked processes until SIGINT/SIGTERM (see the
+    module's docstring). ``note``: where restarts are told."""
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        raise _Stop  # out of os.waitpid, which a handler that returns would let go on
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    started: dict[int, float] = {}
+    early_exits = 0
+    try:
+        for _ in range(workers):
+            started[_spawn(lambda: serve(sock))] = time.monotonic()
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            if pid not in started:
+                continue
+            lived = time.monotonic() - started.pop(pid)
+            how = (
+                f"signal {os.WTERMSIG(status)}"
+                if os.WIFSIGNALED(status)
+                else f"exit code {os.WEXITSTATUS(status)}"
+            )
+            early_exits = early_exits + 1 if lived < EARLY_EXIT_S else 0
+            if early_exits >= MAX_EARLY_EXITS:
+                raise WorkerFailed(
+                    f"server workers keep dying within {EARLY_EXIT_S:.0f} s of starting "
+                    f"(last: {how}); see the lines above"
+                )
+            note(f"worker {pid} ended ({how}) after {lived:.1f} s; starting another")
+            started[_spawn(lambda: serve(sock))] = time.monotonic()
+    except _Stop:
+        pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        _stop_all(list(started))
+
+
+def _stop_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    alive = set(pids)
+    while alive and time.monotonic() < deadline:
+        for pid in list(alive):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                alive.discard(pid)
+        time.sleep(0.05)
+    for pid in alive:  # past the grace: they are not coming back by themselves
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+__all__ = ["WorkerFailed", "supervise"]

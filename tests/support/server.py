@@ -40,8 +40,9 @@ class Backends:
         return self.built.setdefault(model, ScriptedBackend(model))
 
 
-def make_store(path: Path) -> Path:
-    """A store with Holmes (id ``holmes``) and Irene (id ``irene``)."""
+def make_store(path: Path | str) -> Path | str:
+    """A store (a SQLite file, or a PostgreSQL URL) with Holmes (id ``holmes``) and Irene (id
+    ``irene``)."""
     with Database(path) as db:
         repo = CharacterRepository(db)
         repo.add(make_character())
@@ -55,6 +56,7 @@ def make_app(
     *,
     guard: bool = False,
     server: dict[str, Any] | None = None,
+    store: Path | str | None = None,
     **options: Any,
 ) -> FastAPI:
     """The server over a fresh store and scripted backends. Reply guards are off unless
@@ -64,7 +66,7 @@ def make_app(
     # TestClient's requests say "Host: testserver", a name an open server answers only if told.
     options.setdefault("allowed_hosts", ["testserver"])
     return create_app(
-        make_store(tmp_path / "server.db"),
+        make_store(store or tmp_path / "server.db"),
         settings=Settings(
             backend="scripted",
             model=DEFAULT_MODEL,

@@ -19,12 +19,21 @@ URL = "/v1/chat/completions"
 
 
 @pytest.fixture
-def app_and_keys(tmp_path: Path, backends: Backends) -> Iterator[tuple[TestClient, dict[str, str]]]:
+def app_and_keys(
+    tmp_path: Path, backends: Backends, store_location: str | Path
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """R4 runs on both stores: a SQLite file, and PostgreSQL (where keys live for every
+    process of a cluster)."""
     from personae.memory.bank import MemoryBank
     from tests.support.embedder import HashEmbedder
 
-    app = make_app(tmp_path, backends, memory=lambda db: MemoryBank(db, embedder=HashEmbedder()))
-    with Database(tmp_path / "server.db") as db:
+    app = make_app(
+        tmp_path,
+        backends,
+        store=store_location,
+        memory=lambda db: MemoryBank(db, embedder=HashEmbedder()),
+    )
+    with Database(store_location) as db:
         keys = {user: KeyRepository(db).create(user)[1] for user in ("alice", "bob")}
         CharacterRepository(db).add(
             make_character("Moriarty", description="A private villain."),
@@ -82,11 +91,11 @@ def test_both_header_forms_work(app_and_keys: tuple[TestClient, dict[str, str]])
 
 
 def test_a_revoked_key_stops_working_at_once(
-    tmp_path: Path, app_and_keys: tuple[TestClient, dict[str, str]]
+    store_location: str | Path, app_and_keys: tuple[TestClient, dict[str, str]]
 ) -> None:
     client, keys = app_and_keys
     assert client.get("/v1/models", headers=auth(keys["bob"])).status_code == 200
-    with Database(tmp_path / "server.db") as db:
+    with Database(store_location) as db:
         KeyRepository(db).revoke(keys["bob"])
     assert client.get("/v1/models", headers=auth(keys["bob"])).status_code == 401
     assert client.get("/v1/models", headers=auth(keys["alice"])).status_code == 200

@@ -228,6 +228,8 @@ def test_many_lines_are_searched_through_the_prefilter(db: Database) -> None:
     query = "Line 1234: the case of the w1234 and the x70."  # words and vector both match
     found = bank.search(query, kinds=["line"], user_id="ana", character_id="holmes")
     assert texts(found)[0].startswith("Line 1234:")
+    if db.is_postgres:
+        return  # the database's index (exact, in SQL): no in-process prefilter to look at
     [(_, loaded)] = [(k, v) for k, v in bank._loaded.items() if k[1] == ("line",)]  # noqa: SLF001
     assert loaded.index.vectors is not None
     assert loaded.index.vectors.exact_limit == LINES_EXACT_LIMIT < n

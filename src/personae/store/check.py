@@ -83,6 +83,16 @@ def check_store(db: Database, *, now: float | None = None) -> list[Finding]:
                 "(kept as they are; the chat can regenerate or continue them)",
             )
         )
+    if db.is_postgres:
+        found.append(
+            Finding(
+                "ok" if db.vector_search else "warn",
+                "memory search in the database: words and pgvector"
+                if db.vector_search
+                else "memory search in the database: words; vectors are read from the stored "
+                "codes (install pgvector, then run `personae db migrate`)",
+            )
+        )
     counts = []
     for table in ("characters", "chats", "messages", "memories", "api_keys", "lorebooks"):
         (n,) = db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()

@@ -76,7 +76,8 @@ def _columns(db: Database, table: str) -> list[str]:
     if db.is_postgres:
         rows = db.conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            "AND table_schema = current_schema() AND is_generated = 'NEVER' "
+            "ORDER BY ordinal_position",
             (table,),
         )
         return [str(r[0]) for r in rows]

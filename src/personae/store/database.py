@@ -30,6 +30,7 @@ from personae.store import migrations as migrations_package
 from personae.store.postgres import (
     BOOTSTRAP,
     MIGRATION_LOCK,
+    VECTOR_SEARCH,
     PgConnection,
     is_postgres_url,
     redacted_url,
@@ -51,19 +52,20 @@ POSTGRESQL = "postgresql"
 Location = str | Path
 
 
-def _migrations(dialect: str) -> list[tuple[int, str, str]]:
-    """``(number, name, sql)``: a migration's ``SQL``, or its ``POSTGRESQL`` where the two
-    stores need different statements (PostgreSQL's column types are mapped either way)."""
+def _migrations(dialect: str) -> list[tuple[int, str, list[str]]]:
+    """``(number, name, statements)``: a migration's ``SQL`` script split into statements, or
+    its ``POSTGRESQL`` statements where the two stores need different ones (PostgreSQL's column
+    types are mapped either way)."""
     found = []
     for info in pkgutil.iter_modules(migrations_package.__path__):
         if not info.name.startswith("m") or "_" not in info.name:
             continue
         number = int(info.name[1:].split("_", 1)[0])
         module = importlib.import_module(f"{migrations_package.__name__}.{info.name}")
-        sql = str(module.SQL)
-        if dialect == POSTGRESQL:
-            sql = str(getattr(module, "POSTGRESQL", sql))
-        found.append((number, info.name, sql))
+        statements = _statements(str(module.SQL))
+        if dialect == POSTGRESQL and hasattr(module, "POSTGRESQL"):
+            statements = [str(s) for s in module.POSTGRESQL]
+        found.append((number, info.name, statements))
     return sorted(found)
 
 
@@ -155,6 +157,7 @@ class Database:
         migrate: bool = True,
     ) -> None:
         self._migrate_on_open = migrate
+        self._vector_search: bool | None = None
         self.dialect, target = parse_location(location)
         self.location: Location = target
         self.redact_transcripts = redact_transcripts
@@ -232,6 +235,31 @@ class Database:
         row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
         return int(row[0] or 0)
 
+    @property
+    def vector_search(self) -> bool:
+        """Whether memories carry a pgvector ``embedding`` the database ranks by (PostgreSQL
+        with the extension; see migration m008)."""
+        if not self.is_postgres:
+            return False
+        if self._vector_search is None:
+            row = self.conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'memories' AND column_name = 'embedding'"
+            ).fetchone()
+            self._vector_search = row is not None
+        return self._vector_search
+
+    def enable_vector_search(self) -> bool:
+        """Add the ``embedding`` column if pgvector can be had now (PostgreSQL; idempotent);
+        returns :attr:`vector_search`."""
+        if not self.is_postgres:
+            return False
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            conn.execute(VECTOR_SEARCH)
+        self._vector_search = None
+        return self.vector_search
+
     def _has_table(self, name: str) -> bool:
         sql = (
             "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
@@ -260,10 +288,10 @@ class Database:
                 for statement in BOOTSTRAP:
                     conn.execute(statement)
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for number, name, sql in _migrations(self.dialect):
+            for number, name, statements in _migrations(self.dialect):
                 if number in done:
                     continue
-                for statement in _statements(sql):
+                for statement in statements:
                     conn.execute(schema_sql(statement) if self.is_postgres else statement)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

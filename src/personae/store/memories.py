@@ -24,6 +24,13 @@ Kind = Literal["line", "episode", "reflection", "fact", "note"]
 KINDS: tuple[str, ...] = get_args(Kind)
 
 
+# What a MemoryItem is read from (never ``*``: PostgreSQL's generated search columns are not).
+ITEM_COLUMNS = (
+    "id, kind, text, user_id, character_id, chat_id, label, importance, evidence, source, "
+    "created_at, accessed_at, updated_at, tokens, tokenizer, vector, vector_scale, embedder"
+)
+
+
 def partition_key(user_id: str | None, character_id: str | None) -> str:
     return f"{user_id or ''}|{character_id or ''}"
 
@@ -313,7 +320,9 @@ class MemoryRepository(ChatSummaries):
         return int(row[0]) if row else 0
 
     def get(self, memory_id: int) -> MemoryItem:
-        row = self.db.conn.execute("SELECT * FROM memories WHERE id = ?", (memory_id,)).fetchone()
+        row = self.db.conn.execute(
+            f"SELECT {ITEM_COLUMNS} FROM memories WHERE id = ?", (memory_id,)
+        ).fetchone()
         if row is None:
             raise NotFound(f"no memory {memory_id}: see `personae memory show`", param="memory")
         return self._item(row)
@@ -323,7 +332,7 @@ class MemoryRepository(ChatSummaries):
             return {}
         marks = ",".join("?" * len(memory_ids))
         rows = self.db.conn.execute(
-            f"SELECT * FROM memories WHERE id IN ({marks})", tuple(memory_ids)
+            f"SELECT {ITEM_COLUMNS} FROM memories WHERE id IN ({marks})", tuple(memory_ids)
         )
         return {r["id"]: self._item(r) for r in rows}
 
@@ -332,7 +341,9 @@ class MemoryRepository(ChatSummaries):
     ) -> list[MemoryItem]:
         """Every memory of one partition (exactly this user and character, NULL as NULL)."""
         where, args = self._where(user_id, character_id, None, kinds, exact=True, nulls=True)
-        rows = self.db.conn.execute(f"SELECT * FROM memories WHERE {where} ORDER BY id", args)
+        rows = self.db.conn.execute(
+            f"SELECT {ITEM_COLUMNS} FROM memories WHERE {where} ORDER BY id", args
+        )
         return [self._item(r) for r in rows]
 
     def stamps(
@@ -364,7 +375,7 @@ class MemoryRepository(ChatSummaries):
         items: list[MemoryItem] = []
         for u, c in pairs:
             rows = self.db.conn.execute(
-                f"SELECT * FROM memories WHERE user_id IS ? AND character_id IS ? "
+                f"SELECT {ITEM_COLUMNS} FROM memories WHERE user_id IS ? AND character_id IS ? "
                 f"AND kind IN ({marks}) AND (chat_id IS NULL OR chat_id IS ?)",
                 (u, c, *kinds, chat_id),
             )
@@ -377,7 +388,8 @@ class MemoryRepository(ChatSummaries):
         """Every memory of ``user_id``, in every chat (oldest first); with ``character_id``,
         those with that character and those the user has with every character."""
         _check_kinds(kinds)
-        sql = f"SELECT * FROM memories WHERE user_id = ? AND kind IN ({','.join('?' * len(kinds))})"
+        marks = ",".join("?" * len(kinds))
+        sql = f"SELECT {ITEM_COLUMNS} FROM memories WHERE user_id = ? AND kind IN ({marks})"
         args: list[Any] = [user_id, *kinds]
         if character_id is not None:
             sql += " AND (character_id IS NULL OR character_id = ?)"
@@ -445,7 +457,7 @@ class MemoryRepository(ChatSummaries):
         """The newest memory of ``kind`` in one partition."""
         where, args = self._where(user_id, character_id, None, [kind], exact=True, nulls=True)
         row = self.db.conn.execute(
-            f"SELECT * FROM memories WHERE {where} ORDER BY id DESC LIMIT 1", args
+            f"SELECT {ITEM_COLUMNS} FROM memories WHERE {where} ORDER BY id DESC LIMIT 1", args
         ).fetchone()
         return self._item(row) if row else None
 

@@ -33,6 +33,35 @@ BOOTSTRAP = (
     "LANGUAGE SQL IMMUTABLE STRICT AS 'SELECT strpos(haystack, needle)'",
 )
 
+# Where pgvector is installed, or can be by this user: memories get an ``embedding`` column that
+# the database computes from the stored int8 code and its scale (``personae_embedding``), so a
+# partition's nearest memories are ranked in the database. Idempotent: ``personae db migrate``
+# runs it again, for a store whose server got the extension after the store was made.
+VECTOR_SEARCH = """DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') THEN
+            RETURN;
+        END IF;
+        BEGIN
+            CREATE EXTENSION vector;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RETURN;
+        END;
+    END IF;
+    IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+               AND table_name = 'memories' AND column_name = 'embedding') THEN
+        RETURN;
+    END IF;
+    CREATE OR REPLACE FUNCTION personae_embedding(codes BYTEA, scale DOUBLE PRECISION)
+        RETURNS vector LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE AS
+        'SELECT array_agg(((get_byte(codes, i) # 128) - 128) * scale ORDER BY i)::vector
+         FROM generate_series(0, length(codes) - 1) AS i';
+    ALTER TABLE memories ADD COLUMN embedding vector
+        GENERATED ALWAYS AS (personae_embedding(vector, vector_scale)) STORED;
+END
+$$"""
+
 # Held while migrating, so that server processes starting together migrate one at a time.
 MIGRATION_LOCK = 7_305_118_501
 
@@ -247,6 +276,7 @@ class PgConnection:
 
 __all__ = [
     "BOOTSTRAP",
+    "VECTOR_SEARCH",
     "MIGRATION_LOCK",
     "Cursor",
     "PgConnection",

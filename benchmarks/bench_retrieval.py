@@ -1,6 +1,8 @@
 """Retrieval without the model: is the planted fact among the memories a probe brings back?
 
 Run: python -m benchmarks.bench_retrieval [--caps 12,16,20,24,32] [--languages en,ko]
+     python -m benchmarks.bench_retrieval --caps 16 --store both   (issue 19: the same probes
+     on SQLite's in-process index and on PostgreSQL's index in the database, side by side)
 
 The long chats of bench_longchat (benchmarks/data/longchat_{en,ko}.json) are replayed into
 episodic memory exactly as a chat does after each reply (observations by the heuristic, no model
@@ -47,13 +49,17 @@ def queries(script: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def run_language(language: str, caps: list[int]) -> list[dict[str, Any]]:
+def run_language(
+    language: str, caps: list[int], location: str | None = None
+) -> list[dict[str, Any]]:
+    """``location``: the store to use (None: a SQLite file in a temporary folder)."""
     script = json.loads((DATA / f"longchat_{language}.json").read_text(encoding="utf-8"))
     character = bundled_characters()[script["character"]]
     asked = queries(script)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(Path(tmp) / "bench.db")
+        db = Database(location or Path(tmp) / "bench.db")
+        store = "postgresql" if db.is_postgres else "sqlite"
         CharacterRepository(db).add(character, character_id=script["character"])
         chat_id = ChatRepository(db).create(
             script["character"], user_name=script["user_name"], user_id="bench"
@@ -93,6 +99,7 @@ def run_language(language: str, caps: list[int]) -> list[dict[str, Any]]:
                 hits[form] += recalled(shown, answers)
             rows.append(
                 {
+                    "store": store,
                     "language": language,
                     "condition": name,
                     "probes": len(script["facts"]),
@@ -111,13 +118,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--caps", default="12,16,20,24,32")
     parser.add_argument("--languages", default="en,ko")
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "postgresql", "both"],
+        default="sqlite",
+        help="sqlite: the in-process index; postgresql: the index in the database (a throwaway "
+        "PostgreSQL server is started); both: each, side by side",
+    )
     args = parser.parse_args()
     caps = [int(c) for c in args.caps.split(",")]
-    rows = [r for lang in args.languages.split(",") for r in run_language(lang, caps)]
+    languages = args.languages.split(",")
+    rows = []
+    if args.store in ("sqlite", "both"):
+        rows += [r for lang in languages for r in run_language(lang, caps)]
+    if args.store in ("postgresql", "both"):
+        from personae.store.local_postgres import LocalPostgres
+
+        with LocalPostgres() as pg:
+            for lang in languages:
+                rows += run_language(lang, caps, pg.create_database(f"retrieval_{lang}"))
     print(
         table(
             [
                 (
+                    r["store"],
                     r["language"],
                     r["condition"],
                     f"{r['hits_alone']}/{r['probes']}",
@@ -126,12 +150,13 @@ def main() -> int:
                 )
                 for r in rows
             ],
-            ("lang", "search", "hit@4 alone", "hit@4 in a long message", "embed p50 ms"),
+            ("store", "lang", "search", "hit@4 alone", "hit@4 in a long message", "embed p50 ms"),
         )
     )
     path = write_result(
-        "retrieval",
-        f"python -m benchmarks.bench_retrieval --caps {args.caps} --languages {args.languages}",
+        "retrieval" if args.store == "sqlite" else f"retrieval_{args.store}",
+        f"python -m benchmarks.bench_retrieval --caps {args.caps} --languages {args.languages}"
+        + ("" if args.store == "sqlite" else f" --store {args.store}"),
         {"episodes_k": MemorySettings().episodes_k, "rows": rows},
     )
     print(f"wrote {path}")

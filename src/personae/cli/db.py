@@ -120,7 +120,7 @@ def copy_command(source: str, target: str, as_json: bool) -> None:
                 {
                     "ok": report.ok,
                     "seconds": round(report.seconds, 2),
-                    "tables": [asdict(t) for t in report.tables],
+                    "tables": [{**asdict(t), "ok": t.ok} for t in report.tables],
                 },
                 ensure_ascii=False,
             )

@@ -3,7 +3,10 @@
 # constraints/test.txt (into whichever Python is active: PYTHON, else python, else python3;
 # use a virtual environment), Debian's Chromium (and a Hangul font, so the page's screenshot
 # shows Korean) for the web page's browser test — never a browser download of Playwright's own —
-# then runs the suite. Tests marked `slow` are skipped unless --run-slow is given.
+# then runs the suite. Tests marked `slow` are skipped unless --run-slow is given. The suite
+# starts its own PostgreSQL (from the pinned pgserver wheel, which bundles PostgreSQL 16 with
+# pgvector) on a temporary folder and a loopback port, and stops it at the end: every repository
+# test runs on SQLite and on PostgreSQL. Under CI (CI set) a PostgreSQL that cannot start fails.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh --run-slow` or
 # `bash scripts/test.sh tests/unit/test_cli.py`.
 set -euo pipefail

@@ -56,13 +56,17 @@ def partition_stats(
     stale_if = "tokenizer <> ?" + (" OR embedder IS DISTINCT FROM ?" if embedder else "")
     stale_args = [tokenizer, *([embedder] if embedder else [])]
     row = db.conn.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(cardinality(terms)), 0) FROM memories WHERE {where}",
-        args,
+        f"SELECT COUNT(*), COALESCE(SUM(cardinality(terms)), 0), "
+        f"COUNT(*) FILTER (WHERE {stale_if}) FROM memories WHERE {where}",
+        [*stale_args, *args],
     ).fetchone()
-    stale = db.conn.execute(
-        f"SELECT id FROM memories WHERE {where} AND ({stale_if}) ORDER BY id LIMIT {STALE_BATCH}",
-        [*args, *stale_args],
-    ).fetchall()
+    stale = []
+    if row[2]:  # rare: only after the tokenizer or the embedder changed
+        stale = db.conn.execute(
+            f"SELECT id FROM memories WHERE {where} AND ({stale_if}) ORDER BY id "
+            f"LIMIT {STALE_BATCH}",
+            [*args, *stale_args],
+        ).fetchall()
     return PartitionStats(int(row[0]), int(row[1]), tuple(int(r[0]) for r in stale))
 
 

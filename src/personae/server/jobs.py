@@ -26,13 +26,15 @@ from personae.errors import EmptyReply, NotFound, PersonaeError
 from personae.server.admission import DEFAULT_MAX_QUEUE, Admission
 from personae.server.backend_pool import BackendPool, character_backend
 from personae.server.client_prompt import with_instructions
+from personae.server.cluster_quota import ClusterQuota
 from personae.server.errors import APIError, model_not_found
 
 # (Event is imported for those who import the events from here, where they were before.)
 from personae.server.events import Candidates, Delta, Emit, Failed, Finished, Opened
 from personae.server.events import Event as Event
+from personae.server.job_request import Job as Job
+from personae.server.job_request import StoredTarget as StoredTarget
 from personae.server.strategies import Strategies, candidates_detail, ranked_choices, slots_for
-from personae.settings.reply import ReplyStrategy
 from personae.store import CharacterRepository, ChatRepository, Database, StoredCharacter
 from personae.store.database import Location
 from personae.store.lorebooks import played_character
@@ -45,42 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("personae.server")
 
 MemoryFactory = Callable[[Database], "MemoryBank"]
-
-
-# -- what a job is asked -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredTarget:
-    """Stateful mode: which stored chat, and what to do there: reply to the one new user
-    message ``text``; with an empty ``text``, let the character speak again (a new reply with
-    no user message); with ``continue_reply``, continue the chat's last reply; with
-    ``regenerate``, replace the last reply (``chat_id`` is then required)."""
-
-    text: str
-    chat_id: int | None = None
-    user_id: str | None = None
-    new_chat: bool = False
-    regenerate: bool = False
-    continue_reply: bool = False
-
-
-@dataclass(frozen=True)
-class Job:
-    character: str
-    model: str | None
-    params: GenerationParams
-    history: tuple[Turn, ...] = ()  # stateless: the whole conversation, oldest first
-    continuing: bool = False  # stateless: the reply continues history's last message
-    instructions: str = ""  # the client's leading system messages
-    raw: bool = False  # the model alone: ``history`` is the whole prompt, no character
-    user_name: str | None = None
-    n: int = 1
-    stored: StoredTarget | None = None
-    viewer: str | None = None  # the key's user: others' private characters don't exist
-    # How the reply is made (see .strategies: the request's, the character's or [reply]);
-    # None: single.
-    strategy: ReplyStrategy | None = None
 
 
 # -- the workers -------------------------------------------------------------------------------
@@ -104,6 +70,7 @@ class Workers:
     _busy: set[int] = field(default_factory=set, repr=False)
     _busy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _admission: Admission | None = field(default=None, repr=False)
+    _quota: ClusterQuota | None = field(default=None, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -120,27 +87,51 @@ class Workers:
         (with ``Retry-After``). ``client``: the caller's address, which stands for the user of
         a request that names none in the queue's turns."""
 
+        user, quota = queue_user(job, client), self.cluster_quota
+        # several processes on PostgreSQL: one of the user's slots in the whole cluster
+        release = quota.hold(user, self.admission.retry_after) if quota else lambda: None
+
         def dropped(reason: BaseException | None) -> None:
             # It will not run: its client left (nobody listens), or the server is stopping.
+            release()
             if reason is not None:
                 emit(Failed(reason))
             emit(None)
+
+        def work() -> None:
+            try:
+                run_job(self, job, emit, cancel)
+            finally:
+                release()
 
         # A best-of-N reply decodes its candidates together, one slot each: it holds that many
         # of the ``size`` slots while it runs (a continuation, always single, holds one).
         continuing = job.continuing or (job.stored is not None and job.stored.continue_reply)
         weight = 1 if job.raw else slots_for(job.strategy, self.size, continuing=continuing)
-        return self.admission.submit(
-            queue_user(job, client),
-            lambda: run_job(self, job, emit, cancel),
-            cancel,
-            dropped,
-            weight=weight,
-        )
+        try:
+            return self.admission.submit(user, work, cancel, dropped, weight=weight)
+        except BaseException:
+            release()
+            raise
+
+    @property
+    def cluster_quota(self) -> ClusterQuota | None:
+        """A user's share of all the processes on a PostgreSQL store: never more than one
+        process lets them hold (its slots and their part of its queue). None on SQLite."""
+        if not is_postgres_url(self.db_location):
+            return None
+        per_user = self.size + self.admission.max_queue_per_user
+        with self._pool_lock:
+            if self._quota is None:
+                self._quota = ClusterQuota(self.db_location, per_user)
+            return self._quota
 
     def shutdown(self) -> None:
         with self._pool_lock:
             admission, self._admission = self._admission, None
+            quota, self._quota = self._quota, None
+        if quota is not None:
+            quota.close()
         if admission is not None:
             # Jobs in flight were cancelled by their requests; do not wait for a slow backend.
             admission.shutdown()

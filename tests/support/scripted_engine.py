@@ -1,10 +1,12 @@
 """A scripted OpenAI-compatible engine in its own process: what vLLM is to a personae cluster,
 with the model taken out, so that tests and benchmarks measure personae, not generation.
 
-Every ``POST /v1/chat/completions`` streams (or returns) the same reply, ``--tokens`` pieces at
-``--delay`` seconds apart, whatever it was asked; the pieces differ per request (a counter), so
-replies never copy one another and the reply guards have nothing to refuse. It serves many
-streams at once (asyncio), so the engine is never the bottleneck of a load test.
+Every ``POST /v1/chat/completions`` streams (or returns) a reply of ``--tokens`` pieces at
+``--delay`` seconds apart, whatever it was asked: words drawn from a list of a few hundred by a
+generator seeded with the request's number, so replies differ from one another (the reply
+guards find no copy of an earlier reply to refuse; they may still refuse one for other reasons,
+the scripted words being no role-play) and are known in advance (:func:`reply_text`). It serves
+many streams at once (asyncio), so the engine is never the bottleneck of a load test.
 
     python -m tests.support.scripted_engine --port 8100 --tokens 20 --delay 0.01
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import json
 import time
@@ -25,14 +28,27 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 WORDS = (
-    "Elementary", "the", "fog", "lifts", "over", "Baker", "Street", "and", "the", "game",
-    "is", "afoot", "again", "my", "friend", "watch", "the", "window", "closely", "tonight",
+    "Elementary", "the", "fog", "lifts", "over", "Baker", "Street", "and", "a", "game",
+    "is", "afoot", "again", "my", "friend", "watch", "that", "window", "closely", "tonight",
+    "mud", "boots", "clay", "tobacco", "ash", "letter", "seal", "wax", "cab", "driver",
+    "river", "bridge", "lamp", "violin", "chemistry", "train", "ticket", "moor", "hound",
+    "garden", "ring", "hat", "glove", "stain", "ledger", "clerk", "inspector", "alibi",
+    "footprint", "cipher", "bell", "rope", "window", "ladder", "candle", "key", "trunk",
+    "telegram", "station", "quietly", "certainly", "perhaps", "plainly", "observe", "deduce",
 )  # fmt: skip
 
 
 def _piece(request_no: int, i: int) -> str:
-    word = WORDS[(request_no + i) % len(WORDS)]
+    """Piece ``i`` of reply ``request_no``: a word picked by a hash of both (so replies share
+    no runs of words), the first one numbered."""
+    digest = hashlib.blake2b(f"{request_no}:{i}".encode(), digest_size=4).digest()
+    word = WORDS[int.from_bytes(digest, "big") % len(WORDS)]
     return (" " if i else "") + (f"{word}{request_no}" if i == 0 else word)
+
+
+def reply_text(request_no: int, tokens: int) -> str:
+    """The whole reply the engine gives request ``request_no``."""
+    return "".join(_piece(request_no, i) for i in range(tokens)) + "."
 
 
 def build_app(tokens: int, delay: float, model: str = "scripted") -> Starlette:

@@ -362,3 +362,27 @@ def test_card_lines_are_kept_even_when_a_script_has_them_too(bank: MemoryBank) -
     import_lines(bank, "holmes", [ScriptLine("Sherlock Holmes", "I am lost.")], source="s")
     assert sync_card_lines(bank, "holmes", holmes) == 1
     assert [source for source, _ in stored_lines(bank)] == ["s", card_source(holmes)]
+
+
+def test_first_chats_starting_together_index_the_card_once(db: Database) -> None:
+    # Several users' first chats (threads here; processes on PostgreSQL) at the same moment.
+    import threading
+
+    holmes = make_character("Sherlock Holmes", mes_example=CARD_EXAMPLES)
+    added: list[int] = []
+    start = threading.Barrier(6)
+
+    def first_chat() -> None:
+        with Database(db.location) as own:
+            bank = MemoryBank(own, embedder=HashEmbedder())
+            start.wait()
+            added.append(sync_card_lines(bank, "holmes", holmes))
+
+    threads = [threading.Thread(target=first_chat) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(added) == [0, 0, 0, 0, 0, 3]
+    rows = db.conn.execute("SELECT COUNT(*) FROM memories WHERE kind = 'line'").fetchone()
+    assert rows[0] == 3

@@ -247,7 +247,7 @@ def serve_command(
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if workers > 1:
-        from personae.server.supervisor import supervise
+        from personae.server.supervisor import preload, supervise
 
         err_console.print(
             f"serving {count} characters on http://{shown}:{bound_port}/v1 from {workers} "
@@ -256,6 +256,7 @@ def serve_command(
             markup=False,
         )
         _warn_if_open(host, keyed)
+        preload()
         try:
             supervise(workers, sock, lambda _: run(*build()))
         finally:

@@ -207,16 +207,25 @@ def sync_card_lines(bank: MemoryBank, character_id: str, character: Character) -
     this version are there, nothing happens; otherwise lines from earlier versions are deleted
     and this version's added. Returns how many were added."""
     source = card_source(character)
-    existing = bank.repo.partition(None, character_id, ["line"])
-    if any(item.source == source for item in existing):
+    if _has_source(bank, character_id, source):
         return 0
-    stale = [item.id for item in existing if item.source.startswith("card:")]
-    if stale:
-        bank.forget(stale)
-    drafts = line_drafts(character_id, lines_for(character, user=USER_MACRO), source=source)
-    # Repeats within the card are dropped; a line also imported from a script stays, so the
-    # card's lines are complete whatever else the character has.
-    return _store(bank, _fresh(bank, drafts, set()), None)
+    # The first chats of a character often start together (several users, several server
+    # processes): one of them indexes the lines, the others find them there.
+    with bank.db.exclusive(f"card-lines:{character_id}"):
+        existing = bank.repo.partition(None, character_id, ["line"])
+        if any(item.source == source for item in existing):
+            return 0
+        stale = [item.id for item in existing if item.source.startswith("card:")]
+        if stale:
+            bank.forget(stale)
+        drafts = line_drafts(character_id, lines_for(character, user=USER_MACRO), source=source)
+        # Repeats within the card are dropped; a line also imported from a script stays, so the
+        # card's lines are complete whatever else the character has.
+        return _store(bank, _fresh(bank, drafts, set()), None)
+
+
+def _has_source(bank: MemoryBank, character_id: str, source: str) -> bool:
+    return any(i.source == source for i in bank.repo.partition(None, character_id, ["line"]))
 
 
 def check_size(count: int, what: str = "the script") -> None:

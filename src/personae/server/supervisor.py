@@ -8,9 +8,12 @@ which must be PostgreSQL: chats, memories, keys and the chat locks live there (s
 
 A worker that dies (killed, out of memory) is started again at once; what it had acknowledged is
 in the store, and a reply it was streaming stays ``incomplete`` with the text that had arrived.
-One that dies again within :data:`EARLY_EXIT_S` of starting, :data:`MAX_EARLY_EXITS` times in a
-row, is a broken start (a bad model path, a port that vanished) and ends the server with an
-error, instead of restarting forever. Ctrl-C or SIGTERM stops the workers, letting each finish
+Deaths by a signal always bring a new worker (an operator's or the OOM killer's kill is no
+reason to stop serving), after a pause that grows while they come quickly, so a worker that
+crashes at once cannot make the supervisor fork without end. A worker that *exits* with an
+error within :data:`EARLY_EXIT_S` of starting, :data:`MAX_EARLY_EXITS` times in a row, is a
+broken start (a bad model path, an unreachable store: it printed why) and ends the server with
+an error, instead of restarting forever. Ctrl-C or SIGTERM stops the workers, letting each finish
 its streams for a few seconds (uvicorn's graceful shutdown).
 """
 
@@ -30,6 +33,7 @@ from personae.errors import PersonaeError
 EARLY_EXIT_S = 10.0
 MAX_EARLY_EXITS = 3
 STOP_GRACE_S = 15.0
+MAX_PAUSE_S = 2.0  # between restarts of workers that keep dying young
 
 
 class WorkerFailed(PersonaeError):
@@ -38,6 +42,19 @@ class WorkerFailed(PersonaeError):
 
 class _Stop(Exception):
     """SIGINT or SIGTERM reached the supervisor."""
+
+
+def preload() -> None:
+    """Load once, in the supervisor before it forks, what each worker's first stored turn would
+    otherwise load by itself (then shared copy-on-write): the server, memory and agent code, and
+    the English and Korean tokenizers (nltk's stemmer, Kiwi) — 3-4 s of every new worker's first
+    turn on this project's CI machine, paid again after each restart. Nothing here starts a
+    thread, so forking after it is safe."""
+    import personae.server.jobs  # noqa: F401  (the whole serving stack)
+    from personae.retrieval.tokens import retrieval_tokens
+
+    for text in ("the fog over Baker Street", "안개 낀 런던의 밤"):
+        retrieval_tokens(text)
 
 
 def _child(serve: Callable[[], None]) -> int:
@@ -85,7 +102,7 @@ def supervise(
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     started: dict[int, float] = {}
-    early_exits = 0
+    early_exits = quick_deaths = 0
     try:
         for _ in range(workers):
             started[_spawn(lambda: serve(sock))] = time.monotonic()
@@ -97,18 +114,23 @@ def supervise(
             if pid not in started:
                 continue
             lived = time.monotonic() - started.pop(pid)
+            signalled = os.WIFSIGNALED(status)
             how = (
                 f"signal {os.WTERMSIG(status)}"
-                if os.WIFSIGNALED(status)
+                if signalled
                 else f"exit code {os.WEXITSTATUS(status)}"
             )
-            early_exits = early_exits + 1 if lived < EARLY_EXIT_S else 0
+            young = lived < EARLY_EXIT_S
+            early_exits = early_exits + 1 if young and not signalled else 0
             if early_exits >= MAX_EARLY_EXITS:
                 raise WorkerFailed(
-                    f"server workers keep dying within {EARLY_EXIT_S:.0f} s of starting "
+                    f"server workers keep exiting within {EARLY_EXIT_S:.0f} s of starting "
                     f"(last: {how}); see the lines above"
                 )
+            quick_deaths = quick_deaths + 1 if young else 0
+            pause = min(MAX_PAUSE_S, 0.05 * 2**quick_deaths) if quick_deaths > 1 else 0.0
             note(f"worker {pid} ended ({how}) after {lived:.1f} s; starting another")
+            time.sleep(pause)
             started[_spawn(lambda: serve(sock))] = time.monotonic()
     except _Stop:
         pass
@@ -140,4 +162,4 @@ def _stop_all(pids: list[int]) -> None:
             os.waitpid(pid, 0)
 
 
-__all__ = ["WorkerFailed", "supervise"]
+__all__ = ["WorkerFailed", "preload", "supervise"]

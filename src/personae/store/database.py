@@ -14,11 +14,13 @@ The database holds people's chats: its folder is created owner-only (0700) and i
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import os
 import pkgutil
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +46,10 @@ OperationalError = sqlite3.OperationalError
 
 # The advisory-lock namespace of chats being answered (PostgreSQL; see try_hold_chat).
 CHAT_LOCKS = 7305
+
+# exclusive() on SQLite: one lock per (store, name) in this process.
+_LOCAL_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCAL_LOCKS_GUARD = threading.Lock()
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -342,6 +348,26 @@ class Database:
             conn.execute(sql + (" FOR UPDATE" if self.is_postgres else ""), (chat_id,)).fetchone()
             is not None
         )
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Run the block alone among everything holding ``name`` on this store: every process
+        on PostgreSQL (a session advisory lock, dropped by the server if the process dies),
+        every thread of this process on SQLite (where one process serves the store)."""
+        if self.is_postgres:
+            key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
+            key -= 1 << 63  # a signed bigint, the one-key form's space
+            self.conn.execute("SELECT pg_advisory_lock(?)", (key,))
+            try:
+                yield
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("SELECT pg_advisory_unlock(?)", (key,))
+            return
+        with _LOCAL_LOCKS_GUARD:
+            lock = _LOCAL_LOCKS.setdefault((str(self.location), name), threading.Lock())
+        with lock:
+            yield
 
     def try_hold_chat(self, chat_id: int) -> bool:
         """Mark chat ``chat_id`` as being answered by this connection, for every process on

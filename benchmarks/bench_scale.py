@@ -8,12 +8,10 @@ known (first piece after ``delay``, last after ``tokens × delay``). PostgreSQL 
 server (``personae.store.local_postgres.LocalPostgres``, fsync on). Every request is a stored
 chat (``user`` in the body, then ``chat_id`` from the ``X-Personae-Chat-Id`` header), so each
 turn commits the user's message and the reply and reads and writes memories (memory on, the
-default). The reply guard is off (``reply_guard = false`` in each server's config.toml): the
-scripted engine's replies are rotations of one 20-word sentence, so in a stored chat the guard
-finds every reply after the first copying the last one and asks the engine twice more (three
-engine calls a turn, the engine's time no longer known), which a real model does not provoke;
-and a guarded reply sends nothing until it has passed, so a client would see no turn begin
-before its reply ends. ``--guard`` leaves it on.
+default). The reply guard is off (``reply_guard = false`` in each server's config.toml): a
+guard that refused a scripted reply (no role-play) would ask the engine again, and the engine's
+time per turn would no longer be known; and a guarded reply sends nothing until it has passed,
+so a client would see no turn begin before its reply ends. ``--guard`` leaves it on.
 
 **load**: ``--clients`` concurrent streaming clients (asyncio + httpx, one connection each,
 opened just before timing) each send ``--requests`` requests back to back, against (a)
@@ -30,12 +28,10 @@ every acknowledged user message and finished reply, and the servers' stderr.
 **faults**: ``--workers 4`` on PostgreSQL; ``--fault-clients`` clients (half with user A's key,
 half with B's, made with ``personae keys create``) stream stored chats back to back while a
 worker is SIGKILLed ``--kills`` times, 0.5–1.5 s apart, each time once the supervisor is back
-to 4 workers. The supervisor ends the whole server when workers die within ``EARLY_EXIT_S`` of
-starting ``MAX_EARLY_EXITS`` times in a row (it takes that for a broken start), so the victim is
-random except that a third young one in a row is never chosen: the oldest worker is, once it
-is old enough (the run first shows, on a separate cluster, that three young kills in a row do
-end the server). Clients note what was acknowledged: a user message once its response was 200
-and data arrived, a reply once its stream ended with ``[DONE]``. Afterwards, on the running
+to 4 workers, the victim chosen at random, young ones included (the run first shows, on a
+separate cluster, that three young workers killed in a row do not end the server). Clients
+note what was acknowledged: a user message once its response was 200 and data arrived, a reply
+once its stream ended with ``[DONE]``. Afterwards, on the running
 cluster, keys and isolation are checked over fresh connections (no key, a bad key: 401; B
 reading or continuing A's chat: 404), then the store is read directly: every acknowledged user
 message present (and none twice), every ``complete`` reply a whole engine reply, every reply a

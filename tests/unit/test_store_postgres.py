@@ -150,3 +150,28 @@ def test_concurrent_turns_on_many_connections_keep_every_message(
         assert {m.content for m in messages if m.role == "user"} == {
             f"hello {n}-{i}" for n in range(8) for i in range(10)
         }
+
+
+def test_one_name_added_at_once_gets_two_ids(store_location: str | Path) -> None:
+    # Two uploads of the same character at the same moment, on two connections.
+    with Database(store_location):
+        pass  # migrated once, before the race
+    ids: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def add() -> None:
+        try:
+            with Database(store_location) as own:
+                start.wait()
+                ids.append(CharacterRepository(own).add(make_character("Holmes")))
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(ids) == ["holmes", "holmes-2", "holmes-3", "holmes-4"]

@@ -112,6 +112,8 @@ class CharacterRepository:
         now = time.time()
         card_json = json.dumps(character.to_card_dict(), ensure_ascii=False)
         with self.db.transaction() as conn:
+            # two uploads of one name at once must not pick the same free id
+            self.db.lock_name(conn, f"character-id:{base}")
             new_id = base
             suffix = 2
             while conn.execute("SELECT 1 FROM characters WHERE id = ?", (new_id,)).fetchone():

@@ -177,6 +177,10 @@ class ChatRepository:
         if user_text is not None and not user_text.strip():
             raise InvalidInput("the message is empty")
         with self.db.transaction() as conn:
+            # the chat's row, held until commit: turns begun together on one chat (a CLI and
+            # the server, two processes) take their ids and places one after the other
+            if not self.db.lock_chat(conn, chat_id):
+                raise NotFound(f"no chat {chat_id}: see `personae chats list`", param="chat")
             user_id = None
             if user_text is not None:
                 user_id = self._insert(conn, chat_id, "user", user_text, "complete", note=note)

@@ -339,6 +339,13 @@ class Database:
         finally:
             self.conn.execute(f"PRAGMA synchronous={level}")  # the database's own setting
 
+    def lock_name(self, conn: Any, name: str) -> None:
+        """Within a transaction, run alone among transactions locking ``name`` until it ends
+        (PostgreSQL: a transaction advisory lock; SQLite's ``BEGIN IMMEDIATE`` already runs
+        every writer alone). For a check-then-insert, such as choosing a free id."""
+        if self.is_postgres:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (_name_key(name),))
+
     def lock_chat(self, conn: Any, chat_id: int) -> bool:
         """Within a transaction, hold chat ``chat_id`` until it ends (PostgreSQL: its row,
         ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already holds the whole store). False
@@ -355,8 +362,7 @@ class Database:
         on PostgreSQL (a session advisory lock, dropped by the server if the process dies),
         every thread of this process on SQLite (where one process serves the store)."""
         if self.is_postgres:
-            key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
-            key -= 1 << 63  # a signed bigint, the one-key form's space
+            key = _name_key(name)
             self.conn.execute("SELECT pg_advisory_lock(?)", (key,))
             try:
                 yield
@@ -394,6 +400,12 @@ class Database:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _name_key(name: str) -> int:
+    """An advisory lock key (a signed bigint, the one-key form's space) for ``name``."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") - (1 << 63)
 
 
 def get_meta(db: Database, key: str) -> str | None:

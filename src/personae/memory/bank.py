@@ -19,15 +19,17 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from personae.errors import InvalidInput
 from personae.memory.partition_index import PartitionIndex
+from personae.memory.records import Draft as Draft  # re-exported
+from personae.memory.records import Recalled as Recalled  # re-exported
 from personae.memory.store_search import StoreSearch
 from personae.privacy import DEFAULT_POLICY, RedactionPolicy, redact
-from personae.retrieval.hybrid import Hit, HybridIndex
+from personae.retrieval.hybrid import HybridIndex
 from personae.retrieval.tokens import retrieval_tokens, tokenizer_name
 from personae.retrieval.vectors import (
     EXACT_LIMIT,
@@ -61,34 +63,6 @@ LINES_EXACT_LIMIT = 2048
 MAX_MEMORY_CHARS = 4000
 # An index brought up to date reads only the rows that changed, unless that is most of them.
 REFRESH_LIMIT = 2000
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A memory before it is stored: the bank redacts, tokenizes and embeds it."""
-
-    kind: str
-    text: str
-    user_id: str | None = None
-    character_id: str | None = None
-    chat_id: int | None = None
-    label: str = ""
-    importance: float = 0.0
-    evidence: Sequence[int] = ()
-    source: str = ""
-    created_at: float | None = None
-
-
-@dataclass(frozen=True)
-class Recalled:
-    """A memory found by a search, with how it was found."""
-
-    item: MemoryItem
-    hit: Hit
-
-    @property
-    def id(self) -> int:
-        return self.item.id
 
 
 class MemoryBank:

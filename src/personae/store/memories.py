@@ -13,16 +13,15 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
 from personae.errors import InvalidInput, NotFound
 from personae.store.database import Database
+from personae.store.memory_scope import KINDS as KINDS  # re-exported
+from personae.store.memory_scope import Kind as Kind  # re-exported
+from personae.store.memory_scope import check_kinds, scope_where
 from personae.store.summaries import ChatSummaries
 from personae.store.summaries import ChatSummary as ChatSummary  # re-exported
-
-Kind = Literal["line", "episode", "reflection", "fact", "note"]
-KINDS: tuple[str, ...] = get_args(Kind)
-
 
 # What a MemoryItem is read from (never ``*``: PostgreSQL's generated search columns are not).
 ITEM_COLUMNS = (
@@ -111,12 +110,6 @@ class SearchKeys:
     vector: bytes | None
     vector_scale: float | None
     embedder: str | None
-
-
-def _check_kinds(kinds: Sequence[str]) -> None:
-    bad = [k for k in kinds if k not in KINDS]
-    if bad:
-        raise InvalidInput(f"unknown memory kind {bad[0]!r}: use one of {', '.join(KINDS)}")
 
 
 def _check(memory: NewMemory) -> None:
@@ -292,7 +285,7 @@ class MemoryRepository(ChatSummaries):
     ) -> int:
         """Delete every memory matching all the given filters (at least one is required);
         a chat's rolling summary goes with its chat's memories."""
-        where, args = self._where(user_id, character_id, chat_id, kinds, exact=True)
+        where, args = scope_where(user_id, character_id, chat_id, kinds, exact=True)
         if user_id is None and character_id is None and chat_id is None:
             raise InvalidInput("say whose memories to wipe: a user, a character or a chat")
         ids = [r[0] for r in self.db.conn.execute(f"SELECT id FROM memories WHERE {where}", args)]
@@ -340,7 +333,7 @@ class MemoryRepository(ChatSummaries):
         self, user_id: str | None, character_id: str | None, kinds: Sequence[str] = KINDS
     ) -> list[MemoryItem]:
         """Every memory of one partition (exactly this user and character, NULL as NULL)."""
-        where, args = self._where(user_id, character_id, None, kinds, exact=True, nulls=True)
+        where, args = scope_where(user_id, character_id, None, kinds, exact=True, nulls=True)
         rows = self.db.conn.execute(
             f"SELECT {ITEM_COLUMNS} FROM memories WHERE {where} ORDER BY id", args
         )
@@ -351,7 +344,7 @@ class MemoryRepository(ChatSummaries):
     ) -> dict[int, tuple[float, float]]:
         """``id → (updated_at, accessed_at)`` of every memory of one partition: enough to bring
         an index of it up to date without reading the rest of each row."""
-        where, args = self._where(user_id, character_id, None, kinds, exact=True, nulls=True)
+        where, args = scope_where(user_id, character_id, None, kinds, exact=True, nulls=True)
         rows = self.db.conn.execute(
             f"SELECT id, updated_at, accessed_at FROM memories WHERE {where}", args
         )
@@ -368,7 +361,7 @@ class MemoryRepository(ChatSummaries):
         """What a chat of this user with this character may see: memories whose scope columns
         are each NULL or equal to the given ones. A NULL filter here matches only NULL, so
         omitting the user shows only character-owned lines."""
-        _check_kinds(kinds)
+        check_kinds(kinds)
         # One indexed lookup per scope pair (an OR over the columns would scan the table).
         pairs = dict.fromkeys((u, c) for u in (user_id, None) for c in (character_id, None))
         marks = ",".join("?" * len(kinds))
@@ -387,7 +380,7 @@ class MemoryRepository(ChatSummaries):
     ) -> list[MemoryItem]:
         """Every memory of ``user_id``, in every chat (oldest first); with ``character_id``,
         those with that character and those the user has with every character."""
-        _check_kinds(kinds)
+        check_kinds(kinds)
         marks = ",".join("?" * len(kinds))
         sql = f"SELECT {ITEM_COLUMNS} FROM memories WHERE user_id = ? AND kind IN ({marks})"
         args: list[Any] = [user_id, *kinds]
@@ -396,38 +389,6 @@ class MemoryRepository(ChatSummaries):
             args.append(character_id)
         rows = self.db.conn.execute(sql + " ORDER BY id", args)
         return [self._item(r) for r in rows]
-
-    @staticmethod
-    def _where(
-        user_id: str | None,
-        character_id: str | None,
-        chat_id: int | None,
-        kinds: Sequence[str],
-        *,
-        exact: bool,
-        nulls: bool = False,
-    ) -> tuple[str, list[Any]]:
-        _check_kinds(kinds)
-        clauses = [f"kind IN ({','.join('?' * len(kinds))})"]
-        args: list[Any] = list(kinds)
-        for column, value in (("user_id", user_id), ("character_id", character_id)):
-            if exact:
-                if value is not None:
-                    clauses.append(f"{column} = ?")
-                    args.append(value)
-                elif nulls:
-                    clauses.append(f"{column} IS NULL")
-            else:
-                clauses.append(f"({column} IS NULL OR {column} = ?)")
-                args.append(value)
-        if exact:
-            if chat_id is not None:
-                clauses.append("chat_id = ?")
-                args.append(chat_id)
-        else:
-            clauses.append("(chat_id IS NULL OR chat_id = ?)")
-            args.append(chat_id)
-        return " AND ".join(clauses), args
 
     @staticmethod
     def _item(row: Any) -> MemoryItem:
@@ -455,7 +416,7 @@ class MemoryRepository(ChatSummaries):
 
     def latest(self, user_id: str, character_id: str | None, kind: str) -> MemoryItem | None:
         """The newest memory of ``kind`` in one partition."""
-        where, args = self._where(user_id, character_id, None, [kind], exact=True, nulls=True)
+        where, args = scope_where(user_id, character_id, None, [kind], exact=True, nulls=True)
         row = self.db.conn.execute(
             f"SELECT {ITEM_COLUMNS} FROM memories WHERE {where} ORDER BY id DESC LIMIT 1", args
         ).fetchone()
@@ -465,7 +426,7 @@ class MemoryRepository(ChatSummaries):
         self, user_id: str, character_id: str | None, kind: str, after_id: int
     ) -> tuple[float, list[int]]:
         """Total importance and ids of ``kind`` memories newer than ``after_id``."""
-        where, args = self._where(user_id, character_id, None, [kind], exact=True, nulls=True)
+        where, args = scope_where(user_id, character_id, None, [kind], exact=True, nulls=True)
         rows = self.db.conn.execute(
             f"SELECT id, importance FROM memories WHERE {where} AND id > ? ORDER BY id",
             (*args, after_id),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from personae.store.database import Database
-from personae.store.memories import MemoryRepository
+from personae.store.memory_scope import scope_where
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,7 @@ class Partition:
     kinds: tuple[str, ...]
 
     def where(self) -> tuple[str, list[Any]]:
-        # memory_search's queries are the store's own: the repository's scope check, reused
-        return MemoryRepository._where(  # noqa: SLF001
+        return scope_where(
             self.user_id, self.character_id, None, self.kinds, exact=True, nulls=True
         )
 

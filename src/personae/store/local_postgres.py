@@ -5,8 +5,9 @@ It runs the binaries of the pinned ``pgserver`` wheel (PostgreSQL 16 with pgvect
 the test extra) or, without it, Debian's ``postgresql`` package, from a fresh data directory in a
 temporary folder, listening on 127.0.0.1 and a free port, with trust authentication (only this
 machine's loopback can reach it). PostgreSQL refuses to run as root: as root the server runs as
-``nobody``. :meth:`LocalPostgres.stop` (or leaving the ``with`` block) stops it and deletes the
-folder.
+``nobody``, from a linked copy of the binaries when ``nobody`` cannot reach them where they are
+(a root-only Python such as ``/root/.pyenv``). :meth:`LocalPostgres.stop` (or leaving the
+``with`` block) stops it and deletes the folder.
 
     with LocalPostgres() as pg:
         db = Database(pg.url("personae"))
@@ -19,6 +20,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -48,6 +50,43 @@ def _major(initdb: Path) -> int:
         return int(initdb.parent.parent.name)
     except ValueError:
         return 0
+
+
+def _others_can_run(binaries: Path) -> bool:
+    """Whether a user other than the owner can reach and run ``binaries/initdb``: every folder
+    above it searchable by others, the program executable by others."""
+    initdb = binaries.resolve() / "initdb"
+    try:
+        if not initdb.stat().st_mode & stat.S_IXOTH:
+            return False
+        return all(folder.stat().st_mode & stat.S_IXOTH for folder in initdb.parents)
+    except OSError:
+        return False
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)  # same file system: no bytes copied
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _linked_copy(binaries: Path, folder: Path) -> Path:
+    """Copy the install around ``binaries`` into ``folder`` with the same layout (hard links
+    where the file system allows); returns the copy's ``bin``. The binaries find their libraries
+    relative to themselves: the install (``bin/``, ``lib/``, ``share/``) moves as a whole, with
+    the wheel's vendored libraries beside its package (pgserver's RPATH is
+    ``$ORIGIN/../../../pgserver.libs``)."""
+    install = binaries.resolve().parent  # …/pgserver/pginstall
+    package = install.parent  # …/pgserver
+    copy = folder / package.name / install.name
+    shutil.copytree(install, copy, symlinks=True, copy_function=_link_or_copy)
+    vendored = package.parent / f"{package.name}.libs"
+    if vendored.is_dir():
+        shutil.copytree(
+            vendored, folder / vendored.name, symlinks=True, copy_function=_link_or_copy
+        )
+    return copy / binaries.name
 
 
 def _free_port() -> int:
@@ -100,7 +139,9 @@ class LocalPostgres:
 
     def start(self) -> LocalPostgres:
         if self._as_root:
-            # The unprivileged user owns the folder; the binaries' folders must be traversable.
+            if not _others_can_run(self.binaries):
+                self.binaries = _linked_copy(self.binaries, self.folder)
+            # The unprivileged user owns the folder.
             os.chmod(self.folder, 0o700)
             shutil.chown(self.folder, user=_UNPRIVILEGED)
         self._run(

@@ -192,16 +192,18 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict[str, Any])
                     retry_after=response.headers.get("retry-after"),
                 )
             result = Result(200)
+            # Read to the body's end, past [DONE] or an error event: a stream closed early is a
+            # connection httpx drops, and the next request would pay a new handshake.
             async for line in response.aiter_lines():
-                if not line.startswith("data: "):
+                if not line.startswith("data: ") or result.total is not None or result.error:
                     continue
                 data = line[6:]
                 if data == "[DONE]":
                     result.total = time.perf_counter() - start
-                    break
+                    continue
                 if data.startswith('{"error"'):
                     result.error = json.loads(data)["error"].get("code") or "error"
-                    break
+                    continue
                 if '"content":' in data:
                     tokens += 1
                     if first is None:

@@ -21,7 +21,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -37,6 +37,7 @@ from personae.backends.base import (
 )
 from personae.backends.candidates import MAX_CANDIDATES, threaded_candidates
 from personae.backends.chunk_decoder import ChunkDecoder
+from personae.backends.sse_reader import response_events
 from personae.errors import (
     BackendAuthError,
     BackendError,
@@ -50,9 +51,6 @@ from personae.settings.urls import check_http_url
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A server asking for a longer pause gets an error now: a hidden long sleep looks like a hang.
 _MAX_RETRY_AFTER = 30.0
-# SSE lines end only at CRLF, LF or CR. httpx's iter_lines also splits at U+2028, U+0085 …, which
-# JSON may carry unescaped inside a string, so lines are split on bytes here.
-_EOL = re.compile(rb"\r\n|\r|\n")
 _DNS_HINTS = ("name or service", "nodename", "name resolution", "getaddrinfo")
 # Runs of characters a key is written with, masks ("sk-abc1****wxyz") included.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=*]+")
@@ -348,7 +346,7 @@ class OpenAICompatBackend:
         the reply ended. The end chunks are the caller's (``decoder.ends()``)."""
         done = False
         try:
-            for event, data in _events(response):
+            for event, data in response_events(response):
                 if data == "[DONE]":
                     done = True
                     break
@@ -425,49 +423,6 @@ def scrub_secrets(text: str, secrets: Sequence[str] = ()) -> str:
         text = _TOKEN.sub(hide, text)
     text = _KEY_LIKE.sub(lambda m: m.group()[:3] + REDACTED, text)
     return _BEARER.sub("Bearer " + REDACTED, text)
-
-
-def _events(response: httpx.Response) -> Iterator[tuple[str, str]]:
-    if response.headers.get("content-type", "").startswith("application/json"):
-        # Some servers and proxies ignore ``stream: true`` and send one whole completion.
-        yield "", response.read().decode("utf-8", "replace")
-    else:
-        yield from _iter_sse(_iter_lines(response.iter_bytes()))
-
-
-def _iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Split a byte stream into lines at CRLF, LF or CR, wherever the reads happen to end."""
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        start = 0
-        for match in _EOL.finditer(pending):
-            if match.group() == b"\r" and match.end() == len(pending):
-                break  # maybe the first half of a CRLF split across two reads
-            yield pending[start : match.start()].decode("utf-8", "replace")
-            start = match.end()
-        pending = pending[start:]
-    if pending:
-        yield pending.removesuffix(b"\r").decode("utf-8", "replace")
-
-
-def _iter_sse(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
-    """Server-sent events as ``(event name, data)``; comments, ``id`` and ``retry`` are skipped."""
-    event, data = "", list[str]()
-    for line in lines:
-        if not line:
-            if data:
-                yield event, "\n".join(data)
-            event, data = "", []
-        elif not line.startswith(":"):  # ":" starts a keep-alive comment
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "data":
-                data.append(value)
-            elif field == "event":
-                event = value
-    if data:
-        yield event, "\n".join(data)
 
 
 def _error_fields(payload: Any) -> tuple[str, str | None]:

@@ -14,7 +14,13 @@ import pytest
 from personae.backends import GenerationParams, Message, collect
 from personae.backends import embedded_start as start
 from personae.backends.embedded import EmbeddedBackend, EmbeddedOptions
-from personae.errors import BackendError, BackendUnavailable, ContextOverflow, ModelError
+from personae.errors import (
+    AdapterError,
+    BackendError,
+    BackendUnavailable,
+    ContextOverflow,
+    ModelError,
+)
 from personae.models import CATALOGUE, ResolvedModel
 from personae.text.token_estimate import BYTE_LEVEL_RATES, estimate_tokens
 from tests.support.fake_llama import (
@@ -255,6 +261,19 @@ def test_a_file_that_loads_nowhere_may_be_damaged(model: Path) -> None:
     message = one_line(caught.value)
     assert "may be damaged" in message and str(model) in message
     assert "check the input params" not in message  # xllamacpp's words would mislead
+
+
+@pytest.mark.usefixtures("healthy_machine")
+def test_a_start_that_fails_with_adapters_names_them(model: Path, tmp_path: Path) -> None:
+    """An adapter that is damaged or made for another base fails llama.cpp's start like a
+    damaged model would: the adapters are named, not the model file alone."""
+    adapter = tmp_path / "holmes@v1.gguf"
+    adapter.write_bytes(b"GGUF")  # the magic, then nothing: it passes the file check
+    with pytest.raises(AdapterError) as caught:
+        build(model, failing(GENERIC), adapters={"holmes@v1": adapter})
+    message = one_line(caught.value)
+    assert "with the LoRA adapters holmes@v1" in message and "another base model" in message
+    assert "check the input params" not in message
 
 
 @pytest.mark.usefixtures("healthy_machine")

@@ -140,6 +140,7 @@ class EmbeddedBackend:
             model=self.model,
             catalogued=spec is not None,
             context_tokens=self.n_ctx * options.n_parallel,
+            adapters=list(options.adapters),
         )
         self._http = httpx.Client(
             base_url=str(self._server.listening_address),

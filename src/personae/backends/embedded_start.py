@@ -17,11 +17,11 @@ diagnosed afterwards, most specific cause first:
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from personae.errors import BackendUnavailable, ModelError, PersonaeError
+from personae.errors import AdapterError, BackendUnavailable, ModelError, PersonaeError
 from personae.models.store import check_gguf
 
 # The least KV cache one token of context takes on the catalogue's models is 12 KiB
@@ -59,23 +59,37 @@ def start_server(
     model: str,
     catalogued: bool,
     context_tokens: int,
+    adapters: Sequence[str] = (),
 ) -> Any:
     """``factory(params)`` (xllamacpp's ``Server``) for the model at ``path``, checked first; a
     failed start becomes the :class:`PersonaeError` that says why (see the module docstring).
-    ``context_tokens``: the KV cache asked for, over all slots."""
+    ``context_tokens``: the KV cache asked for, over all slots; ``adapters``: the names of the
+    LoRA adapters loaded with it."""
     check_model_file(path, model, catalogued=catalogued)
     try:
         return factory(params)
     except Exception as exc:
         raise failed_start(
-            exc, path=path, model=model, catalogued=catalogued, context_tokens=context_tokens
+            exc,
+            path=path,
+            model=model,
+            catalogued=catalogued,
+            context_tokens=context_tokens,
+            adapters=adapters,
         ) from exc
 
 
 def failed_start(
-    exc: BaseException, *, path: Path, model: str, catalogued: bool, context_tokens: int
+    exc: BaseException,
+    *,
+    path: Path,
+    model: str,
+    catalogued: bool,
+    context_tokens: int,
+    adapters: Sequence[str] = (),
 ) -> PersonaeError:
-    """Why llama.cpp did not start with the model at ``path`` (``exc``: what it raised)."""
+    """Why llama.cpp did not start with the model at ``path`` and ``adapters`` (``exc``: what
+    it raised)."""
     try:
         check_model_file(path, model, catalogued=catalogued)  # gone or changed meanwhile?
     except ModelError as changed:
@@ -99,6 +113,16 @@ def failed_start(
     # send the user after the wrong thing.
     why = " ".join(str(exc).split())
     detail = f" ({why})" if why and not why.startswith(GENERIC_FAILURE) else ""
+    if adapters:
+        # The model file passed its checks; an adapter that is damaged or was made for another
+        # base model fails the start alike, and llama.cpp does not say which.
+        names = ", ".join(adapters)
+        return AdapterError(
+            f"llama.cpp could not load {path} with the LoRA adapters {names}{detail}: an "
+            f"adapter may be damaged or made for another base model than {model} (convert or "
+            f"train it again for {model}), or the model file is: {model_fix(model, catalogued)}",
+            param="adapter",
+        )
     return ModelError(
         f"llama.cpp could not load {path}{detail}; the file may be damaged: "
         f"{model_fix(model, catalogued)}"

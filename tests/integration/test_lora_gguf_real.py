@@ -156,3 +156,37 @@ def test_adapters_taking_turns_give_what_each_gives_alone(
             # like the first one alone.
             nth = 0
         assert text == alone[name][nth], (name, nth, text, alone[name])
+
+
+def test_llama_servers_own_http_api_applies_an_adapter_by_its_id(
+    real_model: str, gguf_adapters: dict[str, Path], tmp_path: Path
+) -> None:
+    """The embedded runtime is llama.cpp's server, HTTP listener included: the ``openai``
+    backend with ``lora_model = "lora-id"`` finds each adapter's id by its path in the real
+    ``GET /lora-adapters`` and, through ``/v1/chat/completions``, replies as the runtime replies
+    with that adapter."""
+    from personae.backends.openai_compat import OpenAICompatBackend
+
+    labelled = {}
+    for name, path in gguf_adapters.items():
+        labelled[f"{name}@v1"] = tmp_path / f"{name}@v1.gguf"  # a layout personae's rule reads
+        labelled[f"{name}@v1"].write_bytes(path.read_bytes())
+    with runtime(real_model, labelled, threads=1) as backend:
+        remote = OpenAICompatBackend.from_options(
+            base_url=f"{backend._server.listening_address}/v1",
+            model=real_model,
+            api_key=backend._api_key,
+            lora_model="lora-id",
+        )
+        held = remote.list_lora_adapters()
+        assert sorted(Path(p).name for p in held.values()) == ["holmes@v1.gguf", "watson@v1.gguf"]
+        replies = {}
+        for label in (None, "holmes@v1", "watson@v1"):
+            view = remote if label is None else remote.with_adapter(label)
+            assert view is not None
+            replies[label] = collect(view.stream(CHAT, GREEDY))[0]
+            local = backend.with_adapters() if label is None else backend.with_adapters(label)
+            assert replies[label] == collect(local.stream(CHAT, GREEDY))[0], label
+        assert len(set(replies.values())) == 3  # each adapter changes the reply its own way
+        assert remote.with_adapter("moriarty@v1") is None
+        remote.close()

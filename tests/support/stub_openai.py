@@ -5,7 +5,9 @@ a status with a JSON or text body, or a server-sent-event stream that can be slo
 answering, or drop the connection after some events. Every request is recorded, and writes that
 fail because the client went away are counted in ``disconnects``. With ``models`` set, ``GET
 …/models`` lists those ids (as vLLM lists its base model and LoRA modules) without taking a
-scripted reply; ``models_asked`` is the ``model`` of every request that had a body.
+scripted reply; with ``lora_adapters`` set, ``GET /lora-adapters`` at the root answers it (as
+llama-server lists its ``--lora`` files); ``models_asked`` is the ``model`` of every request that
+had a body.
 
     with StubOpenAI() as stub:
         stub.enqueue(Reply(events=completion("Hel", "lo")))
@@ -135,6 +137,7 @@ class StubOpenAI:
         self.disconnects = 0
         self.default: Reply = Reply(status=500, json=error_body("stub: no reply scripted"))
         self.models: list[str] | None = None
+        self.lora_adapters: list[dict[str, Any]] | None = None
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -190,6 +193,8 @@ class StubOpenAI:
             if self.models is not None and listing:
                 listed = [{"id": m, "object": "model", "owned_by": "stub"} for m in self.models]
                 return Reply(json={"object": "list", "data": listed})
+            if self.lora_adapters is not None and received.path == "/lora-adapters":
+                return Reply(json=self.lora_adapters)
             return self._replies.popleft() if self._replies else self.default
 
     def _pause(self, seconds: float) -> bool:

@@ -77,7 +77,7 @@ def test_sglang_and_llama_server_args(registry: AdapterRegistry) -> None:
         "--lora-init-without-apply",
     ]
     assert "0 = hong-gildong@exp, 1 = sherlock@v1" in llama.stderr
-    assert "does not map character@adapter" in llama.stderr
+    assert 'lora_model = "lora-id"' in llama.stderr
 
 
 def test_json_lists_each_adapter_with_its_rank(registry: AdapterRegistry) -> None:

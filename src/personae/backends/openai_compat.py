@@ -21,7 +21,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -37,6 +37,14 @@ from personae.backends.base import (
 )
 from personae.backends.candidates import MAX_CANDIDATES, threaded_candidates
 from personae.backends.chunk_decoder import ChunkDecoder
+from personae.backends.llama_server_lora import (
+    MAX_ADAPTERS,
+    find_lora_id,
+    lora_adapters_url,
+    lora_field,
+    parse_lora_adapters,
+)
+from personae.backends.secret_scrub import scrub_secrets
 from personae.backends.sse_reader import response_events
 from personae.errors import (
     BackendAuthError,
@@ -52,13 +60,6 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A server asking for a longer pause gets an error now: a hidden long sleep looks like a hang.
 _MAX_RETRY_AFTER = 30.0
 _DNS_HINTS = ("name or service", "nodename", "name resolution", "getaddrinfo")
-# Runs of characters a key is written with, masks ("sk-abc1****wxyz") included.
-_TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=*]+")
-_KEY_LIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-.*]{6,}")
-_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9_\-.~+/=*]+")
-# A run sharing this many characters in a row with a secret is taken for (part of) it.
-_SECRET_OVERLAP = 6
-REDACTED = "***"
 _SECRET_HEADER = re.compile(r"(?i)key|auth|token|secret|cookie|password")
 
 
@@ -67,8 +68,10 @@ class OpenAICompatOptions(BackendOptions):
     reply; ``retry_backoff``: first retry's pause in seconds (doubling, jittered); ``extra_body``:
     merged into each request, where a ``None`` value removes a standard key the server rejects.
     ``lora_model``: how a request names one of the server's LoRA adapters: ``name`` (vLLM's
-    ``--lora-modules``: the adapter is a model of its own, listed by ``GET /models``) or
-    ``model:name`` (SGLang's ``--lora-paths``: the base model, a colon, the adapter)."""
+    ``--lora-modules``: the adapter is a model of its own, listed by ``GET /models``),
+    ``model:name`` (SGLang's ``--lora-paths``: the base model, a colon, the adapter) or
+    ``lora-id`` (llama-server's ``--lora``: the base model, and the adapter by its id in the
+    body, found by its path or in ``lora_ids``; see :mod:`personae.backends.llama_server_lora`)."""
 
     base_url: str = Field(min_length=1)
     model: str = Field(min_length=1)
@@ -79,7 +82,19 @@ class OpenAICompatOptions(BackendOptions):
     retry_backoff: float = Field(default=0.5, ge=0)
     extra_headers: dict[str, str] = Field(default_factory=dict)
     extra_body: dict[str, JsonValue] = Field(default_factory=dict)
-    lora_model: Literal["name", "model:name"] = "name"
+    lora_model: Literal["name", "model:name", "lora-id"] = "name"
+    lora_ids: dict[str, int] = Field(default_factory=dict, max_length=MAX_ADAPTERS)
+
+    @field_validator("lora_ids")
+    @classmethod
+    def _check_lora_ids(cls, value: dict[str, int]) -> dict[str, int]:
+        for label, number in value.items():
+            if "@" not in label or not 0 <= number < MAX_ADAPTERS:
+                raise ValueError(
+                    f"{label!r} = {number}: name adapters as character@adapter, with the id "
+                    f"llama-server lists (0 to {MAX_ADAPTERS - 1})"
+                )
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -143,18 +158,40 @@ class OpenAICompatBackend:
         if self._owns_client:
             self._client.close()
 
+    @property
+    def adapter_engine(self) -> str:
+        """The engine whose way of naming adapters ``lora_model`` follows."""
+        return {"name": "vllm", "model:name": "sglang", "lora-id": "llama-server"}[
+            self.options.lora_model
+        ]
+
     def with_adapter(self, name: str) -> OpenAICompatBackend | None:
         """This backend asking for the server's LoRA adapter ``name`` (see ``lora_model``), on
-        the same connections; None when ``GET /models`` does not list it. SGLang lists no
-        adapters, so there a wrong name is the server's error at the first request."""
+        the same connections; None when the server does not list it (``GET /models``, or
+        llama-server's ``GET /lora-adapters``). SGLang lists no adapters, so there a wrong name
+        is the server's error at the first request."""
+        model, extra_body = self.model, self.options.extra_body
         if self.options.lora_model == "model:name":
             model = f"{self.model}:{name}"
+        elif self.options.lora_model == "lora-id":
+            named = self.options.lora_ids
+            ids: Iterable[int]
+            chosen: int | None
+            if name in named:
+                chosen, ids = named[name], named.values()
+            else:
+                held = self.list_lora_adapters()
+                chosen, ids = find_lora_id(held, name), held.keys()
+            if chosen is None:
+                return None
+            extra_body = {**extra_body, "lora": lora_field(ids, chosen)}
         elif name in self.list_models():
             model = name
         else:
             return None
         view = copy.copy(self)
         view.model, view._owns_client = model, False
+        view.options = self.options.model_copy(update={"extra_body": extra_body})
         return view
 
     def __enter__(self) -> OpenAICompatBackend:
@@ -232,6 +269,19 @@ class OpenAICompatBackend:
             raise BackendError(
                 f"{self._where}/models did not return a model list; check base_url "
                 "(OpenAI-compatible servers usually serve under /v1)"
+            ) from None
+
+    def list_lora_adapters(self) -> dict[int, str]:
+        """llama-server's adapters, ``{id: path}`` (``GET /lora-adapters`` at its root)."""
+        url = lora_adapters_url(self.options.base_url)
+        request = self._client.build_request("GET", url)
+        response = next(self._retrying(lambda: iter([self._send(request, stream=False)])))
+        try:
+            return parse_lora_adapters(response.json())
+        except ValueError:
+            raise BackendError(
+                f"{self._where} did not list LoRA adapters at /lora-adapters as llama-server "
+                'does; lora_model = "lora-id" is for llama-server'
             ) from None
 
     def _body(self, messages: Sequence[Message], params: GenerationParams) -> dict[str, Any]:
@@ -398,31 +448,6 @@ class OpenAICompatBackend:
     def _scrub(self, text: str) -> str:
         # Servers sometimes echo the key they rejected; it must never reach a log or a screen.
         return scrub_secrets(text, self._secrets)
-
-
-def scrub_secrets(text: str, secrets: Sequence[str] = ()) -> str:
-    """``text`` without anything that is or looks like a credential: each of ``secrets``, any
-    run of key characters sharing six in a row with one of them (a server's "sk-abc123****wxyz"
-    echo of a key), ``sk-…`` keys and ``Bearer`` tokens."""
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    grams = {
-        secret[i : i + _SECRET_OVERLAP]
-        for secret in secrets
-        for i in range(len(secret) - _SECRET_OVERLAP + 1)
-    }
-    if grams:
-
-        def hide(match: re.Match[str]) -> str:
-            run = match.group()
-            for i in range(len(run) - _SECRET_OVERLAP + 1):
-                if run[i : i + _SECRET_OVERLAP] in grams:
-                    return REDACTED
-            return run
-
-        text = _TOKEN.sub(hide, text)
-    text = _KEY_LIKE.sub(lambda m: m.group()[:3] + REDACTED, text)
-    return _BEARER.sub("Bearer " + REDACTED, text)
 
 
 def _error_fields(payload: Any) -> tuple[str, str | None]:

@@ -5,7 +5,9 @@ exactly its label (``holmes@v1``), the same id the personae server lists in ``/v
 With the ``openai`` backend a chat with Holmes whose adapter ``v1`` is active (or chosen with
 ``--adapter v1``) sends ``"model": "holmes@v1"`` (vLLM) or ``"model": "BASE:holmes@v1"``
 (SGLang, ``[backend_options] lora_model = "model:name"``), after checking that the server lists
-it; :func:`serve_args` prints the engine arguments that make it so.
+it; llama-server (``lora_model = "lora-id"``) gets the base model and the adapter's id, found
+in the server's ``GET /lora-adapters`` by its path. :func:`serve_args` prints the engine
+arguments that make it so.
 
 vLLM and SGLang load the PEFT folder (``adapter_config.json`` + ``adapter_model.safetensors``,
 no pickled weights) onto the base model's Hugging Face weights: the catalogue's ``upstream``
@@ -54,10 +56,18 @@ def served_adapter(backend: Backend, info: AdapterInfo, *, otherwise: str = "") 
         )
     view = backend.with_adapter(info.label)
     if view is None:
+        if getattr(backend, "adapter_engine", "vllm") == "llama-server":
+            where = "has no adapter whose path names"
+            start = (
+                f"start llama-server with --lora {info.gguf.resolve()} --lora-init-without-apply "
+                f'or name its id with [backend_options] lora_ids = {{"{info.label}" = ID}}'
+            )
+        else:
+            where = "does not list the model"
+            pair = _pair(info.label, str(peft_folder(info, check=False)), "name", "path")
+            start = f"start vLLM with --enable-lora --lora-modules {pair}"
         raise BackendModelNotFound(
-            f"the server does not list the model {info.label} ({info.character}'s LoRA "
-            f"adapter): start vLLM with --enable-lora --lora-modules "
-            f"{_pair(info.label, str(peft_folder(info, check=False)), 'name', 'path')} "
+            f"the server {where} {info.label} ({info.character}'s LoRA adapter): {start} "
             f"(`personae adapters serve-args` prints them all){otherwise}",
             param="model",
         )
@@ -198,10 +208,8 @@ def serve_args(adapters: Sequence[AdapterInfo], engine: Engine) -> ServeArgs:
             f"{gguf or base + '.gguf'} {shlex.join(args)}{pull}",
             f"adapter ids: {ids}; a request applies one with "
             '"lora": [{"id": ID, "scale": 1.0}] in its body (/v1/chat/completions takes it too)',
-            "personae's openai backend does not map character@adapter to these ids (it asks for "
-            "the adapter as a model, which llama-server does not list): chat with --adapter "
-            "none, or set [backend_options] extra_body = {lora = [...]} for one adapter on "
-            "every request",
+            'for personae\'s openai backend set [backend_options] lora_model = "lora-id": it '
+            "finds each adapter's id by its path in GET /lora-adapters",
         )
         return ServeArgs(engine, base, repository, served, tuple(args), notes)
     served = tuple(ServedAdapter(a.label, peft_folder(a), adapter_rank(a)) for a in adapters)

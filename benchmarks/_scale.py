@@ -110,6 +110,7 @@ class Cluster:
         parallel: int,
         max_queue: int,
         stderr_path: Path,
+        reuse_port: bool = True,
     ) -> None:
         self.env = env
         self.port = free_port()
@@ -120,7 +121,7 @@ class Cluster:
             sys.executable, "-m", "personae", "serve", "--workers", str(workers),
             "--parallel", str(parallel), "--max-queue", str(max_queue), "--port", str(self.port),
             "--backend", "openai", "--base-url", engine_url, "--model", "scripted",
-            "--log-level", "warning",
+            "--log-level", "warning", "--reuse-port" if reuse_port else "--no-reuse-port",
         ]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
 

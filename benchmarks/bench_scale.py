@@ -15,7 +15,9 @@ so a client would see no turn begin before its reply ends. ``--guard`` leaves it
 
 **load**: ``--clients`` concurrent streaming clients (asyncio + httpx, one connection each,
 opened just before timing) each send ``--requests`` requests back to back, against (a)
-``--workers 4`` on PostgreSQL, 64 slots each (256 in all: every client has a slot), (b)
+``--workers 4`` on PostgreSQL, 64 slots each (256 in all: every client has a slot), each
+process with a listening socket of its own (``--reuse-port``, the default), (a') the same with
+one socket the four share (``--no-reuse-port``), (b)
 ``--workers 1`` on SQLite, 64 slots (``--parallel`` allows no more) and a queue of 256, so
 every request is admitted and the rest wait their turn, and (c) ``--workers 1`` on PostgreSQL,
 the same, to tell the store's share from the processes'; one engine serves all three. Before
@@ -219,6 +221,7 @@ def _load_setup(
         workers=setup["workers"],
         parallel=setup["parallel"],
         max_queue=setup["max_queue"],
+        socket_per_process=setup["reuse_port"],
         store="postgresql" if url else "sqlite",
         workers_at_end=still,
         store_check=_store_holds(url or str(home / "personae.db"), per_client),
@@ -230,11 +233,13 @@ def _load_setup(
     return summary
 
 
-SETUPS: dict[str, tuple[str, bool, int]] = {
-    # name: (label, on PostgreSQL, processes); every process has 64 slots and a queue of 256
-    "pg4": ("4 processes, PostgreSQL", True, 4),
-    "sqlite1": ("1 process, SQLite", False, 1),
-    "pg1": ("1 process, PostgreSQL", True, 1),
+SETUPS: dict[str, tuple[str, bool, int, bool]] = {
+    # name: (label, on PostgreSQL, processes, a socket per process); every process has 64 slots
+    # and a queue of 256
+    "pg4": ("4 processes, PostgreSQL", True, 4, True),
+    "pg4shared": ("4 processes sharing a socket, PostgreSQL", True, 4, False),
+    "sqlite1": ("1 process, SQLite", False, 1, True),
+    "pg1": ("1 process, PostgreSQL", True, 1, True),
 }
 
 
@@ -242,7 +247,7 @@ def part_load(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     runs = []
     with LocalPostgres() as pg, engine(args.tokens, args.delay, tmp) as engine_url:
         for name in args.setups.split(","):
-            label, on_postgres, processes = SETUPS[name]
+            label, on_postgres, processes, reuse_port = SETUPS[name]
             url = pg.create_database(f"load_{name}") if on_postgres else None
             runs.append(
                 _load_setup(
@@ -254,6 +259,7 @@ def part_load(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     workers=processes,
                     parallel=64,
                     max_queue=256,
+                    reuse_port=reuse_port,
                 )  # fmt: skip
             )
     rows: list[tuple[str, ...]] = [
@@ -322,7 +328,9 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between pieces")
     parser.add_argument("--seed", type=int, default=19, help="faults: kill times and victims")
     parser.add_argument(
-        "--setups", default="pg4,sqlite1,pg1", help=f"load: which, in order ({', '.join(SETUPS)})"
+        "--setups",
+        default="pg4,pg4shared,sqlite1,pg1",
+        help=f"load: which, in order ({', '.join(SETUPS)})",
     )
     parser.add_argument("--guard", action="store_true", help="keep the reply guard on")
     args = parser.parse_args()

@@ -6,6 +6,7 @@ from __future__ import annotations
 # Commands import what they run inside their own function: `personae --help` imports every
 # command module, so a module-level import here would slow every command (see cli/__init__.py).
 import ipaddress
+import socket
 from typing import Any
 
 import click
@@ -135,6 +136,14 @@ def _is_loopback(host: str) -> bool:
     "(vLLM, llama.cpp's server) to scale out.",
 )
 @click.option(
+    "--reuse-port/--no-reuse-port",
+    default=True,
+    show_default=True,
+    help="With --workers: a listening socket per worker on the one port (SO_REUSEPORT), so the "
+    "kernel gives the workers even shares of new connections; --no-reuse-port has them share "
+    "one socket, where whichever wakes first takes a burst.",
+)
+@click.option(
     "--memory/--no-memory",
     "use_memory",
     default=True,
@@ -157,6 +166,7 @@ def serve_command(
     cors_origins: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
     workers: int,
+    reuse_port: bool,
     use_memory: bool,
     log_level: str,
     **flags: Any,
@@ -211,7 +221,8 @@ def serve_command(
             "with `personae db copy`",
             param="workers",
         )
-    sock = server_run.bind(host, port)  # before the slow part, so a busy port fails at once
+    # Bound before the slow part, so a busy port fails at once; one socket per worker.
+    sockets = server_run.bind_each(host, port, workers if reuse_port else 1)
 
     def build() -> tuple[Any, Any]:
         """The app and its default backend (loaded now, so a missing or broken model fails
@@ -236,7 +247,7 @@ def serve_command(
             allowed_hosts=(*options.allowed_hosts, *([] if _is_ip(host) else [host])),
         ), default
 
-    def run(app: Any, default: Any) -> None:
+    def run(sock: socket.socket, app: Any, default: Any) -> None:
         try:
             server_run.serve(app, sock, log_level=log_level)
         finally:
@@ -244,7 +255,7 @@ def serve_command(
             if close is not None:
                 close()
 
-    bound_port = sock.getsockname()[1]
+    bound_port = sockets[0].getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     if workers > 1:
         from personae.server.supervisor import preload, supervise
@@ -258,10 +269,12 @@ def serve_command(
         _warn_if_open(host, keyed)
         preload()
         try:
-            supervise(workers, sock, lambda _: run(*build()))
+            supervise(workers, sockets, lambda sock: run(sock, *build()))
         finally:
-            sock.close()
+            for sock in sockets:
+                sock.close()
         return
+    (sock,) = sockets
     try:
         app, default = build()
     except BaseException:
@@ -273,7 +286,7 @@ def serve_command(
         markup=False,
     )
     _warn_if_open(host, keyed)
-    run(app, default)
+    run(sock, app, default)
 
 
 def _warn_if_open(host: str, keyed: bool) -> None:

@@ -1,8 +1,11 @@
 """``personae serve --workers N``: N server processes on one listening socket, kept running.
 
-The parent binds the socket, then forks the workers before anything heavy happens (no model is
-loaded, no thread started): each worker builds its own app and backends and accepts from the
-shared socket, so the kernel spreads connections over them. They share nothing but the store,
+The parent binds the port, then forks the workers before anything heavy happens (no model is
+loaded, no thread started): each worker builds its own app and backends and accepts from a socket
+of its own on that port (``SO_REUSEPORT``, see :func:`personae.server.run.bind_each`), so the
+kernel gives the workers even shares of the connections; where that is missing they share one
+socket. The parent keeps every socket open: connections that arrive for a worker that died wait
+in its socket's queue for the worker started in its place. They share nothing but the store,
 which must be PostgreSQL: chats, memories, keys and the chat locks live there (see
 :meth:`personae.store.Database.try_hold_chat`), so any worker can answer any request.
 
@@ -25,7 +28,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from personae.errors import PersonaeError
@@ -89,23 +92,39 @@ def _spawn(serve: Callable[[], None]) -> int:
 
 def supervise(
     workers: int,
-    sock: socket.socket,
+    sockets: Sequence[socket.socket],
     serve: Callable[[socket.socket], None],
     *,
     note: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True),
 ) -> None:
     """Run ``serve(sock)`` in ``workers`` forked processes until SIGINT/SIGTERM (see the
-    module's docstring). ``note``: where restarts are told."""
+    module's docstring): worker ``i`` on ``sockets[i]``, or all on ``sockets[0]`` when there is
+    one. ``note``: where restarts are told."""
+    if len(sockets) not in (1, workers):
+        raise ValueError(f"{len(sockets)} sockets for {workers} workers")
 
     def stop(signum: int, _: FrameType | None) -> None:
         raise _Stop  # out of os.waitpid, which a handler that returns would let go on
 
+    def spawn(slot: int) -> int:
+        mine = sockets[slot % len(sockets)]
+
+        def worker() -> None:
+            for other in sockets:  # the worker's copies of the others: not its to accept from
+                if other is not mine:
+                    other.close()
+            serve(mine)
+
+        return _spawn(worker)
+
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     started: dict[int, float] = {}
+    slots: dict[int, int] = {}  # pid -> which socket
     early_exits = quick_deaths = 0
     try:
-        for _ in range(workers):
-            started[_spawn(lambda: serve(sock))] = time.monotonic()
+        for slot in range(workers):
+            pid = spawn(slot)
+            started[pid], slots[pid] = time.monotonic(), slot
         while True:
             try:
                 pid, status = os.waitpid(-1, 0)
@@ -114,6 +133,7 @@ def supervise(
             if pid not in started:
                 continue
             lived = time.monotonic() - started.pop(pid)
+            slot = slots.pop(pid)
             signalled = os.WIFSIGNALED(status)
             how = (
                 f"signal {os.WTERMSIG(status)}"
@@ -131,7 +151,8 @@ def supervise(
             pause = min(MAX_PAUSE_S, 0.05 * 2**quick_deaths) if quick_deaths > 1 else 0.0
             note(f"worker {pid} ended ({how}) after {lived:.1f} s; starting another")
             time.sleep(pause)
-            started[_spawn(lambda: serve(sock))] = time.monotonic()
+            pid = spawn(slot)
+            started[pid], slots[pid] = time.monotonic(), slot
     except _Stop:
         pass
     finally:

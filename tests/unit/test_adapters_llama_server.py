@@ -24,14 +24,8 @@ from personae.config import home
 from personae.errors import BackendError, ConfigError
 from personae.training.adapters import AdapterRegistry
 from tests.support.stub_openai import Reply, StubOpenAI, completion
-from tests.unit.test_adapters_remote import make_served_adapter
+from tests.unit.test_adapters_remote import _no_proxy, make_served_adapter  # noqa: F401
 from tests.unit.test_cli import one_line_error, run
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

@@ -260,9 +260,7 @@ class OpenAICompatBackend:
 
     def list_models(self) -> list[str]:
         """The model ids the server offers (``GET {base_url}/models``)."""
-        request = self._client.build_request("GET", f"{self.options.base_url}/models")
-        # Not streamed: a read failure then surfaces from send() and is retried like a connect one.
-        response = next(self._retrying(lambda: iter([self._send(request, stream=False)])))
+        response = self._get(f"{self.options.base_url}/models")
         try:
             return [str(item["id"]) for item in response.json()["data"]]
         except (ValueError, KeyError, TypeError):
@@ -273,9 +271,7 @@ class OpenAICompatBackend:
 
     def list_lora_adapters(self) -> dict[int, str]:
         """llama-server's adapters, ``{id: path}`` (``GET /lora-adapters`` at its root)."""
-        url = lora_adapters_url(self.options.base_url)
-        request = self._client.build_request("GET", url)
-        response = next(self._retrying(lambda: iter([self._send(request, stream=False)])))
+        response = self._get(lora_adapters_url(self.options.base_url))
         try:
             return parse_lora_adapters(response.json())
         except ValueError:
@@ -283,6 +279,14 @@ class OpenAICompatBackend:
                 f"{self._where} did not list LoRA adapters at /lora-adapters as llama-server "
                 'does; lora_model = "lora-id" is for llama-server'
             ) from None
+
+    def _get(self, url: str) -> httpx.Response:
+        request = self._client.build_request("GET", url)
+        # Not streamed: a read failure then surfaces from send() and is retried like a connect one.
+        response: httpx.Response = next(
+            self._retrying(lambda: iter([self._send(request, stream=False)]))
+        )
+        return response
 
     def _body(self, messages: Sequence[Message], params: GenerationParams) -> dict[str, Any]:
         body: dict[str, Any] = {
